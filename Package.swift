@@ -1,0 +1,59 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let upcoming: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Sluice",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sluice", targets: ["sluice"]),
+        .library(name: "SluiceCore", targets: ["SluiceCore"]),
+        .library(name: "SluiceExecution", targets: ["SluiceExecution"]),
+        .library(name: "SluiceRuntime", targets: ["SluiceRuntime"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "SluiceCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: upcoming
+        ),
+        .target(name: "SluiceExecution", dependencies: ["SluiceCore"], swiftSettings: upcoming),
+        .target(
+            name: "SluiceRuntime",
+            dependencies: ["SluiceCore", "SluiceExecution", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: upcoming
+        ),
+        .target(
+            name: "SluiceCommands",
+            dependencies: [
+                "SluiceCore", "SluiceExecution", "SluiceRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "sluice",
+            dependencies: ["SluiceCommands"],
+            swiftSettings: upcoming
+        ),
+        // Counts malloc calls process-wide so tests can show the executor's hot path does not allocate.
+        .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
+        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SluiceExecutionTests",
+            dependencies: ["SluiceExecution", "SluiceRuntime", "CAllocationCounter"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceRuntime"], swiftSettings: upcoming),
+        .testTarget(name: "SluiceCommandsTests", dependencies: ["SluiceCommands"], swiftSettings: upcoming),
+    ]
+)

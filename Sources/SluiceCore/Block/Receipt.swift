@@ -1,0 +1,65 @@
+/// What happened to one transaction of a block.
+public struct Receipt: Hashable, Sendable {
+    public enum Status: UInt8, Sendable, CaseIterable {
+        /// Executed and applied.
+        case success = 0
+        /// Executed, charged its fee and sequence, but its effect was not applied.
+        case failed = 1
+        /// Not executed at all: no state change, no fee.
+        case discarded = 2
+
+        public var name: String {
+            switch self {
+            case .success: "success"
+            case .failed: "failed"
+            case .discarded: "discarded"
+            }
+        }
+    }
+
+    public var transactionHash: Hash
+    public var status: Status
+    public var gasUsed: UInt64
+    public var fee: Amount
+    /// Why it failed or was discarded.
+    public var error: String?
+    /// A digest the transaction produced (the compute workload's last digest), if any.
+    public var output: Hash?
+
+    public init(transactionHash: Hash, status: Status, gasUsed: UInt64, fee: Amount, error: String? = nil, output: Hash? = nil) {
+        self.transactionHash = transactionHash
+        self.status = status
+        self.gasUsed = gasUsed
+        self.fee = fee
+        self.error = error
+        self.output = output
+    }
+}
+
+extension Receipt: CanonicalCodable {
+    public func encode(to w: inout CanonicalWriter) {
+        w.write(transactionHash)
+        w.write(status.rawValue)
+        w.write(gasUsed)
+        w.write(fee)
+        if let error {
+            w.write(UInt8(1))
+            w.writeString(error)
+        } else {
+            w.write(UInt8(0))
+        }
+        w.writeOptional(output)
+    }
+
+    public init(from r: inout CanonicalReader) throws(CoreError) {
+        transactionHash = try r.readHash()
+        let at = r.offset
+        let s = try r.readByte()
+        guard let st = Status(rawValue: s) else { throw CoreError(.codec, "unknown receipt status \(s) at offset \(at)") }
+        status = st
+        gasUsed = try r.read(UInt64.self)
+        fee = try r.readAmount()
+        error = try r.readBool() ? try r.readString(max: 1024) : nil
+        output = try r.readOptional(Hash.self)
+    }
+}

@@ -1,0 +1,91 @@
+import Crypto
+import Foundation
+
+/// A 32-byte SHA-256 digest.
+///
+/// Stored as four 64-bit words so that equality, ordering and hashing are a few instructions
+/// and the type stays trivially copyable: hashes are keys in the executor's hot path.
+public struct Hash: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The bytes, as four little-endian-loaded words in byte order (`w0` holds bytes 0..<8).
+    public var w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
+
+    public static let zero = Hash(w0: 0, w1: 0, w2: 0, w3: 0)
+
+    @inlinable
+    public init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
+        self.w0 = w0
+        self.w1 = w1
+        self.w2 = w2
+        self.w3 = w3
+    }
+
+    /// Builds a hash from exactly 32 bytes.
+    public init(bytes: some Collection<UInt8>) throws(CoreError) {
+        guard bytes.count == 32 else { throw CoreError(.badLength, "expected 32 bytes, got \(bytes.count)") }
+        self = Hash.zero
+        var i = 0
+        withUnsafeMutableBytes(of: &self) { raw in
+            for b in bytes {
+                raw[i] = b
+                i += 1
+            }
+        }
+    }
+
+    /// Reads 32 bytes from a raw buffer that holds at least that many.
+    @inlinable
+    public init(unsafeBytes raw: UnsafeRawBufferPointer) {
+        precondition(raw.count >= 32)
+        self = Hash.zero
+        withUnsafeMutableBytes(of: &self) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[0..<32])) }
+    }
+
+    /// Parses `0x` + 64 hex digits (the prefix is optional).
+    public init(hex: String) throws(CoreError) {
+        let bytes = try Hex.decode(hex)
+        try self.init(bytes: bytes)
+    }
+
+    public var bytes: [UInt8] { withUnsafeBytes(of: self) { Array($0) } }
+
+    /// `0x` + 64 lowercase hex digits.
+    public var hex: String { "0x" + withUnsafeBytes(of: self) { Hex.encode($0) } }
+
+    public var description: String { hex }
+
+    /// SHA-256 of the given bytes.
+    public static func sha256(_ data: UnsafeRawBufferPointer) -> Hash {
+        let digest = SHA256.hash(data: data)
+        return digest.withUnsafeBytes { Hash(unsafeBytes: $0) }
+    }
+
+    public static func sha256(_ bytes: [UInt8]) -> Hash {
+        bytes.withUnsafeBytes { sha256($0) }
+    }
+
+    /// Lexicographic byte order, the order people and proofs see.
+    @inlinable
+    public static func < (a: Hash, b: Hash) -> Bool {
+        let x = (a.w0.byteSwapped, a.w1.byteSwapped, a.w2.byteSwapped, a.w3.byteSwapped)
+        let y = (b.w0.byteSwapped, b.w1.byteSwapped, b.w2.byteSwapped, b.w3.byteSwapped)
+        return x < y
+    }
+
+    /// The digest is uniformly distributed, so one word is a good hash; no need for SipHash here.
+    @inlinable
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(w0)
+    }
+}
+
+extension Hash: Codable {
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        self = try Hash(hex: text)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(hex)
+    }
+}

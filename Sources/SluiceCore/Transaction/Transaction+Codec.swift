@@ -1,0 +1,80 @@
+extension Payload: CanonicalCodable {
+    public func encode(to w: inout CanonicalWriter) {
+        switch self {
+        case let .transfer(to, amount):
+            w.writeULEB(0)
+            w.write(to)
+            w.write(amount)
+        case let .computeTransfer(to, amount, rounds):
+            w.writeULEB(1)
+            w.write(to)
+            w.write(amount)
+            w.write(rounds)
+        }
+    }
+
+    public init(from r: inout CanonicalReader) throws(CoreError) {
+        let at = r.offset
+        switch try r.readULEB() {
+        case 0: self = .transfer(to: try r.readAddress(), amount: try r.readAmount())
+        case 1:
+            self = .computeTransfer(to: try r.readAddress(), amount: try r.readAmount(), rounds: try r.read(UInt32.self))
+        case let tag: throw CoreError(.codec, "unknown payload type \(tag) at offset \(at)")
+        }
+    }
+}
+
+extension SignatureScheme: CanonicalCodable {
+    public func encode(to w: inout CanonicalWriter) { w.write(rawValue) }
+    public init(from r: inout CanonicalReader) throws(CoreError) {
+        let at = r.offset
+        let b = try r.readByte()
+        guard let s = SignatureScheme(rawValue: b) else {
+            throw CoreError(.codec, "unknown signature scheme \(b) at offset \(at)")
+        }
+        self = s
+    }
+}
+
+extension Authenticator: CanonicalCodable {
+    public func encode(to w: inout CanonicalWriter) {
+        w.write(scheme)
+        w.writeBytes(publicKey)
+        w.writeBytes(signature)
+    }
+
+    public init(from r: inout CanonicalReader) throws(CoreError) {
+        scheme = try r.read(SignatureScheme.self)
+        publicKey = try r.readBytes(max: 4096)
+        signature = try r.readBytes(max: 8192)
+    }
+}
+
+extension Transaction: CanonicalCodable {
+    /// Everything but the authenticator: the part that is signed.
+    public func encodeUnsigned(to w: inout CanonicalWriter) {
+        w.write(chainId)
+        w.write(sender)
+        w.write(sequence)
+        w.write(gasLimit)
+        w.write(gasPrice)
+        w.write(expiry)
+        w.write(payload)
+    }
+
+    public func encode(to w: inout CanonicalWriter) {
+        encodeUnsigned(to: &w)
+        w.writeOptional(authenticator)
+    }
+
+    public init(from r: inout CanonicalReader) throws(CoreError) {
+        chainId = try r.read(UInt64.self)
+        sender = try r.readAddress()
+        sequence = try r.read(UInt64.self)
+        gasLimit = try r.read(UInt64.self)
+        gasPrice = try r.read(UInt64.self)
+        expiry = try r.read(UInt64.self)
+        payload = try r.read(Payload.self)
+        authenticator = try r.readOptional(Authenticator.self)
+    }
+}

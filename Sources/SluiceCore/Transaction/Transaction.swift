@@ -1,0 +1,59 @@
+/// What a transaction asks the state machine to do.
+public enum Payload: Hashable, Sendable {
+    /// Move `amount` from the sender to `to`.
+    case transfer(to: Address, amount: Amount)
+    /// A transfer that also does a fixed CPU cost: `rounds` chained SHA-256 digests starting from the
+    /// transaction's hash. It stands in for contract calls in benchmarks until Wasm contracts exist.
+    case computeTransfer(to: Address, amount: Amount, rounds: UInt32)
+
+    /// The JSON `type` name.
+    public var typeName: String {
+        switch self {
+        case .transfer: "transfer"
+        case .computeTransfer: "compute-transfer"
+        }
+    }
+}
+
+/// Proof that the sender signed: the scheme, the public key the sender's address derives from, and the signature.
+public struct Authenticator: Hashable, Sendable {
+    public var scheme: SignatureScheme
+    public var publicKey: [UInt8]
+    public var signature: [UInt8]
+
+    public init(scheme: SignatureScheme, publicKey: [UInt8], signature: [UInt8]) {
+        self.scheme = scheme
+        self.publicKey = publicKey
+        self.signature = signature
+    }
+}
+
+/// A signed request to change state.
+public struct Transaction: Hashable, Sendable {
+    public var chainId: UInt64
+    public var sender: Address
+    public var sequence: UInt64
+    public var gasLimit: UInt64
+    public var gasPrice: UInt64
+    /// The last block timestamp (Unix seconds) at which the transaction may be included.
+    public var expiry: UInt64
+    public var payload: Payload
+    public var authenticator: Authenticator?
+
+    /// No expiry.
+    public static let never: UInt64 = .max
+
+    public init(
+        chainId: UInt64, sender: Address, sequence: UInt64, gasLimit: UInt64, gasPrice: UInt64,
+        expiry: UInt64 = Transaction.never, payload: Payload, authenticator: Authenticator? = nil
+    ) {
+        self.chainId = chainId
+        self.sender = sender
+        self.sequence = sequence
+        self.gasLimit = gasLimit
+        self.gasPrice = gasPrice
+        self.expiry = expiry
+        self.payload = payload
+        self.authenticator = authenticator
+    }
+}

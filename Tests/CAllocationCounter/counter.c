@@ -1,0 +1,45 @@
+// Interposes the C allocator for the test process and counts calls while enabled, so that tests can
+// show that the executor's hot path makes no heap allocation per state read or write.
+// Every call forwards to glibc's own entry points (__libc_malloc and friends).
+#include "CAllocationCounter.h"
+#include <stddef.h>
+#include <errno.h>
+#include <stdatomic.h>
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+
+static atomic_int enabled;
+static atomic_uint_fast64_t count;
+
+static inline void note(void) {
+    if (atomic_load_explicit(&enabled, memory_order_relaxed))
+        atomic_fetch_add_explicit(&count, 1, memory_order_relaxed);
+}
+
+void sluice_alloc_counter_start(void) {
+    atomic_store(&count, 0);
+    atomic_store(&enabled, 1);
+}
+
+uint64_t sluice_alloc_counter_stop(void) {
+    atomic_store(&enabled, 0);
+    return atomic_load(&count);
+}
+
+void *malloc(size_t n) { note(); return __libc_malloc(n); }
+void *calloc(size_t a, size_t b) { note(); return __libc_calloc(a, b); }
+void *realloc(void *p, size_t n) { note(); return __libc_realloc(p, n); }
+void free(void *p) { __libc_free(p); }
+void *memalign(size_t al, size_t n) { note(); return __libc_memalign(al, n); }
+void *aligned_alloc(size_t al, size_t n) { note(); return __libc_memalign(al, n); }
+int posix_memalign(void **out, size_t al, size_t n) {
+    note();
+    void *p = __libc_memalign(al, n);
+    if (!p) return ENOMEM;
+    *out = p;
+    return 0;
+}
