@@ -1,0 +1,412 @@
+public import SluiceCore
+public import Synchronization
+
+// MVMemory of Block-STM: for every key the block touches, the versions written by its transactions,
+// ordered by transaction index.
+//
+// A read by transaction j returns the version of the highest transaction i < j that wrote the key,
+// or the base state when there is none, or an ESTIMATE when i's last write was invalidated (then j
+// waits for i). Validation re-reads and compares versions.
+//
+// Layout, chosen so that no read or write allocates:
+// - Keys are interned into an open-addressing table split into lock stripes; an entry's id is its
+//   slot. The stripe's spin lock guards the slots and the version lists of its entries.
+// - Versions are nodes in a preallocated pool, threaded into two singly linked lists: the entry's
+//   list (descending transaction index) and the owner transaction's list of nodes it wrote. A new
+//   incarnation reuses its nodes; nodes it no longer writes are unlinked.
+// - Everything is sized from the block before execution. If a block outgrows a table anyway, the
+//   memory reports overflow and the executor runs the block sequentially (same result) and sizes the
+//   next block larger.
+
+/// One read a transaction made: which entry, and which version it saw (writer -1: the base state).
+@usableFromInline
+struct ReadRecord {
+    @usableFromInline var entry: Int32
+    @usableFromInline var writer: Int32
+    @usableFromInline var incarnation: Int32
+    @inlinable init(entry: Int32, writer: Int32, incarnation: Int32) {
+        self.entry = entry
+        self.writer = writer
+        self.incarnation = incarnation
+    }
+}
+
+@usableFromInline
+enum VersionedRead<Value> {
+    case storage(entry: Int32)
+    case value(entry: Int32, writer: Int32, incarnation: Int32, value: Value?)
+    case estimate(writer: Int32)
+    case overflow
+}
+
+@usableFromInline
+final class MultiVersionMemory<Value>: @unchecked Sendable {
+    @usableFromInline static var stripeBits: Int { 6 }
+    @usableFromInline static var stripeCount: Int { 1 << stripeBits }
+
+    // Key table.
+    @usableFromInline var stripeShift = 0
+    @usableFromInline var stripeMask = 0
+    @usableFromInline var capacity = 0
+    @usableFromInline var locks: SpinLockArray
+    @usableFromInline var fill: UnsafeMutablePointer<Int32>
+    @usableFromInline var slotUsed: UnsafeMutablePointer<UInt8>
+    @usableFromInline var slotKey: UnsafeMutablePointer<StateKey>
+    @usableFromInline var slotHead: UnsafeMutablePointer<Int32>
+
+    // Version nodes.
+    @usableFromInline var nodeCapacity = 0
+    @usableFromInline let nodeCount = Atomic<Int>(0)
+    @usableFromInline var nodeTx: UnsafeMutablePointer<Int32>
+    @usableFromInline var nodeIncarnation: UnsafeMutablePointer<Int32>
+    @usableFromInline var nodeEstimate: UnsafeMutablePointer<Bool>
+    @usableFromInline var nodeNext: UnsafeMutablePointer<Int32>
+    @usableFromInline var nodeEntry: UnsafeMutablePointer<Int32>
+    @usableFromInline var nodeOwnerNext: UnsafeMutablePointer<Int32>
+    @usableFromInline var nodeValue: UnsafeMutablePointer<Value?>
+
+    // Per transaction: the head of the list of nodes it owns.
+    @usableFromInline var txCapacity = 0
+    @usableFromInline var ownerHead: UnsafeMutablePointer<Int32>
+
+    @usableFromInline let overflowed = Atomic<Bool>(false)
+
+    init() {
+        locks = SpinLockArray(count: Self.stripeCount)
+        fill = .allocate(capacity: Self.stripeCount)
+        slotUsed = .allocate(capacity: 0)
+        slotKey = .allocate(capacity: 0)
+        slotHead = .allocate(capacity: 0)
+        nodeTx = .allocate(capacity: 0)
+        nodeIncarnation = .allocate(capacity: 0)
+        nodeEstimate = .allocate(capacity: 0)
+        nodeNext = .allocate(capacity: 0)
+        nodeEntry = .allocate(capacity: 0)
+        nodeOwnerNext = .allocate(capacity: 0)
+        nodeValue = .allocate(capacity: 0)
+        ownerHead = .allocate(capacity: 0)
+    }
+
+    deinit {
+        locks.deallocate()
+        fill.deallocate()
+        slotUsed.deallocate()
+        slotKey.deallocate()
+        slotHead.deallocate()
+        freeNodes()
+        ownerHead.deallocate()
+    }
+
+    private func freeNodes() {
+        nodeTx.deallocate()
+        nodeIncarnation.deallocate()
+        nodeEstimate.deallocate()
+        nodeNext.deallocate()
+        nodeEntry.deallocate()
+        nodeOwnerNext.deallocate()
+        nodeValue.deinitialize(count: nodeCapacity)
+        nodeValue.deallocate()
+    }
+
+    /// Sizes and clears the memory for a block. Grows, never shrinks, so steady state allocates nothing.
+    /// - Complexity: O(keys + nodes + transactions) to clear.
+    func prepare(transactions: Int, expectedKeys: Int, expectedWrites: Int) {
+        let wantSlots = Swift.max(1 << 12, (expectedKeys * 2).nextPowerOfTwo)
+        if wantSlots > capacity {
+            slotUsed.deallocate()
+            slotKey.deallocate()
+            slotHead.deallocate()
+            capacity = wantSlots
+            slotUsed = .allocate(capacity: capacity)
+            slotKey = .allocate(capacity: capacity)
+            slotHead = .allocate(capacity: capacity)
+            let perStripe = capacity >> Self.stripeBits
+            stripeShift = perStripe.trailingZeroBitCount
+            stripeMask = perStripe - 1
+        }
+        slotUsed.update(repeating: 0, count: capacity)
+        fill.update(repeating: 0, count: Self.stripeCount)
+
+        let wantNodes = Swift.max(1 << 12, expectedWrites * 2)
+        if wantNodes > nodeCapacity {
+            freeNodes()
+            nodeCapacity = wantNodes
+            nodeTx = .allocate(capacity: nodeCapacity)
+            nodeIncarnation = .allocate(capacity: nodeCapacity)
+            nodeEstimate = .allocate(capacity: nodeCapacity)
+            nodeNext = .allocate(capacity: nodeCapacity)
+            nodeEntry = .allocate(capacity: nodeCapacity)
+            nodeOwnerNext = .allocate(capacity: nodeCapacity)
+            nodeValue = .allocate(capacity: nodeCapacity)
+            nodeValue.initialize(repeating: nil, count: nodeCapacity)
+        } else {
+            // Drop the previous block's values (they may hold buffers).
+            let used = Swift.min(nodeCount.load(ordering: .relaxed), nodeCapacity)
+            for i in 0..<used { nodeValue[i] = nil }
+        }
+        nodeCount.store(0, ordering: .relaxed)
+
+        if transactions > txCapacity {
+            ownerHead.deallocate()
+            txCapacity = transactions
+            ownerHead = .allocate(capacity: txCapacity)
+        }
+        ownerHead.update(repeating: -1, count: transactions)
+        overflowed.store(false, ordering: .relaxed)
+    }
+
+    @inlinable @inline(__always)
+    func stripe(of key: StateKey) -> Int { Int(truncatingIfNeeded: key.hashWord) & (Self.stripeCount - 1) }
+
+    @inlinable @inline(__always)
+    func stripe(ofEntry entry: Int32) -> Int { Int(entry) >> stripeShift }
+
+    /// Finds or inserts `key` in its stripe, which the caller holds. Returns -1 when the stripe is full.
+    @inlinable @inline(__always)
+    func entryLocked(_ key: StateKey, stripe s: Int, insert: Bool) -> Int32 {
+        let base = s << stripeShift
+        var i = Int(truncatingIfNeeded: key.hashWord >> UInt64(Self.stripeBits)) & stripeMask
+        while true {
+            let slot = base + i
+            if slotUsed[slot] == 0 {
+                guard insert else { return -1 }
+                // Keep the stripe under 7/8 full so probes stay short.
+                if Int(fill[s]) * 8 >= (stripeMask + 1) * 7 {
+                    overflowed.store(true, ordering: .relaxed)
+                    return -2
+                }
+                fill[s] += 1
+                slotUsed[slot] = 1
+                (slotKey + slot).initialize(to: key)
+                slotHead[slot] = -1
+                return Int32(truncatingIfNeeded: slot)
+            }
+            if slotKey[slot] == key { return Int32(truncatingIfNeeded: slot) }
+            i = (i &+ 1) & stripeMask
+        }
+    }
+
+    /// The highest node below `txIndex` in the entry's list. Caller holds the stripe.
+    @inlinable @inline(__always)
+    func nodeBelow(_ txIndex: Int32, entry: Int32) -> Int32 {
+        var node = slotHead[Int(entry)]
+        while node >= 0 && nodeTx[Int(node)] >= txIndex { node = nodeNext[Int(node)] }
+        return node
+    }
+
+    /// What transaction `txIndex` reads for `key`.
+    @inlinable
+    func read(_ key: StateKey, txIndex: Int32) -> VersionedRead<Value> {
+        let s = stripe(of: key)
+        locks.lock(s)
+        let entry = entryLocked(key, stripe: s, insert: true)
+        if entry < 0 {
+            locks.unlock(s)
+            return .overflow
+        }
+        let node = nodeBelow(txIndex, entry: entry)
+        let result: VersionedRead<Value>
+        if node < 0 {
+            result = .storage(entry: entry)
+        } else if nodeEstimate[Int(node)] {
+            result = .estimate(writer: nodeTx[Int(node)])
+        } else {
+            result = .value(
+                entry: entry, writer: nodeTx[Int(node)], incarnation: nodeIncarnation[Int(node)],
+                value: nodeValue[Int(node)])
+        }
+        locks.unlock(s)
+        return result
+    }
+
+    /// True when every read still sees the version it saw.
+    @inlinable
+    func validate(txIndex: Int32, reads: ContiguousArray<ReadRecord>) -> Bool {
+        for r in reads {
+            let s = stripe(ofEntry: r.entry)
+            locks.lock(s)
+            let node = nodeBelow(txIndex, entry: r.entry)
+            let ok: Bool
+            if node < 0 {
+                ok = r.writer < 0
+            } else {
+                ok =
+                    !nodeEstimate[Int(node)] && nodeTx[Int(node)] == r.writer
+                    && nodeIncarnation[Int(node)] == r.incarnation
+            }
+            locks.unlock(s)
+            if !ok { return false }
+        }
+        return true
+    }
+
+    @inlinable @inline(__always)
+    func allocateNode() -> Int32 {
+        let n = nodeCount.wrappingAdd(1, ordering: .relaxed).oldValue
+        if n >= nodeCapacity {
+            overflowed.store(true, ordering: .relaxed)
+            return -1
+        }
+        return Int32(truncatingIfNeeded: n)
+    }
+
+    /// The node of `txIndex` for `key`, found through the owner list (owner thread only).
+    @inlinable @inline(__always)
+    func ownNode(_ txIndex: Int, key: StateKey) -> Int32 {
+        var node = ownerHead[txIndex]
+        while node >= 0 {
+            if slotKey[Int(nodeEntry[Int(node)])] == key { return node }
+            node = nodeOwnerNext[Int(node)]
+        }
+        return -1
+    }
+
+    /// Inserts a new node for `txIndex` into the entry of `key`, in index order, and into the owner list.
+    @inlinable
+    func insertNode(
+        _ txIndex: Int32, incarnation: Int32, key: StateKey, value: Value?, estimate: Bool
+    ) -> Bool {
+        let node = allocateNode()
+        if node < 0 { return false }
+        let n = Int(node)
+        nodeTx[n] = txIndex
+        nodeIncarnation[n] = incarnation
+        nodeEstimate[n] = estimate
+        nodeValue[n] = value
+        let s = stripe(of: key)
+        locks.lock(s)
+        let entry = entryLocked(key, stripe: s, insert: true)
+        if entry < 0 {
+            locks.unlock(s)
+            return false
+        }
+        nodeEntry[n] = entry
+        var prev: Int32 = -1
+        var cur = slotHead[Int(entry)]
+        while cur >= 0 && nodeTx[Int(cur)] > txIndex {
+            prev = cur
+            cur = nodeNext[Int(cur)]
+        }
+        nodeNext[n] = cur
+        if prev < 0 { slotHead[Int(entry)] = node } else { nodeNext[Int(prev)] = node }
+        locks.unlock(s)
+        nodeOwnerNext[n] = ownerHead[Int(txIndex)]
+        ownerHead[Int(txIndex)] = node
+        return true
+    }
+
+    /// Declares, before execution, that `txIndex` will write `key`: an ESTIMATE readers wait on.
+    @inlinable
+    func declareEstimate(_ txIndex: Int, key: StateKey) -> Bool {
+        if ownNode(txIndex, key: key) >= 0 { return true }
+        return insertNode(Int32(txIndex), incarnation: -1, key: key, value: nil, estimate: true)
+    }
+
+    /// Applies an incarnation's write set. Returns whether it wrote a key the previous incarnation did
+    /// not (then higher transactions must be revalidated), or nil on overflow.
+    @inlinable
+    func record(
+        _ txIndex: Int, incarnation: Int32, writes: ContiguousArray<StateWrite<Value>>
+    ) -> Bool? {
+        var wroteNewKey = false
+        for w in writes {
+            let node = ownNode(txIndex, key: w.key)
+            if node >= 0 {
+                let s = stripe(ofEntry: nodeEntry[Int(node)])
+                locks.lock(s)
+                nodeValue[Int(node)] = w.value
+                nodeIncarnation[Int(node)] = incarnation
+                nodeEstimate[Int(node)] = false
+                locks.unlock(s)
+            } else {
+                if !insertNode(Int32(txIndex), incarnation: incarnation, key: w.key, value: w.value, estimate: false) {
+                    return nil
+                }
+                wroteNewKey = true
+            }
+        }
+        // Unlink the nodes this incarnation did not write.
+        var prevOwned: Int32 = -1
+        var node = ownerHead[txIndex]
+        while node >= 0 {
+            let next = nodeOwnerNext[Int(node)]
+            if nodeIncarnation[Int(node)] != incarnation {
+                unlinkFromEntry(node)
+                if prevOwned < 0 { ownerHead[txIndex] = next } else { nodeOwnerNext[Int(prevOwned)] = next }
+            } else {
+                prevOwned = node
+            }
+            node = next
+        }
+        return wroteNewKey
+    }
+
+    @inlinable
+    func unlinkFromEntry(_ node: Int32) {
+        let entry = nodeEntry[Int(node)]
+        let s = stripe(ofEntry: entry)
+        locks.lock(s)
+        var prev: Int32 = -1
+        var cur = slotHead[Int(entry)]
+        while cur >= 0 && cur != node {
+            prev = cur
+            cur = nodeNext[Int(cur)]
+        }
+        if cur == node {
+            if prev < 0 { slotHead[Int(entry)] = nodeNext[Int(node)] } else { nodeNext[Int(prev)] = nodeNext[Int(node)] }
+        }
+        nodeValue[Int(node)] = nil
+        locks.unlock(s)
+    }
+
+    /// After a failed validation: every write of the aborted incarnation becomes an ESTIMATE.
+    @inlinable
+    func convertToEstimates(_ txIndex: Int) {
+        var node = ownerHead[txIndex]
+        while node >= 0 {
+            let s = stripe(ofEntry: nodeEntry[Int(node)])
+            locks.lock(s)
+            nodeEstimate[Int(node)] = true
+            locks.unlock(s)
+            node = nodeOwnerNext[Int(node)]
+        }
+    }
+
+    // MARK: After execution (one thread)
+
+    /// The value the block leaves at `key`: `.some(v)` when the block wrote it, nil when it did not.
+    func finalValue(_ key: StateKey) -> Value?? {
+        let entry = entryLocked(key, stripe: stripe(of: key), insert: false)
+        guard entry >= 0 else { return nil }
+        let head = slotHead[Int(entry)]
+        guard head >= 0 else { return nil }
+        return .some(nodeValue[Int(head)])
+    }
+
+    /// Replaces the final value of a key the block wrote; false when it did not write it.
+    func setFinalValue(_ key: StateKey, _ value: Value?) -> Bool {
+        let entry = entryLocked(key, stripe: stripe(of: key), insert: false)
+        guard entry >= 0 else { return false }
+        let head = slotHead[Int(entry)]
+        guard head >= 0 else { return false }
+        nodeValue[Int(head)] = value
+        return true
+    }
+
+    /// Every key the block wrote with its final value.
+    func collectWrites(into writes: inout [StateWrite<Value>]) {
+        for slot in 0..<capacity where slotUsed[slot] != 0 {
+            let head = slotHead[slot]
+            if head >= 0 {
+                precondition(!nodeEstimate[Int(head)], "an estimate survived block execution")
+                writes.append(StateWrite(key: slotKey[slot], value: nodeValue[Int(head)]))
+            }
+        }
+    }
+}
+
+extension Int {
+    @usableFromInline var nextPowerOfTwo: Int {
+        self <= 1 ? 1 : 1 << (Int.bitWidth - (self - 1).leadingZeroBitCount)
+    }
+}

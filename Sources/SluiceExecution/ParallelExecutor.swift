@@ -1,0 +1,642 @@
+public import SluiceCore
+public import Synchronization
+
+// Block-STM (Gelashvili et al., PPoPP 2023), as Aptos runs it, with two additions.
+//
+// Transactions execute optimistically on worker threads against MultiVersionMemory; each execution
+// records what it read; a validation re-reads and, if anything changed, aborts the incarnation, turns
+// its writes into ESTIMATE markers and schedules a re-execution. A collaborative scheduler hands out
+// execution and validation tasks in index order from two shared counters, so the lowest pending work
+// is always done first and the block finishes when both counters pass its end with no task in flight.
+// A read of an ESTIMATE suspends the reader on the writer (an intrusive dependency list, no allocation)
+// until the writer's next execution finishes.
+//
+// Additions, both invisible in the result:
+// 1. Declared footprints. When the VM can say which keys each transaction will write (a transfer
+//    writes its sender and recipient), those keys start as ESTIMATE markers, so a dependent
+//    transaction waits instead of executing on a stale value and being aborted later.
+// 2. Adaptive path. Bookkeeping costs a few hundred nanoseconds per transaction, more than a native
+//    transfer. A cost model (the VM's per-transaction cost estimates, the critical path through the
+//    declared footprints, and the measured bookkeeping cost) predicts the speedup; when it cannot
+//    pay, the block runs on the sequential executor. Both paths give byte-identical results.
+//
+// Fees and other hot counters are not keys here at all: the VM returns them in its outputs and
+// applies them once at block end (`BlockVM.finalize`), so they never serialize a block.
+
+/// Which path the executor may take.
+public enum ExecutionPolicy: Sendable {
+    /// Block-STM when the cost model predicts it pays, else sequential.
+    case adaptive
+    /// Always Block-STM, to show its raw figures.
+    case forceParallel
+    /// Always sequential.
+    case forceSequential
+}
+
+/// Executes blocks with Block-STM on a fixed set of threads, or sequentially when that is faster.
+///
+/// Keep one executor and reuse it: its buffers grow to the largest block and are then reused, so
+/// steady-state execution allocates nothing per read or write.
+public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
+    public let vm: VM
+    public let threads: Int
+    public var policy: ExecutionPolicy
+    /// Measured Block-STM bookkeeping per transaction, in nanoseconds, for the cost model.
+    public var overheadNanosPerTransaction: Double = 450
+    /// The predicted speedup the parallel path must reach to be chosen.
+    public var minimumPredictedSpeedup: Double = 1.15
+
+    private let sequential: SequentialExecutor<VM>
+    private let pool: WorkerPool
+    @usableFromInline let memory = MultiVersionMemory<VM.Value>()
+
+    // Per transaction, guarded by txLocks[i].
+    @usableFromInline var txLocks = DenseSpinLocks(count: 0)
+    @usableFromInline var txStatus: UnsafeMutablePointer<UInt8> = .allocate(capacity: 0)
+    @usableFromInline var txIncarnation: UnsafeMutablePointer<Int32> = .allocate(capacity: 0)
+    @usableFromInline var dependentsHead: UnsafeMutablePointer<Int32> = .allocate(capacity: 0)
+    @usableFromInline var dependentsNext: UnsafeMutablePointer<Int32> = .allocate(capacity: 0)
+    // Per transaction, guarded by readLocks[i]: the read set of its last execution.
+    @usableFromInline var readLocks = DenseSpinLocks(count: 0)
+    @usableFromInline var readSets: UnsafeMutablePointer<ContiguousArray<ReadRecord>> = .allocate(capacity: 0)
+    // Per transaction, written by the executing thread, read after the block.
+    @usableFromInline var outputs: UnsafeMutablePointer<VM.Output?> = .allocate(capacity: 0)
+    @usableFromInline var capacity = 0
+
+    // The collaborative scheduler.
+    @usableFromInline let executionIndex = Atomic<Int>(0)
+    @usableFromInline let validationIndex = Atomic<Int>(0)
+    @usableFromInline let decreaseCount = Atomic<Int>(0)
+    @usableFromInline let activeTasks = Atomic<Int>(0)
+    @usableFromInline let done = Atomic<Bool>(false)
+    @usableFromInline let planCursor = Atomic<Int>(0)
+    @usableFromInline let plannedWorkers = Atomic<Int>(0)
+    @usableFromInline var blockSize = 0
+
+    @usableFromInline let scratch: [WorkerScratch<VM.Value>]
+
+    @usableFromInline static var readyToExecute: UInt8 { 0 }
+    @usableFromInline static var executing: UInt8 { 1 }
+    @usableFromInline static var executed: UInt8 { 2 }
+    @usableFromInline static var aborting: UInt8 { 3 }
+
+    public init(vm: VM, threads: Int, policy: ExecutionPolicy = .adaptive) {
+        precondition(threads >= 1, "an executor needs at least one thread")
+        self.vm = vm
+        self.threads = threads
+        self.policy = policy
+        sequential = SequentialExecutor(vm: vm)
+        pool = WorkerPool(size: threads)
+        scratch = (0..<threads).map { _ in WorkerScratch() }
+    }
+
+    deinit {
+        pool.shutdown()
+        freeTransactionState()
+        txLocks.deallocate()
+        readLocks.deallocate()
+    }
+
+    private func freeTransactionState() {
+        txStatus.deallocate()
+        txIncarnation.deallocate()
+        dependentsHead.deallocate()
+        dependentsNext.deallocate()
+        readSets.deinitialize(count: capacity)
+        readSets.deallocate()
+        outputs.deinitialize(count: capacity)
+        outputs.deallocate()
+    }
+
+    private func reserve(transactions n: Int) {
+        if n > capacity {
+            freeTransactionState()
+            txLocks.deallocate()
+            readLocks.deallocate()
+            capacity = Swift.max(n, capacity * 2)
+            txLocks = DenseSpinLocks(count: capacity)
+            readLocks = DenseSpinLocks(count: capacity)
+            txStatus = .allocate(capacity: capacity)
+            txIncarnation = .allocate(capacity: capacity)
+            dependentsHead = .allocate(capacity: capacity)
+            dependentsNext = .allocate(capacity: capacity)
+            readSets = .allocate(capacity: capacity)
+            readSets.initialize(repeating: ContiguousArray(), count: capacity)
+            outputs = .allocate(capacity: capacity)
+            outputs.initialize(repeating: nil, count: capacity)
+        }
+        txStatus.update(repeating: Self.readyToExecute, count: n)
+        txIncarnation.update(repeating: 0, count: n)
+        dependentsHead.update(repeating: -1, count: n)
+    }
+
+    // MARK: Planning
+
+    /// What the cost model decided for a block.
+    struct Plan {
+        var parallel: Bool
+        var reason: String
+        var predictedSpeedup: Double
+        /// Every transaction declared its writes: pre-place ESTIMATE markers.
+        var declared: Bool
+        var declaredKeys: Int
+    }
+
+    /// Decides the path. O(n) over the declared footprints, done only when parallelism could pay.
+    func plan(_ txs: [VM.Transaction]) -> Plan {
+        let n = txs.count
+        if policy == .forceSequential { return Plan(parallel: false, reason: "forced sequential", predictedSpeedup: 0, declared: false, declaredKeys: 0) }
+        if policy == .adaptive {
+            if threads == 1 { return Plan(parallel: false, reason: "1 thread", predictedSpeedup: 1, declared: false, declaredKeys: 0) }
+            if n < 4 * threads { return Plan(parallel: false, reason: "small block", predictedSpeedup: 1, declared: false, declaredKeys: 0) }
+        }
+        var total = 0.0
+        for tx in txs { total += vm.estimatedCost(of: tx) }
+        let t = Double(threads)
+        let overhead = overheadNanosPerTransaction * Double(n)
+        // Even with no conflicts at all, parallel time is (work + bookkeeping) / threads.
+        let ideal = total / ((total + overhead) / t)
+        if policy == .adaptive && ideal < minimumPredictedSpeedup {
+            return Plan(parallel: false, reason: "cheap transactions", predictedSpeedup: ideal, declared: false, declaredKeys: 0)
+        }
+        // The critical path through the declared write sets bounds what any schedule can do.
+        var finish: [StateKey: Double] = [:]
+        finish.reserveCapacity(n * 2)
+        var critical = 0.0
+        var declared = true
+        var keys = 0
+        for tx in txs {
+            var start = 0.0
+            let complete = vm.declaredWrites(of: tx) { key in
+                if let f = finish[key], f > start { start = f }
+            }
+            if !complete {
+                declared = false
+                break
+            }
+            let end = start + vm.estimatedCost(of: tx)
+            _ = vm.declaredWrites(of: tx) { key in
+                finish[key] = end
+                keys += 1
+            }
+            if end > critical { critical = end }
+        }
+        let predicted: Double
+        if declared {
+            predicted = total / (Swift.max(total / t, critical) + overhead / t)
+        } else {
+            predicted = ideal
+        }
+        if policy == .forceParallel {
+            return Plan(parallel: true, reason: "forced", predictedSpeedup: predicted, declared: declared, declaredKeys: keys)
+        }
+        if predicted < minimumPredictedSpeedup {
+            return Plan(parallel: false, reason: "contention", predictedSpeedup: predicted, declared: declared, declaredKeys: keys)
+        }
+        return Plan(parallel: true, reason: "parallel pays", predictedSpeedup: predicted, declared: declared, declaredKeys: keys)
+    }
+
+    // MARK: Execution
+
+    /// Executes a block; the result is identical to `SequentialExecutor` whatever the path.
+    /// - Complexity: O(n) executions plus re-executions; O(1) expected work per read and write.
+    public func execute<Base: StateReader<VM.Value>>(
+        _ txs: [VM.Transaction], base: Base
+    ) -> BlockExecution<VM.Value, VM.Output> {
+        let start = monotonicNanos()
+        let plan = plan(txs)
+        let planned = monotonicNanos()
+        if !plan.parallel {
+            var result = sequential.execute(txs, base: base, keyCapacityHint: plan.declaredKeys)
+            result.statistics.reason = plan.reason
+            result.statistics.predictedSpeedup = plan.predictedSpeedup
+            result.statistics.planNanos = planned - start
+            result.statistics.totalNanos += planned - start
+            return result
+        }
+        if let result = runBlockSTM(txs, base: base, plan: plan, start: start, planned: planned) {
+            return result
+        }
+        // The block outgrew the preallocated tables: run it sequentially; the next block gets more room.
+        var result = sequential.execute(txs, base: base, keyCapacityHint: plan.declaredKeys)
+        result.statistics.reason = "memory overflow, ran sequentially"
+        result.statistics.planNanos = planned - start
+        result.statistics.totalNanos = monotonicNanos() - start
+        overflowHint = Swift.max(overflowHint * 2, 8)
+        return result
+    }
+
+    /// Keys and writes expected per transaction when footprints are unknown; doubled on overflow.
+    private var overflowHint = 4
+
+    private func runBlockSTM<Base: StateReader<VM.Value>>(
+        _ txs: [VM.Transaction], base: Base, plan: Plan, start: UInt64, planned: UInt64
+    ) -> BlockExecution<VM.Value, VM.Output>? {
+        let n = txs.count
+        reserve(transactions: n)
+        let perTx = Swift.max(overflowHint, plan.declared ? (plan.declaredKeys + n - 1) / Swift.max(n, 1) + 2 : overflowHint)
+        memory.prepare(transactions: n, expectedKeys: n * perTx, expectedWrites: n * perTx)
+        blockSize = n
+        executionIndex.store(0, ordering: .relaxed)
+        validationIndex.store(0, ordering: .relaxed)
+        decreaseCount.store(0, ordering: .relaxed)
+        activeTasks.store(0, ordering: .relaxed)
+        done.store(n == 0, ordering: .relaxed)
+        planCursor.store(0, ordering: .relaxed)
+        plannedWorkers.store(0, ordering: .relaxed)
+        for s in scratch { s.reset() }
+
+        txs.withUnsafeBufferPointer { buffer in
+            let block = UnsafeBlock(buffer: buffer)
+            let declared = plan.declared
+            pool.run { [self] worker in
+                self.work(worker: worker, block: block, base: base, declared: declared)
+            }
+        }
+        let executed = monotonicNanos()
+        if memory.overflowed.load(ordering: .relaxed) { return nil }
+
+        var out: [VM.Output] = []
+        out.reserveCapacity(n)
+        for i in 0..<n {
+            guard let o = outputs[i] else { preconditionFailure("transaction \(i) has no output after Block-STM") }
+            out.append(o)
+            outputs[i] = nil
+        }
+        let finalWrites = out.withUnsafeBufferPointer {
+            vm.finalize(outputs: $0, state: FinalStateReader(memory: memory, base: base))
+        }
+        var writes: [StateWrite<VM.Value>] = []
+        writes.reserveCapacity(n * 2)
+        var extra: [StateWrite<VM.Value>] = []
+        for w in finalWrites where !memory.setFinalValue(w.key, w.value) { extra.append(w) }
+        memory.collectWrites(into: &writes)
+        writes.append(contentsOf: extra)
+        let end = monotonicNanos()
+
+        var stats = ExecutionStatistics()
+        stats.path = .parallel
+        stats.reason = plan.reason
+        stats.threads = threads
+        stats.transactions = n
+        stats.predictedSpeedup = plan.predictedSpeedup
+        for s in scratch {
+            stats.reExecutions += s.executions
+            stats.validationAborts += s.validationAborts
+            stats.suspensions += s.suspensions
+            stats.validations += s.validations
+        }
+        stats.reExecutions -= n
+        stats.planNanos = planned - start
+        stats.executeNanos = executed - planned
+        stats.finalizeNanos = end - executed
+        stats.totalNanos = end - start
+        return BlockExecution(outputs: out, writes: writes, statistics: stats)
+    }
+
+    /// One worker: place declared estimates (all workers share the work), then the Block-STM loop.
+    @inlinable
+    func work<Base: StateReader<VM.Value>>(worker: Int, block: UnsafeBlock<VM.Transaction>, base: Base, declared: Bool) {
+        let n = blockSize
+        if declared {
+            let chunk = 256
+            while true {
+                let from = planCursor.wrappingAdd(chunk, ordering: .relaxed).oldValue
+                if from >= n { break }
+                for i in from..<Swift.min(from + chunk, n) {
+                    _ = vm.declaredWrites(of: block.buffer[i]) { key in
+                        _ = memory.declareEstimate(i, key: key)
+                    }
+                }
+            }
+            plannedWorkers.wrappingAdd(1, ordering: .acquiringAndReleasing)
+            while plannedWorkers.load(ordering: .acquiring) < threads { yieldThread() }
+        }
+        let local = scratch[worker]
+        var task = Task.none
+        var idle = 0
+        while !done.load(ordering: .acquiring) {
+            if memory.overflowed.load(ordering: .relaxed) {
+                done.store(true, ordering: .releasing)
+                break
+            }
+            switch task.kind {
+            case .execute:
+                task = tryExecute(task.index, incarnation: task.incarnation, block: block, base: base, local: local)
+            case .validate:
+                task = validate(task.index, incarnation: task.incarnation, local: local)
+            case .none:
+                task = nextTask()
+                if task.kind == .none {
+                    idle &+= 1
+                    if idle > 16 {
+                        idle = 0
+                        yieldThread()
+                    }
+                }
+            }
+        }
+    }
+
+    @usableFromInline
+    struct Task {
+        @usableFromInline enum Kind { case none, execute, validate }
+        @usableFromInline var kind: Kind
+        @usableFromInline var index: Int
+        @usableFromInline var incarnation: Int32
+        @usableFromInline static var none: Task { Task(kind: .none, index: 0, incarnation: 0) }
+        @inlinable init(kind: Kind, index: Int, incarnation: Int32) {
+            self.kind = kind
+            self.index = index
+            self.incarnation = incarnation
+        }
+    }
+
+    @inlinable
+    func tryExecute<Base: StateReader<VM.Value>>(
+        _ i: Int, incarnation: Int32, block: UnsafeBlock<VM.Transaction>, base: Base, local: WorkerScratch<VM.Value>
+    ) -> Task {
+        while true {
+            local.reads.removeAll(keepingCapacity: true)
+            local.writes.removeAll(keepingCapacity: true)
+            local.executions &+= 1
+            var view = ParallelView(memory: memory, base: base, txIndex: Int32(i), local: local)
+            let output: VM.Output
+            do {
+                output = try vm.execute(block.buffer[i], index: i, view: &view)
+            } catch {
+                if error.blockingIndex < 0 { return .none }  // memory overflow: the block is abandoned
+                local.suspensions &+= 1
+                if addDependency(i, on: Int(error.blockingIndex)) { return .none }
+                continue  // the blocking transaction finished meanwhile: read again
+            }
+            guard let wroteNewKey = memory.record(i, incarnation: incarnation, writes: local.writes) else {
+                return .none
+            }
+            readLocks.lock(i)
+            swap(&readSets[i], &local.reads)
+            readLocks.unlock(i)
+            outputs[i] = output
+            return finishExecution(i, incarnation: incarnation, wroteNewKey: wroteNewKey)
+        }
+    }
+
+    @inlinable
+    func validate(_ i: Int, incarnation: Int32, local: WorkerScratch<VM.Value>) -> Task {
+        local.validations &+= 1
+        readLocks.lock(i)
+        let valid = memory.validate(txIndex: Int32(i), reads: readSets[i])
+        readLocks.unlock(i)
+        let aborted = !valid && tryValidationAbort(i, incarnation: incarnation)
+        if aborted {
+            local.validationAborts &+= 1
+            memory.convertToEstimates(i)
+        }
+        return finishValidation(i, aborted: aborted)
+    }
+
+    // MARK: Scheduler (Algorithm 4–5 of the paper)
+
+    @inlinable
+    func decreaseExecutionIndex(to target: Int) {
+        var current = executionIndex.load(ordering: .sequentiallyConsistent)
+        while current > target {
+            let (exchanged, original) = executionIndex.compareExchange(
+                expected: current, desired: target, ordering: .sequentiallyConsistent)
+            if exchanged { break }
+            current = original
+        }
+        decreaseCount.wrappingAdd(1, ordering: .sequentiallyConsistent)
+    }
+
+    @inlinable
+    func decreaseValidationIndex(to target: Int) {
+        var current = validationIndex.load(ordering: .sequentiallyConsistent)
+        while current > target {
+            let (exchanged, original) = validationIndex.compareExchange(
+                expected: current, desired: target, ordering: .sequentiallyConsistent)
+            if exchanged { break }
+            current = original
+        }
+        decreaseCount.wrappingAdd(1, ordering: .sequentiallyConsistent)
+    }
+
+    @inlinable
+    func checkDone() {
+        let observed = decreaseCount.load(ordering: .sequentiallyConsistent)
+        let e = executionIndex.load(ordering: .sequentiallyConsistent)
+        let v = validationIndex.load(ordering: .sequentiallyConsistent)
+        if Swift.min(e, v) >= blockSize && activeTasks.load(ordering: .sequentiallyConsistent) == 0
+            && observed == decreaseCount.load(ordering: .sequentiallyConsistent)
+        {
+            done.store(true, ordering: .sequentiallyConsistent)
+        }
+    }
+
+    /// Claims transaction `i` for execution if it is ready. Releases the caller's task when not.
+    @inlinable
+    func tryIncarnate(_ i: Int) -> Task {
+        if i < blockSize {
+            txLocks.lock(i)
+            if txStatus[i] == Self.readyToExecute {
+                txStatus[i] = Self.executing
+                let inc = txIncarnation[i]
+                txLocks.unlock(i)
+                return Task(kind: .execute, index: i, incarnation: inc)
+            }
+            txLocks.unlock(i)
+        }
+        activeTasks.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+        return .none
+    }
+
+    @inlinable
+    func nextTask() -> Task {
+        if validationIndex.load(ordering: .sequentiallyConsistent) < executionIndex.load(ordering: .sequentiallyConsistent) {
+            if validationIndex.load(ordering: .sequentiallyConsistent) >= blockSize {
+                checkDone()
+                return .none
+            }
+            activeTasks.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            let i = validationIndex.wrappingAdd(1, ordering: .sequentiallyConsistent).oldValue
+            if i < blockSize {
+                txLocks.lock(i)
+                let status = txStatus[i]
+                let inc = txIncarnation[i]
+                txLocks.unlock(i)
+                if status == Self.executed { return Task(kind: .validate, index: i, incarnation: inc) }
+            }
+            activeTasks.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+            return .none
+        } else {
+            if executionIndex.load(ordering: .sequentiallyConsistent) >= blockSize {
+                checkDone()
+                return .none
+            }
+            activeTasks.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            let i = executionIndex.wrappingAdd(1, ordering: .sequentiallyConsistent).oldValue
+            return tryIncarnate(i)
+        }
+    }
+
+    /// Suspends `i` until `blocking` finishes. False when `blocking` already has (read again).
+    @inlinable
+    func addDependency(_ i: Int, on blocking: Int) -> Bool {
+        txLocks.lock(blocking)
+        if txStatus[blocking] == Self.executed {
+            txLocks.unlock(blocking)
+            return false
+        }
+        txLocks.lock(i)
+        txStatus[i] = Self.aborting
+        txLocks.unlock(i)
+        dependentsNext[i] = dependentsHead[blocking]
+        dependentsHead[blocking] = Int32(i)
+        txLocks.unlock(blocking)
+        activeTasks.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+        return true
+    }
+
+    @inlinable
+    func setReadyStatus(_ i: Int) {
+        txLocks.lock(i)
+        txIncarnation[i] &+= 1
+        txStatus[i] = Self.readyToExecute
+        txLocks.unlock(i)
+    }
+
+    @inlinable
+    func finishExecution(_ i: Int, incarnation: Int32, wroteNewKey: Bool) -> Task {
+        txLocks.lock(i)
+        txStatus[i] = Self.executed
+        var dependent = dependentsHead[i]
+        dependentsHead[i] = -1
+        txLocks.unlock(i)
+        var lowest = Int.max
+        while dependent >= 0 {
+            let next = dependentsNext[Int(dependent)]
+            setReadyStatus(Int(dependent))
+            lowest = Swift.min(lowest, Int(dependent))
+            dependent = next
+        }
+        if lowest != Int.max { decreaseExecutionIndex(to: lowest) }
+        if validationIndex.load(ordering: .sequentiallyConsistent) > i {
+            if wroteNewKey {
+                decreaseValidationIndex(to: i)
+            } else {
+                return Task(kind: .validate, index: i, incarnation: incarnation)
+            }
+        }
+        activeTasks.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+        return .none
+    }
+
+    @inlinable
+    func tryValidationAbort(_ i: Int, incarnation: Int32) -> Bool {
+        txLocks.lock(i)
+        defer { txLocks.unlock(i) }
+        if txIncarnation[i] == incarnation && txStatus[i] == Self.executed {
+            txStatus[i] = Self.aborting
+            return true
+        }
+        return false
+    }
+
+    @inlinable
+    func finishValidation(_ i: Int, aborted: Bool) -> Task {
+        if aborted {
+            setReadyStatus(i)
+            decreaseValidationIndex(to: i + 1)
+            if executionIndex.load(ordering: .sequentiallyConsistent) > i {
+                // tryIncarnate releases the task itself when it cannot claim the transaction.
+                return tryIncarnate(i)
+            }
+        }
+        activeTasks.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+        return .none
+    }
+}
+
+/// A block's transactions shared with the workers for the duration of `execute`.
+@usableFromInline
+struct UnsafeBlock<Transaction>: @unchecked Sendable {
+    @usableFromInline let buffer: UnsafeBufferPointer<Transaction>
+    @inlinable init(buffer: UnsafeBufferPointer<Transaction>) { self.buffer = buffer }
+}
+
+/// A worker's reusable buffers and counters.
+@usableFromInline
+final class WorkerScratch<Value>: @unchecked Sendable {
+    @usableFromInline var reads = ContiguousArray<ReadRecord>()
+    @usableFromInline var writes = ContiguousArray<StateWrite<Value>>()
+    @usableFromInline var executions = 0
+    @usableFromInline var validationAborts = 0
+    @usableFromInline var suspensions = 0
+    @usableFromInline var validations = 0
+
+    init() {
+        reads.reserveCapacity(64)
+        writes.reserveCapacity(64)
+    }
+
+    func reset() {
+        executions = 0
+        validationAborts = 0
+        suspensions = 0
+        validations = 0
+    }
+}
+
+/// The view of a transaction under Block-STM: its own writes, then MVMemory, then the base state.
+@usableFromInline
+struct ParallelView<Base: StateReader>: StateView {
+    @usableFromInline unowned(unsafe) let memory: MultiVersionMemory<Base.Value>
+    @usableFromInline let base: Base
+    @usableFromInline let txIndex: Int32
+    @usableFromInline unowned(unsafe) let local: WorkerScratch<Base.Value>
+
+    @inlinable
+    init(memory: MultiVersionMemory<Base.Value>, base: Base, txIndex: Int32, local: WorkerScratch<Base.Value>) {
+        self.memory = memory
+        self.base = base
+        self.txIndex = txIndex
+        self.local = local
+    }
+
+    @inlinable
+    mutating func read(_ key: StateKey) throws(ExecutionSuspended) -> Base.Value? {
+        for w in local.writes where w.key == key { return w.value }
+        switch memory.read(key, txIndex: txIndex) {
+        case .storage(let entry):
+            local.reads.append(ReadRecord(entry: entry, writer: -1, incarnation: 0))
+            return base.read(key)
+        case let .value(entry, writer, incarnation, value):
+            local.reads.append(ReadRecord(entry: entry, writer: writer, incarnation: incarnation))
+            return value
+        case .estimate(let writer):
+            throw ExecutionSuspended(blockingIndex: writer)
+        case .overflow:
+            throw ExecutionSuspended(blockingIndex: -1)
+        }
+    }
+
+    @inlinable
+    mutating func write(_ key: StateKey, _ value: Base.Value?) {
+        let writes = local.writes
+        for j in writes.indices where writes[j].key == key {
+            local.writes[j].value = value
+            return
+        }
+        local.writes.append(StateWrite(key: key, value: value))
+    }
+}
+
+/// Reads the state after a Block-STM block: the final versions, then the base state.
+struct FinalStateReader<Base: StateReader>: StateReader, @unchecked Sendable {
+    let memory: MultiVersionMemory<Base.Value>
+    let base: Base
+    func read(_ key: StateKey) -> Base.Value? {
+        if let written = memory.finalValue(key) { return written }
+        return base.read(key)
+    }
+}

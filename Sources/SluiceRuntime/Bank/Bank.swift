@@ -1,0 +1,160 @@
+public import SluiceCore
+public import SluiceExecution
+import Crypto
+
+// The Bank: accounts, transfers and fees. Its rules are the reference for every later module.
+//
+// A transaction is discarded (no state change, no gas, no fee) when, checked in order: its sender
+// account does not exist; its sequence is not the account's; its gas limit is below what it needs;
+// the sender cannot pay gasLimit × gasPrice. Otherwise the fee (gas used × gas price) is taken and
+// the sequence advances, and then the transfer either applies (success; the recipient is created if
+// missing, even for amount 0) or, when the amount exceeds what is left, does not (failed). Fees are
+// not written per transaction: they travel in the receipts and are credited to the treasury once, at
+// block end, so a block's transactions never contend on the treasury.
+
+/// The Bank's receipt on the hot path: plain values, no allocation.
+public struct BankReceipt: Hashable, Sendable {
+    public var status: Receipt.Status
+    public var gasUsed: UInt64
+    public var fee: Amount
+    public var error: BankError
+    /// The compute workload's last digest.
+    public var output: Hash?
+
+    @inlinable
+    public init(status: Receipt.Status, gasUsed: UInt64, fee: Amount, error: BankError, output: Hash?) {
+        self.status = status
+        self.gasUsed = gasUsed
+        self.fee = fee
+        self.error = error
+        self.output = output
+    }
+
+    @inlinable
+    public static func discarded(_ error: BankError) -> BankReceipt {
+        BankReceipt(status: .discarded, gasUsed: 0, fee: .zero, error: error, output: nil)
+    }
+
+    /// The receipt as stored and shown.
+    public func receipt(transactionHash: Hash) -> Receipt {
+        Receipt(
+            transactionHash: transactionHash, status: status, gasUsed: gasUsed, fee: fee, error: error.message,
+            output: output)
+    }
+}
+
+/// The Bank as a `BlockVM`.
+public struct BankVM: BlockVM {
+    public typealias Transaction = BankTransaction
+    public typealias Value = StateValue
+    public typealias Output = BankReceipt
+
+    /// Gas of a plain transfer.
+    public static let transferGas: UInt64 = 10
+    /// Extra gas per SHA-256 round of a compute transfer.
+    public static let computeRoundGas: UInt64 = 1
+
+    public init() {}
+
+    /// The gas a payload needs.
+    @inlinable
+    public static func gas(of payload: Payload) -> UInt64 {
+        switch payload {
+        case .transfer: transferGas
+        case .computeTransfer(_, _, let rounds): transferGas + UInt64(rounds) * computeRoundGas
+        }
+    }
+
+    public func execute<View: StateView<StateValue>>(
+        _ tx: BankTransaction, index: Int, view: inout View
+    ) throws(ExecutionSuspended) -> BankReceipt {
+        if tx.rejection != .none { return .discarded(tx.rejection) }
+        let senderKey = StateKey.account(tx.sender)
+        guard case .account(var sender)? = try view.read(senderKey) else { return .discarded(.senderMissing) }
+        guard sender.sequence == tx.sequence else { return .discarded(.sequenceMismatch) }
+        let gas = Self.gas(of: tx.payload)
+        guard tx.gasLimit >= gas else { return .discarded(.gasLimitTooLow) }
+        guard sender.balance >= Amount.product(tx.gasLimit, tx.gasPrice) else { return .discarded(.cannotPayMaxFee) }
+
+        let to: Address
+        let amount: Amount
+        var rounds: UInt32 = 0
+        switch tx.payload {
+        case let .transfer(t, a):
+            to = t
+            amount = a
+        case let .computeTransfer(t, a, r):
+            to = t
+            amount = a
+            rounds = r
+        }
+        // Read the recipient before the work, so a dependency is found before the work is done.
+        let recipientKey = StateKey.account(to)
+        let recipientBefore: StateValue? = to == tx.sender ? nil : try view.read(recipientKey)
+
+        let fee = Amount.product(gas, tx.gasPrice)
+        sender.balance = Amount(sender.balance.value - fee.value)  // cannot underflow: fee ≤ gasLimit × gasPrice
+        sender.sequence += 1
+        let output: Hash? = rounds > 0 ? Self.work(from: tx.hash, rounds: rounds) : nil
+
+        guard let remaining = sender.balance.subtracting(amount) else {
+            view.write(senderKey, .account(sender))
+            return BankReceipt(status: .failed, gasUsed: gas, fee: fee, error: .insufficientBalance, output: output)
+        }
+        if to == tx.sender {
+            view.write(senderKey, .account(sender))
+            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: output)
+        }
+        var recipient = recipientBefore?.account ?? AccountState(balance: .zero, sequence: 0)
+        guard let credited = recipient.balance.adding(amount) else {
+            view.write(senderKey, .account(sender))
+            return BankReceipt(status: .failed, gasUsed: gas, fee: fee, error: .balanceOverflow, output: output)
+        }
+        sender.balance = remaining
+        recipient.balance = credited
+        view.write(senderKey, .account(sender))
+        view.write(recipientKey, .account(recipient))
+        return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: output)
+    }
+
+    /// `rounds` chained SHA-256 digests starting from `seed`.
+    public static func work(from seed: Hash, rounds: UInt32) -> Hash {
+        var digest = seed
+        for _ in 0..<rounds {
+            digest = withUnsafeBytes(of: digest) { raw in
+                SHA256.hash(data: raw).withUnsafeBytes { Hash(unsafeBytes: $0) }
+            }
+        }
+        return digest
+    }
+
+    public func declaredWrites(of tx: BankTransaction, _ body: (StateKey) -> Void) -> Bool {
+        if tx.rejection != .none { return true }
+        body(.account(tx.sender))
+        switch tx.payload {
+        case .transfer(let to, _), .computeTransfer(let to, _, _):
+            if to != tx.sender { body(.account(to)) }
+        }
+        return true
+    }
+
+    public func estimatedCost(of tx: BankTransaction) -> Double {
+        switch tx.payload {
+        case .transfer: 120
+        case .computeTransfer(_, _, let rounds): 120 + 150 * Double(rounds)
+        }
+    }
+
+    public func finalize<Reader: StateReader<StateValue>>(
+        outputs: UnsafeBufferPointer<BankReceipt>, state: Reader
+    ) -> [StateWrite<StateValue>] {
+        var total: UInt128 = 0
+        for o in outputs { total += o.fee.value }
+        guard total > 0 else { return [] }
+        let key = StateKey.account(.treasury)
+        var treasury = state.read(key)?.account ?? AccountState(balance: .zero, sequence: 0)
+        // Supply is bounded by UInt128 at genesis, so the sum of balances cannot overflow.
+        treasury.balance = Amount(treasury.balance.value + total)
+        return [StateWrite(key: key, value: .account(treasury))]
+    }
+}

@@ -1,0 +1,93 @@
+public import SluiceCore
+import Dispatch
+
+/// Why a transaction was discarded or failed. Stored as a byte in receipts on the hot path.
+public enum BankError: UInt8, Sendable, CaseIterable {
+    case none = 0
+    // Checked before execution.
+    case wrongChain, expired, missingSignature, wrongKey, badSignature
+    // The Bank's discard rules, in the order they are checked.
+    case senderMissing, sequenceMismatch, gasLimitTooLow, cannotPayMaxFee
+    // Failed: fee and sequence taken, transfer not applied.
+    case insufficientBalance, balanceOverflow
+
+    public var message: String? {
+        switch self {
+        case .none: nil
+        case .wrongChain: "the transaction is for another chain id"
+        case .expired: "the transaction expired before this block"
+        case .missingSignature: "the transaction has no authenticator"
+        case .wrongKey: "the authenticator's public key does not derive the sender address"
+        case .badSignature: "the signature does not verify"
+        case .senderMissing: "the sender account does not exist"
+        case .sequenceMismatch: "the sequence number is not the sender's next sequence"
+        case .gasLimitTooLow: "the gas limit is below the gas the transaction needs"
+        case .cannotPayMaxFee: "the sender's balance cannot pay gasLimit × gasPrice"
+        case .insufficientBalance: "the amount is more than the sender's balance after the fee"
+        case .balanceOverflow: "the recipient's balance would overflow"
+        }
+    }
+}
+
+/// A transaction ready for execution: decoded, hashed, and checked for what does not depend on state
+/// (chain id, expiry, signature). Signature checks run before execution, in parallel across cores.
+public struct BankTransaction: Sendable {
+    public var sender: Address
+    public var sequence: UInt64
+    public var gasLimit: UInt64
+    public var gasPrice: UInt64
+    public var payload: Payload
+    public var hash: Hash
+    /// Set when the transaction is discarded before execution.
+    public var rejection: BankError
+
+    public init(_ tx: Transaction, hash: Hash, rejection: BankError = .none) {
+        sender = tx.sender
+        sequence = tx.sequence
+        gasLimit = tx.gasLimit
+        gasPrice = tx.gasPrice
+        payload = tx.payload
+        self.hash = hash
+        self.rejection = rejection
+    }
+
+    /// Prepares a block's transactions: hashes, chain id, expiry and (unless `verify` is false)
+    /// signatures, spread over `threads` threads.
+    public static func prepare(
+        _ txs: [Transaction], chainId: UInt64, timestamp: UInt64, verify: Bool, threads: Int
+    ) -> [BankTransaction] {
+        let n = txs.count
+        let out = UnsafeMutableBufferPointer<BankTransaction>.allocate(capacity: n)
+        defer { out.deallocate() }
+        let shared = SharedOutput(buffer: out)
+        let chunks = Swift.max(1, Swift.min(threads * 4, n))
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let from = n * c / chunks
+            let to = n * (c + 1) / chunks
+            for i in from..<to {
+                let tx = txs[i]
+                var rejection = BankError.none
+                if tx.chainId != chainId {
+                    rejection = .wrongChain
+                } else if tx.expiry < timestamp {
+                    rejection = .expired
+                } else if verify {
+                    switch tx.verifySignature() {
+                    case .none: break
+                    case .missing: rejection = .missingSignature
+                    case .wrongKey: rejection = .wrongKey
+                    case .invalid: rejection = .badSignature
+                    }
+                }
+                (shared.buffer.baseAddress! + i).initialize(to: BankTransaction(tx, hash: tx.hash, rejection: rejection))
+            }
+        }
+        let result = Array(out)
+        out.baseAddress!.deinitialize(count: n)
+        return result
+    }
+}
+
+private struct SharedOutput: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<BankTransaction>
+}

@@ -1,0 +1,76 @@
+public import SluiceCore
+
+/// An account: its balance and the sequence number its next transaction must carry.
+public struct AccountState: Hashable, Sendable {
+    public var balance: Amount
+    public var sequence: UInt64
+
+    @inlinable public init(balance: Amount, sequence: UInt64) {
+        self.balance = balance
+        self.sequence = sequence
+    }
+}
+
+/// A value of the state map. Modules add cases for their own records.
+public enum StateValue: Hashable, Sendable {
+    case account(AccountState)
+    /// An opaque record, canonically encoded by its module.
+    case bytes([UInt8])
+
+    @inlinable public var account: AccountState? {
+        if case .account(let a) = self { return a }
+        return nil
+    }
+}
+
+extension AccountState: CanonicalCodable {
+    public func encode(to w: inout CanonicalWriter) {
+        w.write(balance)
+        w.write(sequence)
+    }
+
+    public init(from r: inout CanonicalReader) throws(CoreError) {
+        balance = try r.readAmount()
+        sequence = try r.read(UInt64.self)
+    }
+}
+
+extension StateValue: CanonicalCodable {
+    public func encode(to w: inout CanonicalWriter) {
+        switch self {
+        case .account(let a):
+            w.writeULEB(0)
+            w.write(a)
+        case .bytes(let b):
+            w.writeULEB(1)
+            w.writeBytes(b)
+        }
+    }
+
+    public init(from r: inout CanonicalReader) throws(CoreError) {
+        let at = r.offset
+        switch try r.readULEB() {
+        case 0: self = .account(try r.read(AccountState.self))
+        case 1: self = .bytes(try r.readBytes())
+        case let tag: throw CoreError(.codec, "unknown state value type \(tag) at offset \(at)")
+        }
+    }
+}
+
+/// The commitment to a whole state: SHA-256 over the sorted canonical (key, value) pairs.
+///
+/// Depends only on the set of key/values, never on insertion order or thread count. The Merkle tree
+/// of persistent storage (with proofs) replaces it; until then this is the `stateRoot` of `sluice t8n`.
+public enum StateRoot {
+    public static func compute(_ state: [StateKey: StateValue]) -> Hash {
+        let keys = state.keys.sorted()
+        var w = CanonicalWriter(capacity: keys.count * 64 + 16)
+        for b in Array("SLUICE::StateRoot::v1".utf8) { w.write(b) }
+        w.writeULEB(UInt64(keys.count))
+        for k in keys {
+            w.write(k)
+            w.write(state[k]!)
+        }
+        return Hash.sha256(w.bytes)
+    }
+}

@@ -1,0 +1,121 @@
+import SluiceCore
+import SluiceExecution
+import SluiceRuntime
+import Testing
+
+/// Compares every output and every write of Block-STM with the sequential executor.
+func expectSameResult<VM: BlockVM>(
+    vm: VM, txs: [VM.Transaction], base: DictionaryState<StateValue>, threads: Int, label: String
+) where VM.Value == StateValue, VM.Output == BankReceipt {
+    let expected = SequentialExecutor(vm: vm).execute(txs, base: base)
+    let executor = ParallelExecutor(vm: vm, threads: threads, policy: .forceParallel)
+    // Twice on one executor: the second block reuses the first one's buffers.
+    for round in 0..<2 {
+        let actual = executor.execute(txs, base: base)
+        #expect(actual.statistics.path == .parallel, "\(label) round \(round)")
+        #expect(actual.outputs == expected.outputs, "\(label) round \(round): outputs differ")
+        #expect(actual.sortedWrites == expected.sortedWrites, "\(label) round \(round): writes differ")
+    }
+}
+
+@Suite("Block-STM gives exactly the sequential result")
+struct ParallelEqualsSequentialTests {
+    @Test(arguments: [2, 3, 10, 100, 1000, 10_000])
+    func randomTransferBlocks(accounts: Int) {
+        for (i, size) in [1, 7, 33, 257, 1001].enumerated() {
+            for threads in [1, 2, 3, 4, 8] {
+                let seed = UInt64(accounts * 1000 + i * 10 + threads)
+                let (base, txs) = randomBlock(seed: seed, accounts: accounts, size: size)
+                expectSameResult(
+                    vm: BankVM(), txs: txs, base: base, threads: threads,
+                    label: "seed \(seed) accounts \(accounts) size \(size) threads \(threads)")
+            }
+        }
+    }
+
+    @Test(arguments: [2, 10, 1000])
+    func computeBlocks(accounts: Int) {
+        for threads in [2, 4] {
+            let seed = UInt64(77 + accounts + threads)
+            let (base, txs) = randomBlock(seed: seed, accounts: accounts, size: 301, computeRounds: 3)
+            expectSameResult(vm: BankVM(), txs: txs, base: base, threads: threads, label: "compute seed \(seed)")
+        }
+    }
+
+    @Test(arguments: [0.5, 0.95])
+    func blocksFullOfFailuresAndDiscards(badShare: Double) {
+        for accounts in [2, 50, 5000] {
+            let seed = UInt64(accounts) &* 31 &+ UInt64(badShare * 100)
+            let (base, txs) = randomBlock(seed: seed, accounts: accounts, size: 513, badShare: badShare)
+            expectSameResult(vm: BankVM(), txs: txs, base: base, threads: 4, label: "bad \(badShare) seed \(seed)")
+        }
+    }
+
+    @Test(arguments: [2, 10, 100, 1000])
+    func withoutFootprintHints(accounts: Int) {
+        for threads in [2, 4, 8] {
+            let seed = UInt64(accounts * 7 + threads)
+            let (base, txs) = randomBlock(seed: seed, accounts: accounts, size: 700)
+            expectSameResult(
+                vm: UndeclaredBankVM(), txs: txs, base: base, threads: threads, label: "undeclared seed \(seed)")
+        }
+    }
+
+    @Test func withWrongFootprintHints() {
+        for accounts in [2, 10, 1000] {
+            let (base, txs) = randomBlock(seed: UInt64(accounts), accounts: accounts, size: 600)
+            expectSameResult(vm: MisleadingBankVM(), txs: txs, base: base, threads: 4, label: "misleading \(accounts)")
+        }
+    }
+
+    @Test func emptyBlock() {
+        let (base, _) = randomBlock(seed: 1, accounts: 10, size: 0)
+        expectSameResult(vm: BankVM(), txs: [], base: base, threads: 2, label: "empty")
+    }
+
+    @Test func overflowFallsBackToSequentialWithTheSameResult() {
+        let (base, txs) = randomBlock(seed: 5, accounts: 10, size: 2000)
+        let expected = SequentialExecutor(vm: WideWriterVM()).execute(txs, base: base)
+        let executor = ParallelExecutor(vm: WideWriterVM(), threads: 2, policy: .forceParallel)
+        let first = executor.execute(txs, base: base)
+        #expect(first.statistics.reason.contains("overflow"))
+        #expect(first.outputs == expected.outputs)
+        #expect(first.sortedWrites == expected.sortedWrites)
+        // The executor grows its tables; later blocks run in parallel again.
+        var last = first
+        for _ in 0..<4 { last = executor.execute(txs, base: base) }
+        #expect(last.statistics.path == .parallel)
+        #expect(last.sortedWrites == expected.sortedWrites)
+    }
+}
+
+@Suite("The adaptive choice of path")
+struct AdaptivePathTests {
+    @Test func cheapTransfersRunSequentially() {
+        let (base, txs) = randomBlock(seed: 3, accounts: 1000, size: 5000)
+        let r = ParallelExecutor(vm: BankVM(), threads: 2).execute(txs, base: base)
+        #expect(r.statistics.path == .sequential)
+        #expect(r.statistics.reason == "cheap transactions")
+    }
+
+    @Test func contendedComputeRunsSequentially() {
+        let (base, txs) = randomBlock(seed: 4, accounts: 2, size: 2000, computeRounds: 32)
+        let r = ParallelExecutor(vm: BankVM(), threads: 2).execute(txs, base: base)
+        #expect(r.statistics.path == .sequential)
+        #expect(r.statistics.reason == "contention")
+    }
+
+    @Test func independentComputeRunsInParallel() {
+        let (base, txs) = randomBlock(seed: 5, accounts: 1000, size: 2000, computeRounds: 32)
+        let r = ParallelExecutor(vm: BankVM(), threads: 2).execute(txs, base: base)
+        #expect(r.statistics.path == .parallel)
+        let s = SequentialExecutor(vm: BankVM()).execute(txs, base: base)
+        #expect(r.sortedWrites == s.sortedWrites)
+    }
+
+    @Test func oneThreadIsSequential() {
+        let (base, txs) = randomBlock(seed: 6, accounts: 1000, size: 2000, computeRounds: 32)
+        let r = ParallelExecutor(vm: BankVM(), threads: 1).execute(txs, base: base)
+        #expect(r.statistics.path == .sequential)
+    }
+}

@@ -1,0 +1,118 @@
+import SluiceCore
+import SluiceExecution
+import SluiceRuntime
+
+/// A small deterministic PRNG so every random block can be reproduced from its seed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+func testAddress(_ i: Int) -> Address {
+    Address(Hash.sha256(Array("account-\(i)".utf8)))
+}
+
+/// A random block over `accounts` accounts, with a mix of successes, failures and discards.
+func randomBlock(
+    seed: UInt64, accounts: Int, size: Int, computeRounds: UInt32 = 0, badShare: Double = 0.1
+) -> (base: DictionaryState<StateValue>, txs: [BankTransaction]) {
+    var rng = SplitMix64(seed: seed)
+    var base: [StateKey: StateValue] = [:]
+    var sequences = [UInt64](repeating: 0, count: accounts)
+    for i in 0..<accounts {
+        // Some accounts are poor, so transfers fail or cannot pay the max fee.
+        let balance: UInt64 = rng.next() % 4 == 0 ? UInt64.random(in: 0...40, using: &rng) : 1_000_000
+        base[.account(testAddress(i))] = .account(AccountState(balance: Amount(UInt128(balance)), sequence: 0))
+    }
+    var txs: [BankTransaction] = []
+    for n in 0..<size {
+        let s = Int.random(in: 0..<accounts, using: &rng)
+        // A few recipients are fresh accounts, created by the block.
+        let r = rng.next() % 16 == 0 ? accounts + Int.random(in: 0..<8, using: &rng) : Int.random(in: 0..<accounts, using: &rng)
+        var sequence = sequences[s]
+        var gasLimit: UInt64 = 20
+        var sender = testAddress(s)
+        let roll = Double(rng.next() % 1000) / 1000
+        if roll < badShare / 4 {
+            sequence += 1  // sequence gap: discarded
+        } else if roll < badShare / 2 {
+            gasLimit = 5  // below the gas needed: discarded
+        } else if roll < badShare * 3 / 4 {
+            sender = testAddress(accounts + 100 + n)  // no such account: discarded
+        } else {
+            sequences[s] += 1  // may still fail or be discarded for funds; the sequence guess is then off
+        }
+        let amount = Amount(UInt128(rng.next() % 3 == 0 ? rng.next() % 2_000_000 : rng.next() % 100))
+        let payload: Payload =
+            computeRounds > 0
+            ? .computeTransfer(to: testAddress(r), amount: amount, rounds: computeRounds)
+            : .transfer(to: testAddress(r), amount: amount)
+        if computeRounds > 0 { gasLimit += UInt64(computeRounds) }
+        let tx = Transaction(
+            chainId: 1, sender: sender, sequence: sequence, gasLimit: gasLimit, gasPrice: 1 + rng.next() % 3,
+            payload: payload)
+        txs.append(BankTransaction(tx, hash: Hash.sha256(Array("tx-\(seed)-\(n)".utf8))))
+    }
+    return (DictionaryState(base), txs)
+}
+
+/// The Bank without footprint hints: exercises plain Block-STM (no pre-placed estimates).
+struct UndeclaredBankVM: BlockVM {
+    let bank = BankVM()
+    func execute<View: StateView<StateValue>>(
+        _ tx: BankTransaction, index: Int, view: inout View
+    ) throws(ExecutionSuspended) -> BankReceipt {
+        try bank.execute(tx, index: index, view: &view)
+    }
+    func declaredWrites(of tx: BankTransaction, _ body: (StateKey) -> Void) -> Bool { false }
+    func estimatedCost(of tx: BankTransaction) -> Double { bank.estimatedCost(of: tx) }
+    func finalize<Reader: StateReader<StateValue>>(
+        outputs: UnsafeBufferPointer<BankReceipt>, state: Reader
+    ) -> [StateWrite<StateValue>] { bank.finalize(outputs: outputs, state: state) }
+}
+
+/// The Bank with wrong hints: declares a key it never writes and misses the recipient.
+struct MisleadingBankVM: BlockVM {
+    let bank = BankVM()
+    func execute<View: StateView<StateValue>>(
+        _ tx: BankTransaction, index: Int, view: inout View
+    ) throws(ExecutionSuspended) -> BankReceipt {
+        try bank.execute(tx, index: index, view: &view)
+    }
+    func declaredWrites(of tx: BankTransaction, _ body: (StateKey) -> Void) -> Bool {
+        body(.account(tx.sender))
+        body(.account(testAddress(0)))
+        return true
+    }
+    func estimatedCost(of tx: BankTransaction) -> Double { 5000 }
+    func finalize<Reader: StateReader<StateValue>>(
+        outputs: UnsafeBufferPointer<BankReceipt>, state: Reader
+    ) -> [StateWrite<StateValue>] { bank.finalize(outputs: outputs, state: state) }
+}
+
+/// Writes many undeclared keys per transaction, to overflow the executor's preallocated tables.
+struct WideWriterVM: BlockVM {
+    func execute<View: StateView<StateValue>>(
+        _ tx: BankTransaction, index: Int, view: inout View
+    ) throws(ExecutionSuspended) -> BankReceipt {
+        var sum: UInt128 = 0
+        for k in 0..<40 {
+            let key = StateKey(space: .init(rawValue: 9), id: Hash.sha256(Array("wide-\(index % 50)-\(k)".utf8)))
+            if case .account(let a)? = try view.read(key) { sum &+= a.balance.value }
+            view.write(key, .account(AccountState(balance: Amount(sum &+ UInt128(index)), sequence: UInt64(index))))
+        }
+        return BankReceipt(status: .success, gasUsed: 1, fee: .zero, error: .none, output: nil)
+    }
+    func declaredWrites(of tx: BankTransaction, _ body: (StateKey) -> Void) -> Bool { false }
+    func estimatedCost(of tx: BankTransaction) -> Double { 50_000 }
+    func finalize<Reader: StateReader<StateValue>>(
+        outputs: UnsafeBufferPointer<BankReceipt>, state: Reader
+    ) -> [StateWrite<StateValue>] { [] }
+}
