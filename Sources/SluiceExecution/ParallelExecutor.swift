@@ -121,7 +121,11 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
             dependentsHead = .allocate(capacity: capacity)
             dependentsNext = .allocate(capacity: capacity)
             readSets = .allocate(capacity: capacity)
-            readSets.initialize(repeating: ContiguousArray(), count: capacity)
+            for i in 0..<capacity {
+                var reads = ContiguousArray<ReadRecord>()
+                reads.reserveCapacity(8)
+                (readSets + i).initialize(to: reads)
+            }
             outputs = .allocate(capacity: capacity)
             outputs.initialize(repeating: nil, count: capacity)
         }
@@ -376,6 +380,8 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
             readLocks.lock(i)
             swap(&readSets[i], &local.reads)
             readLocks.unlock(i)
+            // Read sets circulate between transactions and workers; keep the worker's one roomy.
+            local.reads.reserveCapacity(16)
             outputs[i] = output
             return finishExecution(i, incarnation: incarnation, wroteNewKey: wroteNewKey)
         }

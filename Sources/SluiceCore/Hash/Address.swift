@@ -33,8 +33,11 @@ public struct Address: Hashable, Comparable, Sendable, CustomStringConvertible {
 
 extension Address: Codable {
     public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        self = try Address(hex: text)
+        let c = try decoder.singleValueContainer()
+        let text = try c.decode(String.self)
+        do { self = try Address(hex: text) } catch {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "not an address: \(error.message)")
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

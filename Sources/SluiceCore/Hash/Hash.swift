@@ -80,8 +80,11 @@ public struct Hash: Hashable, Comparable, Sendable, CustomStringConvertible {
 
 extension Hash: Codable {
     public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        self = try Hash(hex: text)
+        let c = try decoder.singleValueContainer()
+        let text = try c.decode(String.self)
+        do { self = try Hash(hex: text) } catch {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a 32-byte hash: \(error.message)")
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -1,0 +1,176 @@
+import Foundation
+import SluiceCore
+import SluiceExecution
+import SluiceRuntime
+
+/// `sluice bench execution`: the same blocks, sequentially and with the parallel executor, in one run.
+struct ExecutionBenchmark {
+    enum Workload: String, CaseIterable {
+        /// Uniform random sender and recipient.
+        case p2p
+        /// Every transaction pays one recipient.
+        case hotspot
+        /// p2p transfers that also do `computeRounds` chained SHA-256 digests (a stand-in for contract calls).
+        case compute
+    }
+
+    var workload: Workload
+    var accounts: Int
+    var blockSize: Int
+    var blocks: Int
+    var threads: Int
+    var computeRounds: UInt32 = 32
+    var forceParallel = false
+    var seed: UInt64 = 1
+
+    struct Report: Codable {
+        var workload: String
+        var accounts: Int
+        var blockSize: Int
+        var blocks: Int
+        var threads: Int
+        var computeRounds: UInt32?
+        var sequentialTxPerSecond: Double
+        var parallelTxPerSecond: Double
+        var speedup: Double
+        var sequentialMicrosPerTx: Double
+        var parallelMicrosPerTx: Double
+        /// One-thread Block-STM time minus sequential time, per transaction.
+        var blockSTMOverheadMicrosPerTx: Double
+        var parallelPath: String
+        var pathReasons: [String]
+        var predictedSpeedup: Double
+        var reExecutions: Int
+        var validationAborts: Int
+        var suspensions: Int
+        var sequentialStateRoot: String
+        var parallelStateRoot: String
+        var rootsMatch: Bool
+    }
+
+    /// Account addresses: deterministic, derived from the index.
+    static func address(_ i: Int) -> Address { Address(Hash.sha256(Array("bench-account-\(i)".utf8))) }
+
+    func genesis() -> [StateKey: StateValue] {
+        var state: [StateKey: StateValue] = [:]
+        state.reserveCapacity(accounts + 1)
+        for i in 0..<accounts {
+            state[.account(Self.address(i))] = .account(AccountState(balance: Amount(1_000_000_000_000), sequence: 0))
+        }
+        return state
+    }
+
+    /// The blocks: consecutive sequences per sender, so every transaction succeeds.
+    func makeBlocks() -> [[BankTransaction]] {
+        var rng = BenchRandom(seed: seed)
+        var sequences = [UInt64](repeating: 0, count: accounts)
+        let addresses = (0..<accounts).map(Self.address)
+        var out: [[BankTransaction]] = []
+        for _ in 0..<blocks {
+            var block: [BankTransaction] = []
+            block.reserveCapacity(blockSize)
+            for _ in 0..<blockSize {
+                let s = rng.below(accounts)
+                let r = workload == .hotspot ? 0 : rng.below(accounts)
+                let payload: Payload =
+                    workload == .compute
+                    ? .computeTransfer(to: addresses[r], amount: 1, rounds: computeRounds)
+                    : .transfer(to: addresses[r], amount: 1)
+                let tx = Transaction(
+                    chainId: 1, sender: addresses[s], sequence: sequences[s], gasLimit: BankVM.gas(of: payload),
+                    gasPrice: 1, payload: payload)
+                sequences[s] += 1
+                block.append(BankTransaction(tx, hash: tx.hash))
+            }
+            out.append(block)
+        }
+        return out
+    }
+
+    func run(progress: (String) -> Void) throws -> Report {
+        progress("building \(blocks) blocks of \(blockSize) \(workload.rawValue) transactions over \(accounts) accounts…")
+        let blocks = makeBlocks()
+        let genesis = genesis()
+        var sequentialState = DictionaryState(genesis)
+        var parallelState = DictionaryState(genesis)
+        var overheadState = DictionaryState(genesis)
+
+        let sequential = SequentialExecutor(vm: BankVM())
+        let parallel = ParallelExecutor(vm: BankVM(), threads: threads, policy: forceParallel ? .forceParallel : .adaptive)
+        let oneThread = ParallelExecutor(vm: BankVM(), threads: 1, policy: .forceParallel)
+
+        // Warm up every path once on the first block (buffers, caches); results are discarded.
+        _ = sequential.execute(blocks[0], base: sequentialState)
+        _ = parallel.execute(blocks[0], base: parallelState)
+        _ = oneThread.execute(blocks[0], base: overheadState)
+
+        var sequentialNanos: UInt64 = 0
+        var parallelNanos: UInt64 = 0
+        var overheadNanos: UInt64 = 0
+        var paths = Set<String>()
+        var reasons = Set<String>()
+        var predicted = 0.0
+        var reExecutions = 0
+        var aborts = 0
+        var suspensions = 0
+        for (k, block) in blocks.enumerated() {
+            var t = DispatchTime.now().uptimeNanoseconds
+            let s = sequential.execute(block, base: sequentialState)
+            sequentialNanos += DispatchTime.now().uptimeNanoseconds - t
+
+            t = DispatchTime.now().uptimeNanoseconds
+            let p = parallel.execute(block, base: parallelState)
+            parallelNanos += DispatchTime.now().uptimeNanoseconds - t
+
+            t = DispatchTime.now().uptimeNanoseconds
+            let o = oneThread.execute(block, base: overheadState)
+            overheadNanos += DispatchTime.now().uptimeNanoseconds - t
+
+            guard s.outputs == p.outputs, s.outputs == o.outputs else {
+                throw CommandError("block \(k): parallel receipts differ from sequential ones — this is a bug, please report it")
+            }
+            sequentialState.apply(s.writes)
+            parallelState.apply(p.writes)
+            overheadState.apply(o.writes)
+            paths.insert(p.statistics.path.rawValue)
+            reasons.insert(p.statistics.reason)
+            predicted = p.statistics.predictedSpeedup
+            reExecutions += p.statistics.reExecutions
+            aborts += p.statistics.validationAborts
+            suspensions += p.statistics.suspensions
+            progress("block \(k + 1)/\(blocks.count): \(p.statistics.path.rawValue) (\(p.statistics.reason))")
+        }
+        let sequentialRoot = StateRoot.compute(sequentialState.values)
+        let parallelRoot = StateRoot.compute(parallelState.values)
+        let overheadRoot = StateRoot.compute(overheadState.values)
+        let total = Double(blocks.count * blockSize)
+        let seqSeconds = Double(sequentialNanos) / 1e9
+        let parSeconds = Double(parallelNanos) / 1e9
+        let report = Report(
+            workload: workload.rawValue, accounts: accounts, blockSize: blockSize, blocks: blocks.count,
+            threads: threads, computeRounds: workload == .compute ? computeRounds : nil,
+            sequentialTxPerSecond: total / seqSeconds, parallelTxPerSecond: total / parSeconds,
+            speedup: seqSeconds / parSeconds,
+            sequentialMicrosPerTx: seqSeconds * 1e6 / total, parallelMicrosPerTx: parSeconds * 1e6 / total,
+            blockSTMOverheadMicrosPerTx: (Double(overheadNanos) - Double(sequentialNanos)) / 1e3 / total,
+            parallelPath: paths.count == 1 ? paths.first! : "mixed", pathReasons: reasons.sorted(),
+            predictedSpeedup: predicted, reExecutions: reExecutions, validationAborts: aborts, suspensions: suspensions,
+            sequentialStateRoot: sequentialRoot.hex, parallelStateRoot: parallelRoot.hex,
+            rootsMatch: sequentialRoot == parallelRoot && sequentialRoot == overheadRoot)
+        return report
+    }
+}
+
+/// SplitMix64: a tiny deterministic generator, so a benchmark's blocks depend only on its seed.
+struct BenchRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}

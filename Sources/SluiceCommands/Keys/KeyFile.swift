@@ -1,0 +1,101 @@
+import Foundation
+import SluiceCore
+
+/// A key file: `{"scheme": "ed25519", "address": "0x…", "publicKey": "0x…", "secretKey": "0x…"}`.
+/// The secret key is the scheme's 32-byte seed. Keep such files private.
+struct KeyFile: Codable {
+    var scheme: String
+    var address: String
+    var publicKey: String
+    var secretKey: String
+
+    init(_ key: SigningKey) {
+        scheme = key.scheme.name
+        address = key.address.hex
+        publicKey = "0x" + Hex.encode(key.publicKey)
+        secretKey = "0x" + Hex.encode(key.seed)
+    }
+
+    /// Restores the key and checks that the file is consistent.
+    func signingKey(source: String) throws -> SigningKey {
+        do {
+            let key = try SigningKey(scheme: try SignatureScheme(name: scheme), seed: try Hex.decode(secretKey))
+            guard key.address.hex == address.lowercased() else {
+                throw CommandError("\(source): the secret key derives \(key.address.hex), not the address \(address)")
+            }
+            return key
+        } catch let e as CoreError {
+            throw CommandError("\(source): \(e.message)")
+        }
+    }
+
+    /// Reads one key object or an array of them.
+    static func load(path: String) throws -> [SigningKey] {
+        let data = try readFile(path)
+        let decoder = JSONDecoder()
+        if let many = try? decoder.decode([KeyFile].self, from: data) {
+            return try many.enumerated().map { try $0.element.signingKey(source: "\(path): key \($0.offset)") }
+        }
+        do {
+            return [try decoder.decode(KeyFile.self, from: data).signingKey(source: path)]
+        } catch let e as CommandError {
+            throw e
+        } catch {
+            throw CommandError(
+                "\(path): not a key file (expected {\"scheme\", \"address\", \"publicKey\", \"secretKey\"} or an array of them): \(describe(error))")
+        }
+    }
+}
+
+func readFile(_ path: String) throws -> Data {
+    do {
+        return try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+        throw CommandError("\(path): cannot read the file (\(error.localizedDescription)); check the path")
+    }
+}
+
+/// Writes a file atomically: a temporary file in the same folder, then a rename.
+func writeFileAtomically(_ data: Data, to path: String) throws {
+    do {
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+        throw CommandError("\(path): cannot write the file (\(error.localizedDescription))")
+    }
+}
+
+func prettyJSON<T: Encodable>(_ value: T) throws -> Data {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    var data = try encoder.encode(value)
+    data.append(0x0a)
+    return data
+}
+
+/// A decoding error as a person reads it: the path of the field and what is wrong.
+func describe(_ error: any Error) -> String {
+    guard let e = error as? DecodingError else {
+        if let c = error as? CoreError { return c.message }
+        return "\(error)"
+    }
+    func path(_ keys: [any CodingKey]) -> String {
+        keys.isEmpty ? "the top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            .replacingOccurrences(of: ".[", with: "[")
+    }
+    switch e {
+    case .keyNotFound(let key, let ctx):
+        return "field \(path(ctx.codingPath + [key])): missing"
+    case .typeMismatch(let type, let ctx):
+        return "field \(path(ctx.codingPath)): expected \(type) (\(ctx.debugDescription))"
+    case .valueNotFound(let type, let ctx):
+        return "field \(path(ctx.codingPath)): expected \(type), found null"
+    case .dataCorrupted(let ctx):
+        if ctx.codingPath.isEmpty {
+            let underlying = (ctx.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+            return "malformed JSON: \(underlying ?? ctx.debugDescription)"
+        }
+        return "field \(path(ctx.codingPath)): \(ctx.debugDescription)"
+    @unknown default:
+        return "\(e)"
+    }
+}

@@ -1,0 +1,29 @@
+public import ArgumentParser
+
+/// `sluice`: the one command of the project. The executable only calls `SluiceCommand.main()`.
+public struct SluiceCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "sluice",
+        abstract: "Sluice: a decentralized GPU compute network on a parallel proof-of-stake chain.",
+        discussion: """
+            Execute a block offline with `sluice t8n`, measure the executor with `sluice bench execution`,
+            make keys with `sluice keys new`.
+            """,
+        version: "0.1.0",
+        subcommands: [T8nCommand.self, BenchCommand.self, KeysCommand.self]
+    )
+
+    public init() {}
+
+    /// Parses the process arguments and runs the command; the executable's only call.
+    public static func start() {
+        main()
+    }
+}
+
+/// An error a command reports to the user: what went wrong and what to do next. Exits with code 1.
+struct CommandError: Error, CustomStringConvertible {
+    let message: String
+    init(_ message: String) { self.message = message }
+    var description: String { message }
+}
