@@ -7,6 +7,10 @@ let upcoming: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+// Generic code (the executors over a VM, the VM over a state view) must be specialized across modules
+// to be fast; full cross-module optimization makes the bodies available to the callers.
+let optimized: [SwiftSetting] = upcoming + [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "Sluice",
     platforms: [.macOS(.v15)],
@@ -24,13 +28,13 @@ let package = Package(
         .target(
             name: "SluiceCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: upcoming
+            swiftSettings: optimized
         ),
-        .target(name: "SluiceExecution", dependencies: ["SluiceCore"], swiftSettings: upcoming),
+        .target(name: "SluiceExecution", dependencies: ["SluiceCore"], swiftSettings: optimized),
         .target(
             name: "SluiceRuntime",
             dependencies: ["SluiceCore", "SluiceExecution", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: upcoming
+            swiftSettings: optimized
         ),
         .target(
             name: "SluiceCommands",
@@ -54,6 +58,6 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceRuntime"], swiftSettings: upcoming),
-        .testTarget(name: "SluiceCommandsTests", dependencies: ["SluiceCommands"], swiftSettings: upcoming),
+        .testTarget(name: "SluiceCommandsTests", dependencies: ["SluiceCommands", "SluiceRuntime"], swiftSettings: upcoming),
     ]
 )

@@ -221,8 +221,9 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
 
     /// True when every read still sees the version it saw.
     @inlinable
-    func validate(txIndex: Int32, reads: ContiguousArray<ReadRecord>) -> Bool {
-        for r in reads {
+    func validate(txIndex: Int32, reads: RawBuffer<ReadRecord>) -> Bool {
+        for j in 0..<reads.count {
+            let r = reads[j]
             let s = stripe(ofEntry: r.entry)
             locks.lock(s)
             let node = nodeBelow(txIndex, entry: r.entry)
@@ -306,10 +307,11 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
     /// not (then higher transactions must be revalidated), or nil on overflow.
     @inlinable
     func record(
-        _ txIndex: Int, incarnation: Int32, writes: ContiguousArray<StateWrite<Value>>
+        _ txIndex: Int, incarnation: Int32, writes: RawBuffer<StateWrite<Value>>
     ) -> Bool? {
         var wroteNewKey = false
-        for w in writes {
+        for j in 0..<writes.count {
+            let w = writes[j]
             let node = ownNode(txIndex, key: w.key)
             if node >= 0 {
                 let s = stripe(ofEntry: nodeEntry[Int(node)])

@@ -58,7 +58,7 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     @usableFromInline var dependentsNext: UnsafeMutablePointer<Int32> = .allocate(capacity: 0)
     // Per transaction, guarded by readLocks[i]: the read set of its last execution.
     @usableFromInline var readLocks = DenseSpinLocks(count: 0)
-    @usableFromInline var readSets: UnsafeMutablePointer<ContiguousArray<ReadRecord>> = .allocate(capacity: 0)
+    @usableFromInline var readSets: UnsafeMutablePointer<RawBuffer<ReadRecord>> = .allocate(capacity: 0)
     // Per transaction, written by the executing thread, read after the block.
     @usableFromInline var outputs: UnsafeMutablePointer<VM.Output?> = .allocate(capacity: 0)
     @usableFromInline var capacity = 0
@@ -102,6 +102,7 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
         txIncarnation.deallocate()
         dependentsHead.deallocate()
         dependentsNext.deallocate()
+        for i in 0..<capacity { readSets[i].free() }
         readSets.deinitialize(count: capacity)
         readSets.deallocate()
         outputs.deinitialize(count: capacity)
@@ -121,11 +122,7 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
             dependentsHead = .allocate(capacity: capacity)
             dependentsNext = .allocate(capacity: capacity)
             readSets = .allocate(capacity: capacity)
-            for i in 0..<capacity {
-                var reads = ContiguousArray<ReadRecord>()
-                reads.reserveCapacity(8)
-                (readSets + i).initialize(to: reads)
-            }
+            for i in 0..<capacity { (readSets + i).initialize(to: RawBuffer(capacity: 8)) }
             outputs = .allocate(capacity: capacity)
             outputs.initialize(repeating: nil, count: capacity)
         }
@@ -163,6 +160,10 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
         if policy == .adaptive && ideal < minimumPredictedSpeedup {
             return Plan(parallel: false, reason: "cheap transactions", predictedSpeedup: ideal, declared: false, declaredKeys: 0)
         }
+        if policy == .forceParallel {
+            // Declared writes are only hints: place whatever the VM declares without checking completeness.
+            return Plan(parallel: true, reason: "forced", predictedSpeedup: ideal, declared: true, declaredKeys: 0)
+        }
         // The critical path through the declared write sets bounds what any schedule can do.
         var finish: [StateKey: Double] = [:]
         finish.reserveCapacity(n * 2)
@@ -190,9 +191,6 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
             predicted = total / (Swift.max(total / t, critical) + overhead / t)
         } else {
             predicted = ideal
-        }
-        if policy == .forceParallel {
-            return Plan(parallel: true, reason: "forced", predictedSpeedup: predicted, declared: declared, declaredKeys: keys)
         }
         if predicted < minimumPredictedSpeedup {
             return Plan(parallel: false, reason: "contention", predictedSpeedup: predicted, declared: declared, declaredKeys: keys)
@@ -361,8 +359,8 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
         _ i: Int, incarnation: Int32, block: UnsafeBlock<VM.Transaction>, base: Base, local: WorkerScratch<VM.Value>
     ) -> Task {
         while true {
-            local.reads.removeAll(keepingCapacity: true)
-            local.writes.removeAll(keepingCapacity: true)
+            local.reads.removeAll()
+            local.writes.removeAll()
             local.executions &+= 1
             var view = ParallelView(memory: memory, base: base, txIndex: Int32(i), local: local)
             let output: VM.Output
@@ -377,11 +375,10 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
             guard let wroteNewKey = memory.record(i, incarnation: incarnation, writes: local.writes) else {
                 return .none
             }
+            // The worker's buffer becomes the transaction's read set; the old one comes back to be reused.
             readLocks.lock(i)
             swap(&readSets[i], &local.reads)
             readLocks.unlock(i)
-            // Read sets circulate between transactions and workers; keep the worker's one roomy.
-            local.reads.reserveCapacity(16)
             outputs[i] = output
             return finishExecution(i, incarnation: incarnation, wroteNewKey: wroteNewKey)
         }
@@ -573,16 +570,18 @@ struct UnsafeBlock<Transaction>: @unchecked Sendable {
 /// A worker's reusable buffers and counters.
 @usableFromInline
 final class WorkerScratch<Value>: @unchecked Sendable {
-    @usableFromInline var reads = ContiguousArray<ReadRecord>()
-    @usableFromInline var writes = ContiguousArray<StateWrite<Value>>()
+    @usableFromInline var reads = RawBuffer<ReadRecord>(capacity: 16)
+    @usableFromInline var writes = RawBuffer<StateWrite<Value>>(capacity: 16)
     @usableFromInline var executions = 0
     @usableFromInline var validationAborts = 0
     @usableFromInline var suspensions = 0
     @usableFromInline var validations = 0
 
-    init() {
-        reads.reserveCapacity(64)
-        writes.reserveCapacity(64)
+    init() {}
+
+    deinit {
+        reads.free()
+        writes.free()
     }
 
     func reset() {
@@ -611,7 +610,8 @@ struct ParallelView<Base: StateReader>: StateView {
 
     @inlinable
     mutating func read(_ key: StateKey) throws(ExecutionSuspended) -> Base.Value? {
-        for w in local.writes where w.key == key { return w.value }
+        let writes = local.writes
+        for j in 0..<writes.count where writes[j].key == key { return writes[j].value }
         switch memory.read(key, txIndex: txIndex) {
         case .storage(let entry):
             local.reads.append(ReadRecord(entry: entry, writer: -1, incarnation: 0))
@@ -629,8 +629,8 @@ struct ParallelView<Base: StateReader>: StateView {
     @inlinable
     mutating func write(_ key: StateKey, _ value: Base.Value?) {
         let writes = local.writes
-        for j in writes.indices where writes[j].key == key {
-            local.writes[j].value = value
+        for j in 0..<writes.count where writes[j].key == key {
+            writes[j] = StateWrite(key: key, value: value)
             return
         }
         local.writes.append(StateWrite(key: key, value: value))

@@ -10,6 +10,41 @@ struct AccountJSON: Codable {
     var address: Address
     var balance: Amount
     var sequence: UInt64
+
+    init(address: Address, balance: Amount, sequence: UInt64) {
+        self.address = address
+        self.balance = balance
+        self.sequence = sequence
+    }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        address = try c.decode(Address.self, forKey: .address)
+        balance = try c.decode(Amount.self, forKey: .balance)
+        sequence = try c.decodeUnsigned(UInt64.self, forKey: .sequence)
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// Decodes a non-negative integer with a message that names the field. (Foundation reports a
+    /// negative or fractional number for an unsigned field as "not valid JSON", without the field.)
+    func decodeUnsigned<T: FixedWidthInteger & UnsignedInteger & Decodable>(_: T.Type, forKey key: Key) throws -> T {
+        if let v = try? decode(T.self, forKey: key) { return v }
+        if let v = try? decode(Int64.self, forKey: key), v < 0 {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "must not be negative, got \(v)")
+        }
+        if let v = try? decode(Double.self, forKey: key) {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: self, debugDescription: "expected an integer from 0 to \(T.max), got \(v)")
+        }
+        _ = try decode(T.self, forKey: key)  // missing, null or not a number: Foundation's own message
+        throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "expected an unsigned integer")
+    }
+
+    func decodeUnsignedIfPresent<T: FixedWidthInteger & UnsignedInteger & Decodable>(_: T.Type, forKey key: Key) throws -> T? {
+        guard contains(key), try !decodeNil(forKey: key) else { return nil }
+        return try decodeUnsigned(T.self, forKey: key)
+    }
 }
 
 struct PreStateJSON: Codable {
@@ -22,6 +57,14 @@ struct PayloadJSON: Codable {
     var amount: Amount
     /// Only for `compute-transfer`.
     var rounds: UInt32?
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        type = try c.decode(String.self, forKey: .type)
+        to = try c.decode(Address.self, forKey: .to)
+        amount = try c.decode(Amount.self, forKey: .amount)
+        rounds = try c.decodeUnsignedIfPresent(UInt32.self, forKey: .rounds)
+    }
 
     init(_ p: Payload) {
         type = p.typeName
@@ -87,6 +130,18 @@ struct TransactionJSON: Codable {
     var expiry: UInt64?
     var payload: PayloadJSON
     var authenticator: AuthenticatorJSON?
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        chainId = try c.decodeUnsignedIfPresent(UInt64.self, forKey: .chainId)
+        sender = try c.decode(Address.self, forKey: .sender)
+        sequence = try c.decodeUnsigned(UInt64.self, forKey: .sequence)
+        gasLimit = try c.decodeUnsigned(UInt64.self, forKey: .gasLimit)
+        gasPrice = try c.decodeUnsigned(UInt64.self, forKey: .gasPrice)
+        expiry = try c.decodeUnsignedIfPresent(UInt64.self, forKey: .expiry)
+        payload = try c.decode(PayloadJSON.self, forKey: .payload)
+        authenticator = try c.decodeIfPresent(AuthenticatorJSON.self, forKey: .authenticator)
+    }
 
     init(_ tx: Transaction) {
         chainId = tx.chainId

@@ -1,0 +1,8 @@
+import SluiceCore
+import SluiceRuntime
+
+enum SluiceRuntimeValue {
+    static func account(balance: UInt128, sequence: UInt64 = 0) -> StateValue {
+        .account(AccountState(balance: Amount(balance), sequence: sequence))
+    }
+}
