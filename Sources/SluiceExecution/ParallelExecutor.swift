@@ -80,13 +80,14 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     @usableFromInline static var executed: UInt8 { 2 }
     @usableFromInline static var aborting: UInt8 { 3 }
 
-    public init(vm: VM, threads: Int, policy: ExecutionPolicy = .adaptive) {
+    /// - Parameter threadName: worker threads are named `<threadName>-<n>`, for profilers.
+    public init(vm: VM, threads: Int, policy: ExecutionPolicy = .adaptive, threadName: String = "sluice-exec") {
         precondition(threads >= 1, "an executor needs at least one thread")
         self.vm = vm
         self.threads = threads
         self.policy = policy
         sequential = SequentialExecutor(vm: vm)
-        pool = WorkerPool(size: threads)
+        pool = WorkerPool(size: threads, name: threadName)
         scratch = (0..<threads).map { _ in WorkerScratch() }
     }
 

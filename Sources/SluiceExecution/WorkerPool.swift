@@ -13,19 +13,20 @@ final class WorkerPool: @unchecked Sendable {
     private let wake: [DispatchSemaphore]
     private let finished = DispatchSemaphore(value: 0)
 
-    init(size: Int) {
+    /// Threads are named `<name>-<n>` (at most 15 characters show) for profilers and tests.
+    init(size: Int, name: String) {
         precondition(size >= 1)
         self.size = size
         wake = (0..<size).map { _ in DispatchSemaphore(value: 0) }
         for worker in 1..<max(size, 1) {
-            let thread = Thread { [self] in self.loop(worker) }
-            thread.name = "sluice-exec-\(worker)"
+            let thread = Thread { [self] in self.loop(worker, name: "\(name)-\(worker)") }
             thread.stackSize = 8 << 20
             thread.start()
         }
     }
 
-    private func loop(_ worker: Int) {
+    private func loop(_ worker: Int, name: String) {
+        Thread.current.name = name
         while true {
             wake[worker].wait()
             if stopping { return }

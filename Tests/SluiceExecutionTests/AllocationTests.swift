@@ -11,14 +11,14 @@ struct AllocationTests {
     /// Meaningful in optimized builds (`swift test -c release`): debug builds box generic values.
     func allocationsPerTransaction(accounts: Int, rounds: UInt32, threads: Int) -> Double {
         let (base, txs) = randomBlock(seed: 11, accounts: accounts, size: 10_000, computeRounds: rounds, badShare: 0)
-        let executor = ParallelExecutor(vm: BankVM(), threads: threads, policy: .forceParallel)
+        let executor = ParallelExecutor(vm: BankVM(), threads: threads, policy: .forceParallel, threadName: "alloc-test")
         let sequential = SequentialExecutor(vm: BankVM())
         _ = executor.execute(txs, base: base)  // warm: buffers grow to the block
         _ = sequential.execute(txs, base: base)
-        sluice_alloc_counter_start()
+        sluice_alloc_counter_start("alloc-test")
         _ = sequential.execute(txs, base: base)
         let sequentialCount = sluice_alloc_counter_stop()
-        sluice_alloc_counter_start()
+        sluice_alloc_counter_start("alloc-test")
         let result = executor.execute(txs, base: base)
         let parallelCount = sluice_alloc_counter_stop()
         #expect(result.statistics.path == .parallel)

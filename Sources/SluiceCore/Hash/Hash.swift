@@ -71,10 +71,13 @@ public struct Hash: Hashable, Comparable, Sendable, CustomStringConvertible {
         return x < y
     }
 
-    /// The digest is uniformly distributed, so one word is a good hash; no need for SipHash here.
+    /// All four words: a hash may be chosen by a user (an address), so no part of it is trusted to be random.
     @inlinable
     public func hash(into hasher: inout Hasher) {
         hasher.combine(w0)
+        hasher.combine(w1)
+        hasher.combine(w2)
+        hasher.combine(w3)
     }
 }
 

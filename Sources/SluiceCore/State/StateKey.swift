@@ -1,8 +1,8 @@
 /// A key of the state map: a module's key space and a 32-byte identifier within it.
 ///
 /// Keys are fixed-size values so that the executor can read and write them without allocating.
-/// The identifier is a digest (an address, a job id, a hash of a contract slot), so its first word
-/// is already uniformly distributed and serves as the hash.
+/// Identifiers can be chosen by users (a transfer may name any 32 bytes as its recipient), so the
+/// hash mixes every word with a secret drawn once per process: no one can aim keys at one bucket.
 public struct StateKey: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Key spaces of the modules.
     public struct Space: RawRepresentable, Hashable, Sendable {
@@ -23,9 +23,23 @@ public struct StateKey: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     public static func account(_ address: Address) -> StateKey { StateKey(space: .bankAccount, id: address.hash) }
 
-    /// A well-mixed 64-bit hash, used for table slots and lock stripes.
+    /// A keyed, well-mixed 64-bit hash, used for table slots and lock stripes. It differs between
+    /// processes, so nothing that must be deterministic may depend on it.
     @inlinable
-    public var hashWord: UInt64 { id.w0 ^ (UInt64(space.rawValue) &* 0x9E37_79B9_7F4A_7C15) }
+    public var hashWord: UInt64 {
+        let seed = StateKey.hashSeed
+        var h = (id.w0 ^ seed.0) &* 0x9E37_79B9_7F4A_7C15
+        h = (h ^ (h >> 32) ^ id.w1) &* 0xBF58_476D_1CE4_E5B9
+        h = (h ^ (h >> 29) ^ id.w2) &* 0x94D0_49BB_1331_11EB
+        h = (h ^ (h >> 32) ^ id.w3 ^ UInt64(space.rawValue)) &* 0x9E37_79B9_7F4A_7C15
+        return (h ^ (h >> 31)) &+ seed.1
+    }
+
+    /// The per-process secret of `hashWord`.
+    public static let hashSeed: (UInt64, UInt64) = {
+        var g = SystemRandomNumberGenerator()
+        return (g.next(), g.next())
+    }()
 
     @inlinable
     public func hash(into hasher: inout Hasher) { hasher.combine(hashWord) }
