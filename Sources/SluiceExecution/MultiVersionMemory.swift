@@ -19,22 +19,25 @@ public import Synchronization
 //   next block larger.
 
 /// One read a transaction made: which entry, and which version it saw (writer -1: the base state).
+/// `from` is the reader's own node on that key, if it has one: the version it reads is the next one.
 @usableFromInline
 struct ReadRecord {
     @usableFromInline var entry: Int32
     @usableFromInline var writer: Int32
     @usableFromInline var incarnation: Int32
-    @inlinable init(entry: Int32, writer: Int32, incarnation: Int32) {
+    @usableFromInline var from: Int32
+    @inlinable init(entry: Int32, writer: Int32, incarnation: Int32, from: Int32) {
         self.entry = entry
         self.writer = writer
         self.incarnation = incarnation
+        self.from = from
     }
 }
 
 @usableFromInline
 enum VersionedRead<Value> {
-    case storage(entry: Int32)
-    case value(entry: Int32, writer: Int32, incarnation: Int32, value: Value?)
+    case storage(entry: Int32, from: Int32)
+    case value(entry: Int32, writer: Int32, incarnation: Int32, from: Int32, value: Value?)
     case estimate(writer: Int32)
     case overflow
 }
@@ -63,6 +66,8 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
     @usableFromInline var nodeNext: UnsafeMutablePointer<Int32>
     @usableFromInline var nodeEntry: UnsafeMutablePointer<Int32>
     @usableFromInline var nodeOwnerNext: UnsafeMutablePointer<Int32>
+    /// False once the node is unlinked from its entry (nodes are never reused within a block).
+    @usableFromInline var nodeLinked: UnsafeMutablePointer<Bool>
     @usableFromInline var nodeValue: UnsafeMutablePointer<Value?>
 
     // Per transaction: the head of the list of nodes it owns.
@@ -83,6 +88,7 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
         nodeNext = .allocate(capacity: 0)
         nodeEntry = .allocate(capacity: 0)
         nodeOwnerNext = .allocate(capacity: 0)
+        nodeLinked = .allocate(capacity: 0)
         nodeValue = .allocate(capacity: 0)
         ownerHead = .allocate(capacity: 0)
     }
@@ -104,6 +110,7 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
         nodeNext.deallocate()
         nodeEntry.deallocate()
         nodeOwnerNext.deallocate()
+        nodeLinked.deallocate()
         nodeValue.deinitialize(count: nodeCapacity)
         nodeValue.deallocate()
     }
@@ -137,6 +144,7 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
             nodeNext = .allocate(capacity: nodeCapacity)
             nodeEntry = .allocate(capacity: nodeCapacity)
             nodeOwnerNext = .allocate(capacity: nodeCapacity)
+            nodeLinked = .allocate(capacity: nodeCapacity)
             nodeValue = .allocate(capacity: nodeCapacity)
             nodeValue.initialize(repeating: nil, count: nodeCapacity)
         } else {
@@ -186,33 +194,41 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
         }
     }
 
-    /// The highest node below `txIndex` in the entry's list. Caller holds the stripe.
-    @inlinable @inline(__always)
-    func nodeBelow(_ txIndex: Int32, entry: Int32) -> Int32 {
-        var node = slotHead[Int(entry)]
-        while node >= 0 && nodeTx[Int(node)] >= txIndex { node = nodeNext[Int(node)] }
-        return node
-    }
-
     /// What transaction `txIndex` reads for `key`.
+    ///
+    /// When the reader owns a node on the key (it wrote it before, or declared it), the version below
+    /// is simply the next node of the list: O(1) however many transactions write the key. Otherwise
+    /// the list is walked from its head, skipping higher transactions.
     @inlinable
     func read(_ key: StateKey, txIndex: Int32) -> VersionedRead<Value> {
-        let s = stripe(of: key)
-        locks.lock(s)
-        let entry = entryLocked(key, stripe: s, insert: true)
-        if entry < 0 {
-            locks.unlock(s)
-            return .overflow
+        let own = ownNode(Int(txIndex), key: key)
+        let s: Int
+        let entry: Int32
+        var node: Int32
+        if own >= 0 {
+            entry = nodeEntry[Int(own)]
+            s = stripe(ofEntry: entry)
+            locks.lock(s)
+            node = nodeNext[Int(own)]
+        } else {
+            s = stripe(of: key)
+            locks.lock(s)
+            entry = entryLocked(key, stripe: s, insert: true)
+            if entry < 0 {
+                locks.unlock(s)
+                return .overflow
+            }
+            node = slotHead[Int(entry)]
         }
-        let node = nodeBelow(txIndex, entry: entry)
+        while node >= 0 && nodeTx[Int(node)] >= txIndex { node = nodeNext[Int(node)] }
         let result: VersionedRead<Value>
         if node < 0 {
-            result = .storage(entry: entry)
+            result = .storage(entry: entry, from: own)
         } else if nodeEstimate[Int(node)] {
             result = .estimate(writer: nodeTx[Int(node)])
         } else {
             result = .value(
-                entry: entry, writer: nodeTx[Int(node)], incarnation: nodeIncarnation[Int(node)],
+                entry: entry, writer: nodeTx[Int(node)], incarnation: nodeIncarnation[Int(node)], from: own,
                 value: nodeValue[Int(node)])
         }
         locks.unlock(s)
@@ -226,7 +242,9 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
             let r = reads[j]
             let s = stripe(ofEntry: r.entry)
             locks.lock(s)
-            let node = nodeBelow(txIndex, entry: r.entry)
+            // Start after the reader's own node while it is still linked; else from the head.
+            var node = r.from >= 0 && nodeLinked[Int(r.from)] ? nodeNext[Int(r.from)] : slotHead[Int(r.entry)]
+            while node >= 0 && nodeTx[Int(node)] >= txIndex { node = nodeNext[Int(node)] }
             let ok: Bool
             if node < 0 {
                 ok = r.writer < 0
@@ -274,6 +292,7 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
         nodeIncarnation[n] = incarnation
         nodeEstimate[n] = estimate
         nodeValue[n] = value
+        nodeLinked[n] = true
         let s = stripe(of: key)
         locks.lock(s)
         let entry = entryLocked(key, stripe: s, insert: true)
@@ -357,6 +376,7 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
         if cur == node {
             if prev < 0 { slotHead[Int(entry)] = nodeNext[Int(node)] } else { nodeNext[Int(prev)] = nodeNext[Int(node)] }
         }
+        nodeLinked[Int(node)] = false
         nodeValue[Int(node)] = nil
         locks.unlock(s)
     }

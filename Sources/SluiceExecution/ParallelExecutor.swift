@@ -50,27 +50,22 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     private let pool: WorkerPool
     @usableFromInline let memory = MultiVersionMemory<VM.Value>()
 
-    // Per transaction, guarded by txLocks[i].
-    @usableFromInline var txLocks = DenseSpinLocks(count: 0)
-    @usableFromInline var txStatus: UnsafeMutablePointer<UInt8> = .allocate(capacity: 0)
-    @usableFromInline var txIncarnation: UnsafeMutablePointer<Int32> = .allocate(capacity: 0)
-    @usableFromInline var dependentsHead: UnsafeMutablePointer<Int32> = .allocate(capacity: 0)
-    @usableFromInline var dependentsNext: UnsafeMutablePointer<Int32> = .allocate(capacity: 0)
-    // Per transaction, guarded by readLocks[i]: the read set of its last execution.
-    @usableFromInline var readLocks = DenseSpinLocks(count: 0)
-    @usableFromInline var readSets: UnsafeMutablePointer<RawBuffer<ReadRecord>> = .allocate(capacity: 0)
+    // Per transaction: status, incarnation, dependents and read set, a cache line each.
+    @usableFromInline var slots = TransactionSlots(count: 0)
     // Per transaction, written by the executing thread, read after the block.
     @usableFromInline var outputs: UnsafeMutablePointer<VM.Output?> = .allocate(capacity: 0)
     @usableFromInline var capacity = 0
 
-    // The collaborative scheduler.
-    @usableFromInline let executionIndex = Atomic<Int>(0)
-    @usableFromInline let validationIndex = Atomic<Int>(0)
-    @usableFromInline let decreaseCount = Atomic<Int>(0)
-    @usableFromInline let activeTasks = Atomic<Int>(0)
-    @usableFromInline let done = Atomic<Bool>(false)
-    @usableFromInline let planCursor = Atomic<Int>(0)
-    @usableFromInline let plannedWorkers = Atomic<Int>(0)
+    // The collaborative scheduler's counters, each on its own cache line.
+    @usableFromInline let counters = PaddedAtomicInts(count: 7)
+    @inlinable var executionIndex: UnsafeMutablePointer<Atomic<Int>> { counters[0] }
+    @inlinable var validationIndex: UnsafeMutablePointer<Atomic<Int>> { counters[1] }
+    @inlinable var decreaseCount: UnsafeMutablePointer<Atomic<Int>> { counters[2] }
+    @inlinable var activeTasks: UnsafeMutablePointer<Atomic<Int>> { counters[3] }
+    /// 1 when the block is done.
+    @inlinable var done: UnsafeMutablePointer<Atomic<Int>> { counters[4] }
+    @inlinable var planCursor: UnsafeMutablePointer<Atomic<Int>> { counters[5] }
+    @inlinable var plannedWorkers: UnsafeMutablePointer<Atomic<Int>> { counters[6] }
     @usableFromInline var blockSize = 0
 
     @usableFromInline let scratch: [WorkerScratch<VM.Value>]
@@ -94,18 +89,11 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     deinit {
         pool.shutdown()
         freeTransactionState()
-        txLocks.deallocate()
-        readLocks.deallocate()
+        counters.deallocate()
     }
 
     private func freeTransactionState() {
-        txStatus.deallocate()
-        txIncarnation.deallocate()
-        dependentsHead.deallocate()
-        dependentsNext.deallocate()
-        for i in 0..<capacity { readSets[i].free() }
-        readSets.deinitialize(count: capacity)
-        readSets.deallocate()
+        slots.deallocate()
         outputs.deinitialize(count: capacity)
         outputs.deallocate()
     }
@@ -113,23 +101,12 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     private func reserve(transactions n: Int) {
         if n > capacity {
             freeTransactionState()
-            txLocks.deallocate()
-            readLocks.deallocate()
             capacity = Swift.max(n, capacity * 2)
-            txLocks = DenseSpinLocks(count: capacity)
-            readLocks = DenseSpinLocks(count: capacity)
-            txStatus = .allocate(capacity: capacity)
-            txIncarnation = .allocate(capacity: capacity)
-            dependentsHead = .allocate(capacity: capacity)
-            dependentsNext = .allocate(capacity: capacity)
-            readSets = .allocate(capacity: capacity)
-            for i in 0..<capacity { (readSets + i).initialize(to: RawBuffer(capacity: 8)) }
+            slots = TransactionSlots(count: capacity)
             outputs = .allocate(capacity: capacity)
             outputs.initialize(repeating: nil, count: capacity)
         }
-        txStatus.update(repeating: Self.readyToExecute, count: n)
-        txIncarnation.update(repeating: 0, count: n)
-        dependentsHead.update(repeating: -1, count: n)
+        slots.reset(n, status: Self.readyToExecute)
     }
 
     // MARK: Planning
@@ -240,13 +217,8 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
         let perTx = Swift.max(overflowHint, plan.declared ? (plan.declaredKeys + n - 1) / Swift.max(n, 1) + 2 : overflowHint)
         memory.prepare(transactions: n, expectedKeys: n * perTx, expectedWrites: n * perTx)
         blockSize = n
-        executionIndex.store(0, ordering: .relaxed)
-        validationIndex.store(0, ordering: .relaxed)
-        decreaseCount.store(0, ordering: .relaxed)
-        activeTasks.store(0, ordering: .relaxed)
-        done.store(n == 0, ordering: .relaxed)
-        planCursor.store(0, ordering: .relaxed)
-        plannedWorkers.store(0, ordering: .relaxed)
+        for c in 0..<counters.count { counters[c].pointee.store(0, ordering: .relaxed) }
+        done.pointee.store(n == 0 ? 1 : 0, ordering: .relaxed)
         for s in scratch { s.reset() }
 
         txs.withUnsafeBufferPointer { buffer in
@@ -304,7 +276,7 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
         if declared {
             let chunk = 256
             while true {
-                let from = planCursor.wrappingAdd(chunk, ordering: .relaxed).oldValue
+                let from = planCursor.pointee.wrappingAdd(chunk, ordering: .relaxed).oldValue
                 if from >= n { break }
                 for i in from..<Swift.min(from + chunk, n) {
                     _ = vm.declaredWrites(of: block.buffer[i]) { key in
@@ -312,15 +284,15 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
                     }
                 }
             }
-            plannedWorkers.wrappingAdd(1, ordering: .acquiringAndReleasing)
-            while plannedWorkers.load(ordering: .acquiring) < threads { yieldThread() }
+            plannedWorkers.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
+            while plannedWorkers.pointee.load(ordering: .acquiring) < threads { yieldThread() }
         }
         let local = scratch[worker]
         var task = Task.none
         var idle = 0
-        while !done.load(ordering: .acquiring) {
+        while done.pointee.load(ordering: .acquiring) == 0 {
             if memory.overflowed.load(ordering: .relaxed) {
-                done.store(true, ordering: .releasing)
+                done.pointee.store(1, ordering: .releasing)
                 break
             }
             switch task.kind {
@@ -377,9 +349,9 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
                 return .none
             }
             // The worker's buffer becomes the transaction's read set; the old one comes back to be reused.
-            readLocks.lock(i)
-            swap(&readSets[i], &local.reads)
-            readLocks.unlock(i)
+            slots.lockReads(i)
+            swap(&slots.readSet(i).pointee, &local.reads)
+            slots.unlockReads(i)
             outputs[i] = output
             return finishExecution(i, incarnation: incarnation, wroteNewKey: wroteNewKey)
         }
@@ -388,9 +360,9 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     @inlinable
     func validate(_ i: Int, incarnation: Int32, local: WorkerScratch<VM.Value>) -> Task {
         local.validations &+= 1
-        readLocks.lock(i)
-        let valid = memory.validate(txIndex: Int32(i), reads: readSets[i])
-        readLocks.unlock(i)
+        slots.lockReads(i)
+        let valid = memory.validate(txIndex: Int32(i), reads: slots.readSet(i).pointee)
+        slots.unlockReads(i)
         let aborted = !valid && tryValidationAbort(i, incarnation: incarnation)
         if aborted {
             local.validationAborts &+= 1
@@ -403,37 +375,37 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
 
     @inlinable
     func decreaseExecutionIndex(to target: Int) {
-        var current = executionIndex.load(ordering: .sequentiallyConsistent)
+        var current = executionIndex.pointee.load(ordering: .sequentiallyConsistent)
         while current > target {
-            let (exchanged, original) = executionIndex.compareExchange(
+            let (exchanged, original) = executionIndex.pointee.compareExchange(
                 expected: current, desired: target, ordering: .sequentiallyConsistent)
             if exchanged { break }
             current = original
         }
-        decreaseCount.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        decreaseCount.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
     }
 
     @inlinable
     func decreaseValidationIndex(to target: Int) {
-        var current = validationIndex.load(ordering: .sequentiallyConsistent)
+        var current = validationIndex.pointee.load(ordering: .sequentiallyConsistent)
         while current > target {
-            let (exchanged, original) = validationIndex.compareExchange(
+            let (exchanged, original) = validationIndex.pointee.compareExchange(
                 expected: current, desired: target, ordering: .sequentiallyConsistent)
             if exchanged { break }
             current = original
         }
-        decreaseCount.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        decreaseCount.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
     }
 
     @inlinable
     func checkDone() {
-        let observed = decreaseCount.load(ordering: .sequentiallyConsistent)
-        let e = executionIndex.load(ordering: .sequentiallyConsistent)
-        let v = validationIndex.load(ordering: .sequentiallyConsistent)
-        if Swift.min(e, v) >= blockSize && activeTasks.load(ordering: .sequentiallyConsistent) == 0
-            && observed == decreaseCount.load(ordering: .sequentiallyConsistent)
+        let observed = decreaseCount.pointee.load(ordering: .sequentiallyConsistent)
+        let e = executionIndex.pointee.load(ordering: .sequentiallyConsistent)
+        let v = validationIndex.pointee.load(ordering: .sequentiallyConsistent)
+        if Swift.min(e, v) >= blockSize && activeTasks.pointee.load(ordering: .sequentiallyConsistent) == 0
+            && observed == decreaseCount.pointee.load(ordering: .sequentiallyConsistent)
         {
-            done.store(true, ordering: .sequentiallyConsistent)
+            done.pointee.store(1, ordering: .sequentiallyConsistent)
         }
     }
 
@@ -441,44 +413,44 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     @inlinable
     func tryIncarnate(_ i: Int) -> Task {
         if i < blockSize {
-            txLocks.lock(i)
-            if txStatus[i] == Self.readyToExecute {
-                txStatus[i] = Self.executing
-                let inc = txIncarnation[i]
-                txLocks.unlock(i)
+            slots.lock(i)
+            if slots.status(i).pointee == Self.readyToExecute {
+                slots.status(i).pointee = Self.executing
+                let inc = slots.incarnation(i).pointee
+                slots.unlock(i)
                 return Task(kind: .execute, index: i, incarnation: inc)
             }
-            txLocks.unlock(i)
+            slots.unlock(i)
         }
-        activeTasks.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+        activeTasks.pointee.wrappingSubtract(1, ordering: .sequentiallyConsistent)
         return .none
     }
 
     @inlinable
     func nextTask() -> Task {
-        if validationIndex.load(ordering: .sequentiallyConsistent) < executionIndex.load(ordering: .sequentiallyConsistent) {
-            if validationIndex.load(ordering: .sequentiallyConsistent) >= blockSize {
+        if validationIndex.pointee.load(ordering: .sequentiallyConsistent) < executionIndex.pointee.load(ordering: .sequentiallyConsistent) {
+            if validationIndex.pointee.load(ordering: .sequentiallyConsistent) >= blockSize {
                 checkDone()
                 return .none
             }
-            activeTasks.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            let i = validationIndex.wrappingAdd(1, ordering: .sequentiallyConsistent).oldValue
+            activeTasks.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            let i = validationIndex.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent).oldValue
             if i < blockSize {
-                txLocks.lock(i)
-                let status = txStatus[i]
-                let inc = txIncarnation[i]
-                txLocks.unlock(i)
+                slots.lock(i)
+                let status = slots.status(i).pointee
+                let inc = slots.incarnation(i).pointee
+                slots.unlock(i)
                 if status == Self.executed { return Task(kind: .validate, index: i, incarnation: inc) }
             }
-            activeTasks.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+            activeTasks.pointee.wrappingSubtract(1, ordering: .sequentiallyConsistent)
             return .none
         } else {
-            if executionIndex.load(ordering: .sequentiallyConsistent) >= blockSize {
+            if executionIndex.pointee.load(ordering: .sequentiallyConsistent) >= blockSize {
                 checkDone()
                 return .none
             }
-            activeTasks.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            let i = executionIndex.wrappingAdd(1, ordering: .sequentiallyConsistent).oldValue
+            activeTasks.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            let i = executionIndex.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent).oldValue
             return tryIncarnate(i)
         }
     }
@@ -486,61 +458,61 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     /// Suspends `i` until `blocking` finishes. False when `blocking` already has (read again).
     @inlinable
     func addDependency(_ i: Int, on blocking: Int) -> Bool {
-        txLocks.lock(blocking)
-        if txStatus[blocking] == Self.executed {
-            txLocks.unlock(blocking)
+        slots.lock(blocking)
+        if slots.status(blocking).pointee == Self.executed {
+            slots.unlock(blocking)
             return false
         }
-        txLocks.lock(i)
-        txStatus[i] = Self.aborting
-        txLocks.unlock(i)
-        dependentsNext[i] = dependentsHead[blocking]
-        dependentsHead[blocking] = Int32(i)
-        txLocks.unlock(blocking)
-        activeTasks.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+        slots.lock(i)
+        slots.status(i).pointee = Self.aborting
+        slots.unlock(i)
+        slots.dependentsNext(i).pointee = slots.dependentsHead(blocking).pointee
+        slots.dependentsHead(blocking).pointee = Int32(i)
+        slots.unlock(blocking)
+        activeTasks.pointee.wrappingSubtract(1, ordering: .sequentiallyConsistent)
         return true
     }
 
     @inlinable
     func setReadyStatus(_ i: Int) {
-        txLocks.lock(i)
-        txIncarnation[i] &+= 1
-        txStatus[i] = Self.readyToExecute
-        txLocks.unlock(i)
+        slots.lock(i)
+        slots.incarnation(i).pointee &+= 1
+        slots.status(i).pointee = Self.readyToExecute
+        slots.unlock(i)
     }
 
     @inlinable
     func finishExecution(_ i: Int, incarnation: Int32, wroteNewKey: Bool) -> Task {
-        txLocks.lock(i)
-        txStatus[i] = Self.executed
-        var dependent = dependentsHead[i]
-        dependentsHead[i] = -1
-        txLocks.unlock(i)
+        slots.lock(i)
+        slots.status(i).pointee = Self.executed
+        var dependent = slots.dependentsHead(i).pointee
+        slots.dependentsHead(i).pointee = -1
+        slots.unlock(i)
         var lowest = Int.max
         while dependent >= 0 {
-            let next = dependentsNext[Int(dependent)]
+            let next = slots.dependentsNext(Int(dependent)).pointee
             setReadyStatus(Int(dependent))
             lowest = Swift.min(lowest, Int(dependent))
             dependent = next
         }
         if lowest != Int.max { decreaseExecutionIndex(to: lowest) }
-        if validationIndex.load(ordering: .sequentiallyConsistent) > i {
+        if validationIndex.pointee.load(ordering: .sequentiallyConsistent) > i {
             if wroteNewKey {
                 decreaseValidationIndex(to: i)
             } else {
                 return Task(kind: .validate, index: i, incarnation: incarnation)
             }
         }
-        activeTasks.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+        activeTasks.pointee.wrappingSubtract(1, ordering: .sequentiallyConsistent)
         return .none
     }
 
     @inlinable
     func tryValidationAbort(_ i: Int, incarnation: Int32) -> Bool {
-        txLocks.lock(i)
-        defer { txLocks.unlock(i) }
-        if txIncarnation[i] == incarnation && txStatus[i] == Self.executed {
-            txStatus[i] = Self.aborting
+        slots.lock(i)
+        defer { slots.unlock(i) }
+        if slots.incarnation(i).pointee == incarnation && slots.status(i).pointee == Self.executed {
+            slots.status(i).pointee = Self.aborting
             return true
         }
         return false
@@ -551,12 +523,12 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
         if aborted {
             setReadyStatus(i)
             decreaseValidationIndex(to: i + 1)
-            if executionIndex.load(ordering: .sequentiallyConsistent) > i {
+            if executionIndex.pointee.load(ordering: .sequentiallyConsistent) > i {
                 // tryIncarnate releases the task itself when it cannot claim the transaction.
                 return tryIncarnate(i)
             }
         }
-        activeTasks.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+        activeTasks.pointee.wrappingSubtract(1, ordering: .sequentiallyConsistent)
         return .none
     }
 }
@@ -571,12 +543,15 @@ struct UnsafeBlock<Transaction>: @unchecked Sendable {
 /// A worker's reusable buffers and counters.
 @usableFromInline
 final class WorkerScratch<Value>: @unchecked Sendable {
+    // Keeps two workers' counters off one cache line.
+    private var padBefore: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
     @usableFromInline var reads = RawBuffer<ReadRecord>(capacity: 16)
     @usableFromInline var writes = RawBuffer<StateWrite<Value>>(capacity: 16)
     @usableFromInline var executions = 0
     @usableFromInline var validationAborts = 0
     @usableFromInline var suspensions = 0
     @usableFromInline var validations = 0
+    private var padAfter: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
 
     init() {}
 
@@ -614,11 +589,11 @@ struct ParallelView<Base: StateReader>: StateView {
         let writes = local.writes
         for j in 0..<writes.count where writes[j].key == key { return writes[j].value }
         switch memory.read(key, txIndex: txIndex) {
-        case .storage(let entry):
-            local.reads.append(ReadRecord(entry: entry, writer: -1, incarnation: 0))
+        case let .storage(entry, from):
+            local.reads.append(ReadRecord(entry: entry, writer: -1, incarnation: 0, from: from))
             return base.read(key)
-        case let .value(entry, writer, incarnation, value):
-            local.reads.append(ReadRecord(entry: entry, writer: writer, incarnation: incarnation))
+        case let .value(entry, writer, incarnation, from, value):
+            local.reads.append(ReadRecord(entry: entry, writer: writer, incarnation: incarnation, from: from))
             return value
         case .estimate(let writer):
             throw ExecutionSuspended(blockingIndex: writer)

@@ -31,20 +31,7 @@ struct SpinLockArray {
     }
 
     @inlinable @inline(__always)
-    func lock(_ i: Int) {
-        let w = words + i &* Self.stride
-        while true {
-            if w.pointee.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged { return }
-            var spins = 0
-            while w.pointee.load(ordering: .relaxed) != 0 {
-                spins &+= 1
-                if spins > 64 {
-                    spins = 0
-                    yieldThread()
-                }
-            }
-        }
-    }
+    func lock(_ i: Int) { spinLock(words + i &* Self.stride) }
 
     @inlinable @inline(__always)
     func unlock(_ i: Int) {
@@ -52,42 +39,19 @@ struct SpinLockArray {
     }
 }
 
-/// A compact spin-lock array (no padding) for per-transaction locks, where neighbours rarely collide.
-@usableFromInline
-struct DenseSpinLocks {
-    @usableFromInline var words: UnsafeMutablePointer<Atomic<UInt32>>
-    @usableFromInline var count: Int
-
-    init(count: Int) {
-        self.count = count
-        words = .allocate(capacity: count)
-        for i in 0..<count { (words + i).initialize(to: Atomic<UInt32>(0)) }
-    }
-
-    func deallocate() {
-        words.deinitialize(count: count)
-        words.deallocate()
-    }
-
-    @inlinable @inline(__always)
-    func lock(_ i: Int) {
-        let w = words + i
-        while true {
-            if w.pointee.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged { return }
-            var spins = 0
-            while w.pointee.load(ordering: .relaxed) != 0 {
-                spins &+= 1
-                if spins > 64 {
-                    spins = 0
-                    yieldThread()
-                }
+/// Takes a spin lock word: compare-and-swap, then spin on plain loads, yielding now and then.
+@inlinable @inline(__always)
+func spinLock(_ w: UnsafeMutablePointer<Atomic<UInt32>>) {
+    while true {
+        if w.pointee.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged { return }
+        var spins = 0
+        while w.pointee.load(ordering: .relaxed) != 0 {
+            spins &+= 1
+            if spins > 64 {
+                spins = 0
+                yieldThread()
             }
         }
-    }
-
-    @inlinable @inline(__always)
-    func unlock(_ i: Int) {
-        (words + i).pointee.store(0, ordering: .releasing)
     }
 }
 

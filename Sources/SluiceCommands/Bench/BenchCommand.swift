@@ -92,6 +92,7 @@ struct BenchCommand: ParsableCommand {
                 ("path taken", "\(r.parallelPath): \(r.pathReasons.joined(separator: ", "))"),
                 ("predicted speedup", f(r.predictedSpeedup)),
                 ("Block-STM overhead", "\(f(r.blockSTMOverheadMicrosPerTx, 3)) µs/tx (1-thread Block-STM − sequential)"),
+                ("parallel time split", "plan \(f(r.parallelPlanMillis)) ms, execute \(f(r.parallelExecuteMillis)) ms, finalize \(f(r.parallelFinalizeMillis)) ms"),
                 ("re-executions / aborts / suspensions", "\(r.reExecutions) / \(r.validationAborts) / \(r.suspensions)"),
                 ("state root (sequential)", r.sequentialStateRoot),
                 ("state root (parallel)", r.parallelStateRoot),

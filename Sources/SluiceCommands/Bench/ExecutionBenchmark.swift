@@ -43,6 +43,10 @@ struct ExecutionBenchmark {
         var reExecutions: Int
         var validationAborts: Int
         var suspensions: Int
+        /// The parallel executor's time split, milliseconds summed over the blocks.
+        var parallelPlanMillis: Double
+        var parallelExecuteMillis: Double
+        var parallelFinalizeMillis: Double
         var sequentialStateRoot: String
         var parallelStateRoot: String
         var rootsMatch: Bool
@@ -113,6 +117,7 @@ struct ExecutionBenchmark {
         var reExecutions = 0
         var aborts = 0
         var suspensions = 0
+        var split = (plan: UInt64(0), execute: UInt64(0), finalize: UInt64(0))
         for (k, block) in blocks.enumerated() {
             var t = DispatchTime.now().uptimeNanoseconds
             let s = sequential.execute(block, base: sequentialState)
@@ -138,6 +143,9 @@ struct ExecutionBenchmark {
             reExecutions += p.statistics.reExecutions
             aborts += p.statistics.validationAborts
             suspensions += p.statistics.suspensions
+            split.plan += p.statistics.planNanos
+            split.execute += p.statistics.executeNanos
+            split.finalize += p.statistics.finalizeNanos
             progress("block \(k + 1)/\(blocks.count): \(p.statistics.path.rawValue) (\(p.statistics.reason))")
         }
         let sequentialRoot = StateRoot.compute(sequentialState.values)
@@ -155,6 +163,8 @@ struct ExecutionBenchmark {
             blockSTMOverheadMicrosPerTx: (Double(overheadNanos) - Double(sequentialNanos)) / 1e3 / total,
             parallelPath: paths.count == 1 ? paths.first! : "mixed", pathReasons: reasons.sorted(),
             predictedSpeedup: predicted, reExecutions: reExecutions, validationAborts: aborts, suspensions: suspensions,
+            parallelPlanMillis: Double(split.plan) / 1e6, parallelExecuteMillis: Double(split.execute) / 1e6,
+            parallelFinalizeMillis: Double(split.finalize) / 1e6,
             sequentialStateRoot: sequentialRoot.hex, parallelStateRoot: parallelRoot.hex,
             rootsMatch: sequentialRoot == parallelRoot && sequentialRoot == overheadRoot)
         return report
