@@ -1,5 +1,6 @@
 public import SluiceCore
 public import Synchronization
+import Foundation
 
 // Block-STM (Gelashvili et al., PPoPP 2023), as Aptos runs it, with two additions.
 //
@@ -40,6 +41,7 @@ public enum ExecutionPolicy: Sendable {
 public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     public let vm: VM
     public let threads: Int
+    @usableFromInline let cores = ProcessInfo.processInfo.activeProcessorCount
     public var policy: ExecutionPolicy
     /// Measured Block-STM bookkeeping per transaction, in nanoseconds, for the cost model.
     public var overheadNanosPerTransaction: Double = 450
@@ -69,6 +71,9 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     @usableFromInline var blockSize = 0
 
     @usableFromInline let scratch: [WorkerScratch<VM.Value>]
+    /// The cost model's map from a key to when its last declared writer finishes.
+    @usableFromInline var finishTimes = KeyTable<Double>(empty: 0)
+    @usableFromInline var plannedKeys = RawBuffer<StateKey>(capacity: 16)
 
     @usableFromInline static var readyToExecute: UInt8 { 0 }
     @usableFromInline static var executing: UInt8 { 1 }
@@ -90,6 +95,8 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
         pool.shutdown()
         freeTransactionState()
         counters.deallocate()
+        finishTimes.free()
+        plannedKeys.free()
     }
 
     private func freeTransactionState() {
@@ -112,16 +119,25 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     // MARK: Planning
 
     /// What the cost model decided for a block.
+    @usableFromInline
     struct Plan {
-        var parallel: Bool
-        var reason: String
-        var predictedSpeedup: Double
+        @usableFromInline var parallel: Bool
+        @usableFromInline var reason: String
+        @usableFromInline var predictedSpeedup: Double
         /// Every transaction declared its writes: pre-place ESTIMATE markers.
-        var declared: Bool
-        var declaredKeys: Int
+        @usableFromInline var declared: Bool
+        @usableFromInline var declaredKeys: Int
+        @inlinable init(parallel: Bool, reason: String, predictedSpeedup: Double, declared: Bool, declaredKeys: Int) {
+            self.parallel = parallel
+            self.reason = reason
+            self.predictedSpeedup = predictedSpeedup
+            self.declared = declared
+            self.declaredKeys = declaredKeys
+        }
     }
 
     /// Decides the path. O(n) over the declared footprints, done only when parallelism could pay.
+    @inlinable
     func plan(_ txs: [VM.Transaction]) -> Plan {
         let n = txs.count
         if policy == .forceSequential { return Plan(parallel: false, reason: "forced sequential", predictedSpeedup: 0, declared: false, declaredKeys: 0) }
@@ -129,41 +145,40 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
             if threads == 1 { return Plan(parallel: false, reason: "1 thread", predictedSpeedup: 1, declared: false, declaredKeys: 0) }
             if n < 4 * threads { return Plan(parallel: false, reason: "small block", predictedSpeedup: 1, declared: false, declaredKeys: 0) }
         }
+        let t = Double(Swift.min(threads, cores))
+        let overhead = overheadNanosPerTransaction * Double(n)
         var total = 0.0
         for tx in txs { total += vm.estimatedCost(of: tx) }
-        let t = Double(threads)
-        let overhead = overheadNanosPerTransaction * Double(n)
-        // Even with no conflicts at all, parallel time is (work + bookkeeping) / threads.
+        // Even with no conflict at all, parallel time is (work + bookkeeping) / threads.
         let ideal = total / ((total + overhead) / t)
         if policy == .adaptive && ideal < minimumPredictedSpeedup {
             return Plan(parallel: false, reason: "cheap transactions", predictedSpeedup: ideal, declared: false, declaredKeys: 0)
         }
         if policy == .forceParallel {
-            // Declared writes are only hints: place whatever the VM declares without checking completeness.
+            // Declared writes are only hints: place whatever the VM declares.
             return Plan(parallel: true, reason: "forced", predictedSpeedup: ideal, declared: true, declaredKeys: 0)
         }
         // The critical path through the declared write sets bounds what any schedule can do.
-        var finish: [StateKey: Double] = [:]
-        finish.reserveCapacity(n * 2)
         var critical = 0.0
         var declared = true
         var keys = 0
+        var declaredKeys = plannedKeys
+        finishTimes.reset(expected: n * 2)
         for tx in txs {
+            declaredKeys.removeAll()
             var start = 0.0
-            let complete = vm.declaredWrites(of: tx) { key in
-                if let f = finish[key], f > start { start = f }
+            declared = vm.declaredWrites(of: tx) { key in
+                let f = finishTimes[key]
+                if f > start { start = f }
+                declaredKeys.append(key)
             }
-            if !complete {
-                declared = false
-                break
-            }
+            guard declared else { break }
             let end = start + vm.estimatedCost(of: tx)
-            _ = vm.declaredWrites(of: tx) { key in
-                finish[key] = end
-                keys += 1
-            }
+            for k in 0..<declaredKeys.count { finishTimes.set(declaredKeys[k], end) }
+            keys += declaredKeys.count
             if end > critical { critical = end }
         }
+        plannedKeys = declaredKeys
         let predicted: Double
         if declared {
             predicted = total / (Swift.max(total / t, critical) + overhead / t)

@@ -118,18 +118,24 @@ struct ExecutionBenchmark {
         var aborts = 0
         var suspensions = 0
         var split = (plan: UInt64(0), execute: UInt64(0), finalize: UInt64(0))
+        func timed<R>(_ total: inout UInt64, _ body: () -> R) -> R {
+            let t = DispatchTime.now().uptimeNanoseconds
+            let r = body()
+            total += DispatchTime.now().uptimeNanoseconds - t
+            return r
+        }
         for (k, block) in blocks.enumerated() {
-            var t = DispatchTime.now().uptimeNanoseconds
-            let s = sequential.execute(block, base: sequentialState)
-            sequentialNanos += DispatchTime.now().uptimeNanoseconds - t
-
-            t = DispatchTime.now().uptimeNanoseconds
-            let p = parallel.execute(block, base: parallelState)
-            parallelNanos += DispatchTime.now().uptimeNanoseconds - t
-
-            t = DispatchTime.now().uptimeNanoseconds
-            let o = oneThread.execute(block, base: overheadState)
-            overheadNanos += DispatchTime.now().uptimeNanoseconds - t
+            // Alternate the order so that neither path always runs on caches the other warmed.
+            let s: BlockExecution<StateValue, BankReceipt>
+            let p: BlockExecution<StateValue, BankReceipt>
+            if k % 2 == 0 {
+                s = timed(&sequentialNanos) { sequential.execute(block, base: sequentialState) }
+                p = timed(&parallelNanos) { parallel.execute(block, base: parallelState) }
+            } else {
+                p = timed(&parallelNanos) { parallel.execute(block, base: parallelState) }
+                s = timed(&sequentialNanos) { sequential.execute(block, base: sequentialState) }
+            }
+            let o = timed(&overheadNanos) { oneThread.execute(block, base: overheadState) }
 
             guard s.outputs == p.outputs, s.outputs == o.outputs else {
                 throw CommandError("block \(k): parallel receipts differ from sequential ones — this is a bug, please report it")
