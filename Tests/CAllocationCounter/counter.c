@@ -35,7 +35,17 @@ static inline void note(void) {
         atomic_fetch_add_explicit(&count, 1, memory_order_relaxed);
 }
 
+// Swift Testing hooks every `throw` to capture a backtrace, which allocates. A production process has
+// no such hook, and Block-STM suspends an execution with a (typed) throw, so the hooks are lifted
+// while counting. They are the Swift runtime's own handler pointers.
+extern void *_swift_willThrow;
+extern void *_swift_willThrowTypedImpl;
+static void *saved_will_throw;
+static void *saved_will_throw_typed;
+
 void sluice_alloc_counter_start(const char *thread_prefix) {
+    saved_will_throw = __atomic_exchange_n(&_swift_willThrow, (void *)0, __ATOMIC_SEQ_CST);
+    saved_will_throw_typed = __atomic_exchange_n(&_swift_willThrowTypedImpl, (void *)0, __ATOMIC_SEQ_CST);
     starter = pthread_self();
     strncpy(prefix, thread_prefix, sizeof prefix - 1);
     prefix_length = strlen(prefix);
@@ -45,6 +55,8 @@ void sluice_alloc_counter_start(const char *thread_prefix) {
 
 uint64_t sluice_alloc_counter_stop(void) {
     atomic_store(&enabled, 0);
+    __atomic_store_n(&_swift_willThrow, saved_will_throw, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&_swift_willThrowTypedImpl, saved_will_throw_typed, __ATOMIC_SEQ_CST);
     return atomic_load(&count);
 }
 
