@@ -9,7 +9,10 @@ let upcoming: [SwiftSetting] = [
 
 // Generic code (the executors over a VM, the VM over a state view) must be specialized across modules
 // to be fast; full cross-module optimization makes the bodies available to the callers.
-let optimized: [SwiftSetting] = upcoming + [.unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+let optimized: [SwiftSetting] =
+    upcoming + [
+        .unsafeFlags(["-cross-module-optimization", "-enforce-exclusivity=unchecked"], .when(configuration: .release))
+    ]
 
 let package = Package(
     name: "Sluice",
@@ -58,6 +61,7 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceRuntime"], swiftSettings: upcoming),
-        .testTarget(name: "SluiceCommandsTests", dependencies: ["SluiceCommands", "SluiceRuntime"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SluiceCommandsTests", dependencies: ["SluiceCommands", "SluiceRuntime"], swiftSettings: upcoming),
     ]
 )

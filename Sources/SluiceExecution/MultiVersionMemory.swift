@@ -374,7 +374,11 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
             cur = nodeNext[Int(cur)]
         }
         if cur == node {
-            if prev < 0 { slotHead[Int(entry)] = nodeNext[Int(node)] } else { nodeNext[Int(prev)] = nodeNext[Int(node)] }
+            if prev < 0 {
+                slotHead[Int(entry)] = nodeNext[Int(node)]
+            } else {
+                nodeNext[Int(prev)] = nodeNext[Int(node)]
+            }
         }
         nodeLinked[Int(node)] = false
         nodeValue[Int(node)] = nil

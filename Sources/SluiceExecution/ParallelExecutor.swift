@@ -1,6 +1,6 @@
+import Foundation
 public import SluiceCore
 public import Synchronization
-import Foundation
 
 // Block-STM (Gelashvili et al., PPoPP 2023), as Aptos runs it, with two additions.
 //
@@ -140,10 +140,18 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     @inlinable
     func plan(_ txs: [VM.Transaction]) -> Plan {
         let n = txs.count
-        if policy == .forceSequential { return Plan(parallel: false, reason: "forced sequential", predictedSpeedup: 0, declared: false, declaredKeys: 0) }
+        if policy == .forceSequential {
+            return Plan(
+                parallel: false, reason: "forced sequential", predictedSpeedup: 0, declared: false, declaredKeys: 0)
+        }
         if policy == .adaptive {
-            if threads == 1 { return Plan(parallel: false, reason: "1 thread", predictedSpeedup: 1, declared: false, declaredKeys: 0) }
-            if n < 4 * threads { return Plan(parallel: false, reason: "small block", predictedSpeedup: 1, declared: false, declaredKeys: 0) }
+            if threads == 1 {
+                return Plan(parallel: false, reason: "1 thread", predictedSpeedup: 1, declared: false, declaredKeys: 0)
+            }
+            if n < 4 * threads {
+                return Plan(
+                    parallel: false, reason: "small block", predictedSpeedup: 1, declared: false, declaredKeys: 0)
+            }
         }
         let t = Double(Swift.min(threads, cores))
         let overhead = overheadNanosPerTransaction * Double(n)
@@ -152,7 +160,9 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
         // Even with no conflict at all, parallel time is (work + bookkeeping) / threads.
         let ideal = total / ((total + overhead) / t)
         if policy == .adaptive && ideal < minimumPredictedSpeedup {
-            return Plan(parallel: false, reason: "cheap transactions", predictedSpeedup: ideal, declared: false, declaredKeys: 0)
+            return Plan(
+                parallel: false, reason: "cheap transactions", predictedSpeedup: ideal, declared: false, declaredKeys: 0
+            )
         }
         if policy == .forceParallel {
             // Declared writes are only hints: place whatever the VM declares.
@@ -186,9 +196,13 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
             predicted = ideal
         }
         if predicted < minimumPredictedSpeedup {
-            return Plan(parallel: false, reason: "contention", predictedSpeedup: predicted, declared: declared, declaredKeys: keys)
+            return Plan(
+                parallel: false, reason: "contention", predictedSpeedup: predicted, declared: declared,
+                declaredKeys: keys)
         }
-        return Plan(parallel: true, reason: "parallel pays", predictedSpeedup: predicted, declared: declared, declaredKeys: keys)
+        return Plan(
+            parallel: true, reason: "parallel pays", predictedSpeedup: predicted, declared: declared, declaredKeys: keys
+        )
     }
 
     // MARK: Execution
@@ -229,7 +243,8 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     ) -> BlockExecution<VM.Value, VM.Output>? {
         let n = txs.count
         reserve(transactions: n)
-        let perTx = Swift.max(overflowHint, plan.declared ? (plan.declaredKeys + n - 1) / Swift.max(n, 1) + 2 : overflowHint)
+        let perTx = Swift.max(
+            overflowHint, plan.declared ? (plan.declaredKeys + n - 1) / Swift.max(n, 1) + 2 : overflowHint)
         memory.prepare(transactions: n, expectedKeys: n * perTx, expectedWrites: n * perTx)
         blockSize = n
         for c in 0..<counters.count { counters[c].pointee.store(0, ordering: .relaxed) }
@@ -286,7 +301,8 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
 
     /// One worker: place declared estimates (all workers share the work), then the Block-STM loop.
     @inlinable
-    func work<Base: StateReader<VM.Value>>(worker: Int, block: UnsafeBlock<VM.Transaction>, base: Base, declared: Bool) {
+    func work<Base: StateReader<VM.Value>>(worker: Int, block: UnsafeBlock<VM.Transaction>, base: Base, declared: Bool)
+    {
         let n = blockSize
         if declared {
             let chunk = 256
@@ -443,7 +459,9 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
 
     @inlinable
     func nextTask() -> Task {
-        if validationIndex.pointee.load(ordering: .sequentiallyConsistent) < executionIndex.pointee.load(ordering: .sequentiallyConsistent) {
+        if validationIndex.pointee.load(ordering: .sequentiallyConsistent)
+            < executionIndex.pointee.load(ordering: .sequentiallyConsistent)
+        {
             if validationIndex.pointee.load(ordering: .sequentiallyConsistent) >= blockSize {
                 checkDone()
                 return .none

@@ -44,7 +44,9 @@ struct TransactionSlots {
     func lock(_ i: Int) { spinLock(slot(i).assumingMemoryBound(to: Atomic<UInt32>.self)) }
 
     @inlinable @inline(__always)
-    func unlock(_ i: Int) { slot(i).assumingMemoryBound(to: Atomic<UInt32>.self).pointee.store(0, ordering: .releasing) }
+    func unlock(_ i: Int) {
+        slot(i).assumingMemoryBound(to: Atomic<UInt32>.self).pointee.store(0, ordering: .releasing)
+    }
 
     @inlinable @inline(__always)
     func lockReads(_ i: Int) { spinLock((slot(i) + 4).assumingMemoryBound(to: Atomic<UInt32>.self)) }

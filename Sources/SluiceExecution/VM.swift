@@ -1,5 +1,5 @@
-public import SluiceCore
 import Dispatch
+public import SluiceCore
 
 // The contract between the executors and a state machine.
 //
@@ -52,7 +52,9 @@ public protocol BlockVM: Sendable {
 
     /// Block-end writes computed from the outputs (commutative deltas such as fees), after every
     /// transaction. `state` reads the state after the block's transactions.
-    func finalize<Reader: StateReader<Value>>(outputs: UnsafeBufferPointer<Output>, state: Reader) -> [StateWrite<Value>]
+    func finalize<Reader: StateReader<Value>>(outputs: UnsafeBufferPointer<Output>, state: Reader) -> [StateWrite<
+        Value
+    >]
 }
 
 /// One write of a block: a key and its new value, or nil for a deletion.

@@ -1,7 +1,8 @@
 import Foundation
 import SluiceCore
-@testable import SluiceCommands
 import Testing
+
+@testable import SluiceCommands
 
 /// A temporary folder for one test's files.
 struct Scratch {
@@ -32,7 +33,9 @@ func sluiceBinary() -> String? {
 
 /// Runs the real `sluice` process: exit status, stdout, stderr.
 func runSluice(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-    guard let binary = sluiceBinary() else { throw CommandError("the sluice executable was not built next to the tests") }
+    guard let binary = sluiceBinary() else {
+        throw CommandError("the sluice executable was not built next to the tests")
+    }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary)
     p.arguments = args
@@ -82,7 +85,8 @@ struct T8nBadInputTests {
     }
 
     @Test(arguments: [
-        ("\"-1\"", "not a non-negative decimal"), ("\"1.5\"", "not a non-negative decimal"), ("\"abc\"", "not a non-negative decimal"),
+        ("\"-1\"", "not a non-negative decimal"), ("\"1.5\"", "not a non-negative decimal"),
+        ("\"abc\"", "not a non-negative decimal"),
         ("\"340282366920938463463374607431768211456\"", "larger than the maximum"), ("12", "decimal string"),
     ])
     func badBalance(balance: String, message: String) throws {
@@ -114,7 +118,8 @@ struct T8nBadInputTests {
 
     @Test func supplyOverUInt128() throws {
         let big = "\"340282366920938463463374607431768211455\""
-        let e = try #require(preError("{\"accounts\": [\(account(balance: big)), \(account(address2, balance: "\"1\""))]}"))
+        let e = try #require(
+            preError("{\"accounts\": [\(account(balance: big)), \(account(address2, balance: "\"1\""))]}"))
         #expect(e.contains("account 1, field balance") && e.contains("total supply"), "\(e)")
     }
 
@@ -124,13 +129,15 @@ struct T8nBadInputTests {
         }
         let good = tx("{\"type\": \"transfer\", \"to\": \"\(address2)\", \"amount\": \"5\"}")
         #expect(txsError("[\(good)]") == nil)
-        let amount = try #require(txsError("[\(good), \(tx("{\"type\": \"transfer\", \"to\": \"\(address2)\", \"amount\": \"-5\"}"))]"))
+        let amount = try #require(
+            txsError("[\(good), \(tx("{\"type\": \"transfer\", \"to\": \"\(address2)\", \"amount\": \"-5\"}"))]"))
         #expect(amount.contains("txs.json: transaction 1, field payload.amount"), "\(amount)")
         let type = try #require(txsError("[\(tx("{\"type\": \"mint\", \"to\": \"\(address2)\", \"amount\": \"5\"}"))]"))
         #expect(type.contains("transaction 0, field payload.type"), "\(type)")
         let missing = try #require(txsError("[\(good), \(good), {\"sender\": \"\(address1)\"}]"))
         #expect(missing.contains("transaction 2, field sequence: missing"), "\(missing)")
-        let sender = try #require(txsError("[\(tx("{\"type\": \"transfer\", \"to\": \"\(address2)\", \"amount\": \"5\"}", sender: "0x12"))]"))
+        let sender = try #require(
+            txsError("[\(tx("{\"type\": \"transfer\", \"to\": \"\(address2)\", \"amount\": \"5\"}", sender: "0x12"))]"))
         #expect(sender.contains("transaction 0, field sender"), "\(sender)")
     }
 
@@ -155,7 +162,8 @@ struct T8nExecutionTests {
         let outsider = address2
         let pre = s.write(
             "pre.json",
-            "{\"accounts\": [" + keys.map { "{\"address\": \"\($0.address.hex)\", \"balance\": \"1000\", \"sequence\": 0}" }
+            "{\"accounts\": ["
+                + keys.map { "{\"address\": \"\($0.address.hex)\", \"balance\": \"1000\", \"sequence\": 0}" }
                 .joined(separator: ", ") + "]}")
         var entries: [String] = []
         for i in 0..<60 {
@@ -172,7 +180,10 @@ struct T8nExecutionTests {
         #expect(sign.status == 0, "\(sign.err)")
 
         var outputs: [String] = []
-        for extra in [["--sequential"], ["--threads", "1"], ["--threads", "2", "--force-parallel"], ["--threads", "4", "--force-parallel"]] {
+        for extra in [
+            ["--sequential"], ["--threads", "1"], ["--threads", "2", "--force-parallel"],
+            ["--threads", "4", "--force-parallel"],
+        ] {
             let out = s.path("post-\(outputs.count).json")
             let r = try runSluice(["t8n", "--state", pre, "--txs", signed, "--out", out] + extra)
             #expect(r.status == 0, "\(r.err)")
@@ -192,7 +203,10 @@ struct T8nExecutionTests {
         let out = s.path("unsigned-post.json")
         #expect(try runSluice(["t8n", "--state", pre, "--txs", unsigned, "--out", out]).status == 0)
         let rejected = try JSONDecoder().decode(PostStateJSON.self, from: try readFile(out))
-        #expect(rejected.receipts.allSatisfy { $0.status == "discarded" && $0.error == "the transaction has no authenticator" })
+        #expect(
+            rejected.receipts.allSatisfy {
+                $0.status == "discarded" && $0.error == "the transaction has no authenticator"
+            })
         #expect(try runSluice(["t8n", "--state", pre, "--txs", unsigned, "--out", out, "--no-verify"]).status == 0)
         let accepted = try JSONDecoder().decode(PostStateJSON.self, from: try readFile(out))
         #expect(accepted.stateRoot == post.stateRoot)

@@ -11,7 +11,8 @@ struct AllocationTests {
     /// Meaningful in optimized builds (`swift test -c release`): debug builds box generic values.
     func allocationsPerTransaction(accounts: Int, rounds: UInt32, threads: Int) -> Double {
         let (base, txs) = randomBlock(seed: 11, accounts: accounts, size: 10_000, computeRounds: rounds, badShare: 0)
-        let executor = ParallelExecutor(vm: BankVM(), threads: threads, policy: .forceParallel, threadName: "alloc-test")
+        let executor = ParallelExecutor(
+            vm: BankVM(), threads: threads, policy: .forceParallel, threadName: "alloc-test")
         let sequential = SequentialExecutor(vm: BankVM())
         _ = executor.execute(txs, base: base)  // warm: buffers grow to the block
         _ = sequential.execute(txs, base: base)
@@ -25,7 +26,8 @@ struct AllocationTests {
         let perTx = (Double(parallelCount) - Double(sequentialCount)) / Double(txs.count)
         print(
             "allocations per transaction added by Block-STM: \(perTx) (parallel \(parallelCount), sequential "
-                + "\(sequentialCount), block of \(txs.count), \(accounts) accounts, \(rounds) rounds, \(threads) threads)")
+                + "\(sequentialCount), block of \(txs.count), \(accounts) accounts, \(rounds) rounds, \(threads) threads)"
+        )
         return perTx
     }
 

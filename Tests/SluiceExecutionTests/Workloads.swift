@@ -35,7 +35,9 @@ func randomBlock(
     for n in 0..<size {
         let s = Int.random(in: 0..<accounts, using: &rng)
         // A few recipients are fresh accounts, created by the block.
-        let r = rng.next() % 16 == 0 ? accounts + Int.random(in: 0..<8, using: &rng) : Int.random(in: 0..<accounts, using: &rng)
+        let r =
+            rng.next() % 16 == 0
+            ? accounts + Int.random(in: 0..<8, using: &rng) : Int.random(in: 0..<accounts, using: &rng)
         var sequence = sequences[s]
         var gasLimit: UInt64 = 20
         var sender = testAddress(s)

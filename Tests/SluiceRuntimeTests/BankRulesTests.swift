@@ -25,7 +25,9 @@ private func transfer(
 }
 
 /// Runs a block sequentially and with Block-STM (forced, 2 threads); both must agree.
-private func run(_ pre: [StateKey: StateValue], _ txs: [BankTransaction]) -> (post: [StateKey: StateValue], receipts: [BankReceipt]) {
+private func run(_ pre: [StateKey: StateValue], _ txs: [BankTransaction]) -> (
+    post: [StateKey: StateValue], receipts: [BankReceipt]
+) {
     let base = DictionaryState(pre)
     let s = SequentialExecutor(vm: BankVM()).execute(txs, base: base)
     let p = ParallelExecutor(vm: BankVM(), threads: 2, policy: .forceParallel).execute(txs, base: base)
@@ -84,9 +86,13 @@ struct BankRulesTests {
 
     @Test func discardRulesApplyInOrder() {
         // Wrong sequence and too little gas and unpayable: the sequence is checked first.
-        #expect(run(pre, [transfer(amount: 1, sequence: 5, gasLimit: 1, gasPrice: 10_000)]).receipts == [.discarded(.sequenceMismatch)])
+        #expect(
+            run(pre, [transfer(amount: 1, sequence: 5, gasLimit: 1, gasPrice: 10_000)]).receipts == [
+                .discarded(.sequenceMismatch)
+            ])
         // Too little gas and unpayable: gas first.
-        #expect(run(pre, [transfer(amount: 1, gasLimit: 1, gasPrice: 10_000)]).receipts == [.discarded(.gasLimitTooLow)])
+        #expect(
+            run(pre, [transfer(amount: 1, gasLimit: 1, gasPrice: 10_000)]).receipts == [.discarded(.gasLimitTooLow)])
     }
 
     @Test func overdraftFailsButPaysTheFeeAndTakesTheSequence() {
@@ -124,7 +130,8 @@ struct BankRulesTests {
         let start: [StateKey: StateValue] = [.account(alice): account(1000), treasuryKey: account(5)]
         // The treasury spends its 5 in the block: it sees its pre-block balance, not the block's fees.
         let fromTreasury = transfer(from: .treasury, to: bob, amount: 0, gasLimit: 10, gasPrice: 1)
-        let (post, r) = run(start, [transfer(amount: 1, gasPrice: 3), fromTreasury, transfer(amount: 1, sequence: 1, gasPrice: 2)])
+        let (post, r) = run(
+            start, [transfer(amount: 1, gasPrice: 3), fromTreasury, transfer(amount: 1, sequence: 1, gasPrice: 2)])
         #expect(r.map(\.status) == [.success, .discarded, .success])
         #expect(r[1] == .discarded(.cannotPayMaxFee))
         #expect(balance(post, .treasury) == UInt128(5 + 30 + 20))
@@ -173,9 +180,12 @@ struct PrecheckTests {
         tampered.gasPrice = 2
         var wrongKey = tx().signed(with: other)
         wrongKey.sender = key.address
-        let txs = [tx().signed(with: key), tx(2).signed(with: key), tx(expiry: 99).signed(with: key), tampered, wrongKey, tx()]
+        let txs = [
+            tx().signed(with: key), tx(2).signed(with: key), tx(expiry: 99).signed(with: key), tampered, wrongKey, tx(),
+        ]
         let prepared = BankTransaction.prepare(txs, chainId: 1, timestamp: 100, verify: true, threads: 2)
-        #expect(prepared.map(\.rejection) == [.none, .wrongChain, .expired, .badSignature, .wrongKey, .missingSignature])
+        #expect(
+            prepared.map(\.rejection) == [.none, .wrongChain, .expired, .badSignature, .wrongKey, .missingSignature])
         #expect(prepared.map(\.hash) == txs.map(\.hash))
         let unverified = BankTransaction.prepare(txs, chainId: 1, timestamp: 100, verify: false, threads: 1)
         #expect(unverified.map(\.rejection) == [.none, .wrongChain, .expired, .none, .none, .none])

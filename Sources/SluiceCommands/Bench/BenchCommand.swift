@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import SluiceCore
+import Synchronization
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,14 +53,17 @@ struct BenchCommand: ParsableCommand {
                 throw ValidationError("--workload must be p2p, hotspot or compute")
             }
             guard accounts >= 1 else { throw ValidationError("--accounts must be at least 1") }
-            guard blockSize >= 1, blocks >= 1 else { throw ValidationError("--block-size and --blocks must be at least 1") }
+            guard blockSize >= 1, blocks >= 1 else {
+                throw ValidationError("--block-size and --blocks must be at least 1")
+            }
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         }
 
         func run() throws {
             let bench = ExecutionBenchmark(
                 workload: ExecutionBenchmark.Workload(rawValue: workload)!, accounts: accounts, blockSize: blockSize,
-                blocks: blocks, threads: threads, computeRounds: computeRounds, forceParallel: forceParallel, seed: seed)
+                blocks: blocks, threads: threads, computeRounds: computeRounds, forceParallel: forceParallel, seed: seed
+            )
             let report: ExecutionBenchmark.Report
             do {
                 report = try bench.run { line in
@@ -75,7 +79,8 @@ struct BenchCommand: ParsableCommand {
                 printTable(report)
             }
             guard report.rootsMatch else {
-                FileHandle.standardError.write(Data("error: the state roots differ — this is a bug, please report it\n".utf8))
+                FileHandle.standardError.write(
+                    Data("error: the state roots differ — this is a bug, please report it\n".utf8))
                 throw ExitCode(2)
             }
         }
@@ -91,9 +96,18 @@ struct BenchCommand: ParsableCommand {
                 ("speedup", "\(f(r.speedup))×"),
                 ("path taken", "\(r.parallelPath): \(r.pathReasons.joined(separator: ", "))"),
                 ("predicted speedup", f(r.predictedSpeedup)),
-                ("Block-STM overhead", "\(f(r.blockSTMOverheadMicrosPerTx, 3)) µs/tx (1-thread Block-STM − sequential)"),
-                ("parallel time split", "plan \(f(r.parallelPlanMillis)) ms, execute \(f(r.parallelExecuteMillis)) ms, finalize \(f(r.parallelFinalizeMillis)) ms"),
-                ("re-executions / aborts / suspensions", "\(r.reExecutions) / \(r.validationAborts) / \(r.suspensions)"),
+                (
+                    "Block-STM overhead",
+                    "\(f(r.blockSTMOverheadMicrosPerTx, 3)) µs/tx (1-thread Block-STM − sequential)"
+                ),
+                (
+                    "parallel time split",
+                    "plan \(f(r.parallelPlanMillis)) ms, execute \(f(r.parallelExecuteMillis)) ms, finalize \(f(r.parallelFinalizeMillis)) ms"
+                ),
+                (
+                    "re-executions / aborts / suspensions",
+                    "\(r.reExecutions) / \(r.validationAborts) / \(r.suspensions)"
+                ),
                 ("state root (sequential)", r.sequentialStateRoot),
                 ("state root (parallel)", r.parallelStateRoot),
                 ("roots match", r.rootsMatch ? "yes" : "NO"),
@@ -106,7 +120,8 @@ struct BenchCommand: ParsableCommand {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Signature verifications per second on all cores: Ed25519 and ML-DSA-65.",
-            discussion: "This is the ceiling of any end-to-end throughput: every transaction's signature is checked once.")
+            discussion:
+                "This is the ceiling of any end-to-end throughput: every transaction's signature is checked once.")
 
         @Option(help: "Signed transactions per scheme to verify (ML-DSA-65 uses a tenth).")
         var count: Int = 20_000
@@ -126,7 +141,10 @@ struct BenchCommand: ParsableCommand {
                 if !json { print("\(scheme.name): \(String(format: "%.0f", rate)) verifies/s on \(threads) threads") }
             }
             if json {
-                print(String(decoding: try prettyJSON(["threads": Double(threads)].merging(results) { a, _ in a }), as: UTF8.self), terminator: "")
+                print(
+                    String(
+                        decoding: try prettyJSON(["threads": Double(threads)].merging(results) { a, _ in a }),
+                        as: UTF8.self), terminator: "")
             }
         }
     }
@@ -156,8 +174,6 @@ enum VerifyBenchmark {
         return Double(count) / seconds
     }
 }
-
-import Synchronization
 
 final class FailureCount: Sendable {
     private let count = Atomic<Int>(0)

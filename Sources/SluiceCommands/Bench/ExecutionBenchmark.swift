@@ -92,7 +92,8 @@ struct ExecutionBenchmark {
     }
 
     func run(progress: (String) -> Void) throws -> Report {
-        progress("building \(blocks) blocks of \(blockSize) \(workload.rawValue) transactions over \(accounts) accounts…")
+        progress(
+            "building \(blocks) blocks of \(blockSize) \(workload.rawValue) transactions over \(accounts) accounts…")
         let blocks = makeBlocks()
         let genesis = genesis()
         var sequentialState = DictionaryState(genesis)
@@ -100,7 +101,8 @@ struct ExecutionBenchmark {
         var overheadState = DictionaryState(genesis)
 
         let sequential = SequentialExecutor(vm: BankVM())
-        let parallel = ParallelExecutor(vm: BankVM(), threads: threads, policy: forceParallel ? .forceParallel : .adaptive)
+        let parallel = ParallelExecutor(
+            vm: BankVM(), threads: threads, policy: forceParallel ? .forceParallel : .adaptive)
         let oneThread = ParallelExecutor(vm: BankVM(), threads: 1, policy: .forceParallel)
 
         // Warm up every path once on the first block (buffers, caches); results are discarded.
@@ -138,7 +140,8 @@ struct ExecutionBenchmark {
             let o = timed(&overheadNanos) { oneThread.execute(block, base: overheadState) }
 
             guard s.outputs == p.outputs, s.outputs == o.outputs else {
-                throw CommandError("block \(k): parallel receipts differ from sequential ones — this is a bug, please report it")
+                throw CommandError(
+                    "block \(k): parallel receipts differ from sequential ones — this is a bug, please report it")
             }
             sequentialState.apply(s.writes)
             parallelState.apply(p.writes)

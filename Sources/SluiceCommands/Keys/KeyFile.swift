@@ -42,7 +42,8 @@ struct KeyFile: Codable {
             throw e
         } catch {
             throw CommandError(
-                "\(path): not a key file (expected {\"scheme\", \"address\", \"publicKey\", \"secretKey\"} or an array of them): \(describe(error))")
+                "\(path): not a key file (expected {\"scheme\", \"address\", \"publicKey\", \"secretKey\"} or an array of them): \(describe(error))"
+            )
         }
     }
 }
@@ -79,8 +80,10 @@ func describe(_ error: any Error) -> String {
         return "\(error)"
     }
     func path(_ keys: [any CodingKey]) -> String {
-        keys.isEmpty ? "the top level" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-            .replacingOccurrences(of: ".[", with: "[")
+        keys.isEmpty
+            ? "the top level"
+            : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+                .replacingOccurrences(of: ".[", with: "[")
     }
     switch e {
     case .keyNotFound(let key, let ctx):

@@ -34,7 +34,10 @@ struct KeysCommand: ParsableCommand {
             try writeFileAtomically(try prettyJSON(KeyFile(key)), to: out)
             chmod(out, 0o600)
             if json {
-                print(String(decoding: try prettyJSON(["address": key.address.hex, "scheme": scheme.name]), as: UTF8.self), terminator: "")
+                print(
+                    String(
+                        decoding: try prettyJSON(["address": key.address.hex, "scheme": scheme.name]), as: UTF8.self),
+                    terminator: "")
             } else {
                 print("address: \(key.address.hex)\nscheme:  \(scheme.name)\nkey file: \(out)")
             }
@@ -53,7 +56,12 @@ struct KeysCommand: ParsableCommand {
         func run() throws {
             for key in try KeyFile.load(path: file) {
                 if json {
-                    print(String(decoding: try prettyJSON(["address": key.address.hex, "scheme": key.scheme.name, "publicKey": "0x" + Hex.encode(key.publicKey)]), as: UTF8.self), terminator: "")
+                    print(
+                        String(
+                            decoding: try prettyJSON([
+                                "address": key.address.hex, "scheme": key.scheme.name,
+                                "publicKey": "0x" + Hex.encode(key.publicKey),
+                            ]), as: UTF8.self), terminator: "")
                 } else {
                     print("address: \(key.address.hex)\nscheme:  \(key.scheme.name)")
                 }

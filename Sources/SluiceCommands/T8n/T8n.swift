@@ -108,7 +108,8 @@ enum T8n {
         return try txs.enumerated().map { i, tx in
             guard let key = byAddress[tx.sender] else {
                 throw CommandError(
-                    "\(file): transaction \(i), field sender: no key for \(tx.sender.hex) in \(keysFile); add it with `sluice keys new`")
+                    "\(file): transaction \(i), field sender: no key for \(tx.sender.hex) in \(keysFile); add it with `sluice keys new`"
+                )
             }
             return tx.signed(with: key)
         }

@@ -64,7 +64,9 @@ struct T8nCommand: ParsableCommand {
             guard keys != nil else { throw ValidationError("--sign needs --keys FILE with the senders' keys") }
         } else {
             guard state != nil else { throw ValidationError("--state FILE is required (the pre-state)") }
-            guard !(sequential && forceParallel) else { throw ValidationError("choose --sequential or --force-parallel, not both") }
+            guard !(sequential && forceParallel) else {
+                throw ValidationError("choose --sequential or --force-parallel, not both")
+            }
         }
     }
 

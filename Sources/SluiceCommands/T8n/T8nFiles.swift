@@ -31,7 +31,8 @@ extension KeyedDecodingContainer {
     func decodeUnsigned<T: FixedWidthInteger & UnsignedInteger & Decodable>(_: T.Type, forKey key: Key) throws -> T {
         if let v = try? decode(T.self, forKey: key) { return v }
         if let v = try? decode(Int64.self, forKey: key), v < 0 {
-            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "must not be negative, got \(v)")
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: self, debugDescription: "must not be negative, got \(v)")
         }
         if let v = try? decode(Double.self, forKey: key) {
             throw DecodingError.dataCorruptedError(
@@ -41,7 +42,9 @@ extension KeyedDecodingContainer {
         throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "expected an unsigned integer")
     }
 
-    func decodeUnsignedIfPresent<T: FixedWidthInteger & UnsignedInteger & Decodable>(_: T.Type, forKey key: Key) throws -> T? {
+    func decodeUnsignedIfPresent<T: FixedWidthInteger & UnsignedInteger & Decodable>(_: T.Type, forKey key: Key) throws
+        -> T?
+    {
         guard contains(key), try !decodeNil(forKey: key) else { return nil }
         return try decodeUnsigned(T.self, forKey: key)
     }
@@ -83,7 +86,9 @@ struct PayloadJSON: Codable {
         switch type {
         case "transfer": return .transfer(to: to, amount: amount)
         case "compute-transfer":
-            guard let rounds else { throw CommandError("field payload.rounds: missing (compute-transfer needs rounds)") }
+            guard let rounds else {
+                throw CommandError("field payload.rounds: missing (compute-transfer needs rounds)")
+            }
             return .computeTransfer(to: to, amount: amount, rounds: rounds)
         default:
             throw CommandError("field payload.type: unknown payload type '\(type)' (use transfer or compute-transfer)")
@@ -108,8 +113,12 @@ struct AuthenticatorJSON: Codable {
             let s = try SignatureScheme(name: scheme)
             let pk: [UInt8]
             let sig: [UInt8]
-            do { pk = try Hex.decode(publicKey) } catch { throw CommandError("field authenticator.publicKey: \(error.message)") }
-            do { sig = try Hex.decode(signature) } catch { throw CommandError("field authenticator.signature: \(error.message)") }
+            do { pk = try Hex.decode(publicKey) } catch {
+                throw CommandError("field authenticator.publicKey: \(error.message)")
+            }
+            do { sig = try Hex.decode(signature) } catch {
+                throw CommandError("field authenticator.signature: \(error.message)")
+            }
             return Authenticator(scheme: s, publicKey: pk, signature: sig)
         } catch let e as CoreError {
             throw CommandError("field authenticator.scheme: \(e.message)")

@@ -26,7 +26,9 @@ public struct Receipt: Hashable, Sendable {
     /// A digest the transaction produced (the compute workload's last digest), if any.
     public var output: Hash?
 
-    public init(transactionHash: Hash, status: Status, gasUsed: UInt64, fee: Amount, error: String? = nil, output: Hash? = nil) {
+    public init(
+        transactionHash: Hash, status: Status, gasUsed: UInt64, fee: Amount, error: String? = nil, output: Hash? = nil
+    ) {
         self.transactionHash = transactionHash
         self.status = status
         self.gasUsed = gasUsed
@@ -55,7 +57,9 @@ extension Receipt: CanonicalCodable {
         transactionHash = try r.readHash()
         let at = r.offset
         let s = try r.readByte()
-        guard let st = Status(rawValue: s) else { throw CoreError(.codec, "unknown receipt status \(s) at offset \(at)") }
+        guard let st = Status(rawValue: s) else {
+            throw CoreError(.codec, "unknown receipt status \(s) at offset \(at)")
+        }
         status = st
         gasUsed = try r.read(UInt64.self)
         fee = try r.readAmount()

@@ -90,7 +90,9 @@ public struct SigningKey: Sendable {
 
     /// Restores a key from its 32-byte seed (both schemes use 32-byte seeds).
     public init(scheme: SignatureScheme, seed: [UInt8]) throws(CoreError) {
-        guard seed.count == 32 else { throw CoreError(.badKey, "a \(scheme) secret key is 32 bytes, got \(seed.count)") }
+        guard seed.count == 32 else {
+            throw CoreError(.badKey, "a \(scheme) secret key is 32 bytes, got \(seed.count)")
+        }
         do {
             switch scheme {
             case .ed25519:

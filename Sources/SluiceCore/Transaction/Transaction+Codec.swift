@@ -18,7 +18,8 @@ extension Payload: CanonicalCodable {
         switch try r.readULEB() {
         case 0: self = .transfer(to: try r.readAddress(), amount: try r.readAmount())
         case 1:
-            self = .computeTransfer(to: try r.readAddress(), amount: try r.readAmount(), rounds: try r.read(UInt32.self))
+            self = .computeTransfer(
+                to: try r.readAddress(), amount: try r.readAmount(), rounds: try r.read(UInt32.self))
         case let tag: throw CoreError(.codec, "unknown payload type \(tag) at offset \(at)")
         }
     }

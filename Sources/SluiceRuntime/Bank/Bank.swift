@@ -1,6 +1,6 @@
+import Crypto
 public import SluiceCore
 public import SluiceExecution
-import Crypto
 
 // The Bank: accounts, transfers and fees. Its rules are the reference for every later module.
 //

@@ -1,5 +1,5 @@
-public import SluiceCore
 import Dispatch
+public import SluiceCore
 
 /// Why a transaction was discarded or failed. Stored as a byte in receipts on the hot path.
 public enum BankError: UInt8, Sendable, CaseIterable {
@@ -79,7 +79,8 @@ public struct BankTransaction: Sendable {
                     case .invalid: rejection = .badSignature
                     }
                 }
-                (shared.buffer.baseAddress! + i).initialize(to: BankTransaction(tx, hash: tx.hash, rejection: rejection))
+                (shared.buffer.baseAddress! + i).initialize(
+                    to: BankTransaction(tx, hash: tx.hash, rejection: rejection))
             }
         }
         let result = Array(out)
