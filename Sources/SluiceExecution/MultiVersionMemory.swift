@@ -52,6 +52,7 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
     @usableFromInline var stripeMask = 0
     @usableFromInline var capacity = 0
     @usableFromInline var locks: SpinLockArray
+    /// Keys per stripe, one cache line apart.
     @usableFromInline var fill: UnsafeMutablePointer<Int32>
     @usableFromInline var slotUsed: UnsafeMutablePointer<UInt8>
     @usableFromInline var slotKey: UnsafeMutablePointer<StateKey>
@@ -60,15 +61,19 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
     // Version nodes.
     @usableFromInline var nodeCapacity = 0
     @usableFromInline let nodeCount = Atomic<Int>(0)
-    @usableFromInline var nodeTx: UnsafeMutablePointer<Int32>
-    @usableFromInline var nodeIncarnation: UnsafeMutablePointer<Int32>
-    @usableFromInline var nodeEstimate: UnsafeMutablePointer<Bool>
-    @usableFromInline var nodeNext: UnsafeMutablePointer<Int32>
-    @usableFromInline var nodeEntry: UnsafeMutablePointer<Int32>
-    @usableFromInline var nodeOwnerNext: UnsafeMutablePointer<Int32>
-    /// False once the node is unlinked from its entry (nodes are never reused within a block).
-    @usableFromInline var nodeLinked: UnsafeMutablePointer<Bool>
-    @usableFromInline var nodeValue: UnsafeMutablePointer<Value?>
+    // Each node is a record of whole cache lines (different transactions' nodes are written by
+    // different threads): tx @0, incarnation @4, next @8, entry @12, owner-next @16, estimate @20,
+    // linked @21 (false once unlinked; nodes are never reused within a block), value @32.
+    @usableFromInline static var nodeStride: Int { (32 + MemoryLayout<Value?>.stride + 63) & ~63 }
+    @usableFromInline var nodes: UnsafeMutableRawPointer
+    @usableFromInline var nodeTx: StridedField<Int32>
+    @usableFromInline var nodeIncarnation: StridedField<Int32>
+    @usableFromInline var nodeNext: StridedField<Int32>
+    @usableFromInline var nodeEntry: StridedField<Int32>
+    @usableFromInline var nodeOwnerNext: StridedField<Int32>
+    @usableFromInline var nodeEstimate: StridedField<Bool>
+    @usableFromInline var nodeLinked: StridedField<Bool>
+    @usableFromInline var nodeValue: StridedField<Value?>
 
     // Per transaction: the head of the list of nodes it owns.
     @usableFromInline var txCapacity = 0
@@ -78,18 +83,13 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
 
     init() {
         locks = SpinLockArray(count: Self.stripeCount)
-        fill = .allocate(capacity: Self.stripeCount)
+        fill = .allocate(capacity: Self.stripeCount * 16)
         slotUsed = .allocate(capacity: 0)
         slotKey = .allocate(capacity: 0)
         slotHead = .allocate(capacity: 0)
-        nodeTx = .allocate(capacity: 0)
-        nodeIncarnation = .allocate(capacity: 0)
-        nodeEstimate = .allocate(capacity: 0)
-        nodeNext = .allocate(capacity: 0)
-        nodeEntry = .allocate(capacity: 0)
-        nodeOwnerNext = .allocate(capacity: 0)
-        nodeLinked = .allocate(capacity: 0)
-        nodeValue = .allocate(capacity: 0)
+        nodes = .allocate(byteCount: Self.nodeStride, alignment: 64)
+        (nodeTx, nodeIncarnation, nodeNext, nodeEntry, nodeOwnerNext, nodeEstimate, nodeLinked, nodeValue) =
+            Self.fields(nodes)
         ownerHead = .allocate(capacity: 0)
     }
 
@@ -103,16 +103,22 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
         ownerHead.deallocate()
     }
 
+    private static func fields(_ base: UnsafeMutableRawPointer) -> (
+        StridedField<Int32>, StridedField<Int32>, StridedField<Int32>, StridedField<Int32>, StridedField<Int32>,
+        StridedField<Bool>, StridedField<Bool>, StridedField<Value?>
+    ) {
+        let stride = nodeStride
+        return (
+            StridedField(base: base, offset: 0, stride: stride), StridedField(base: base, offset: 4, stride: stride),
+            StridedField(base: base, offset: 8, stride: stride), StridedField(base: base, offset: 12, stride: stride),
+            StridedField(base: base, offset: 16, stride: stride), StridedField(base: base, offset: 20, stride: stride),
+            StridedField(base: base, offset: 21, stride: stride), StridedField(base: base, offset: 32, stride: stride)
+        )
+    }
+
     private func freeNodes() {
-        nodeTx.deallocate()
-        nodeIncarnation.deallocate()
-        nodeEstimate.deallocate()
-        nodeNext.deallocate()
-        nodeEntry.deallocate()
-        nodeOwnerNext.deallocate()
-        nodeLinked.deallocate()
-        nodeValue.deinitialize(count: nodeCapacity)
-        nodeValue.deallocate()
+        for i in 0..<nodeCapacity { nodeValue.pointer(i).deinitialize(count: 1) }
+        nodes.deallocate()
     }
 
     /// Sizes and clears the memory for a block. Grows, never shrinks, so steady state allocates nothing.
@@ -132,21 +138,16 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
             stripeMask = perStripe - 1
         }
         slotUsed.update(repeating: 0, count: capacity)
-        fill.update(repeating: 0, count: Self.stripeCount)
+        fill.update(repeating: 0, count: Self.stripeCount * 16)
 
         let wantNodes = Swift.max(1 << 12, expectedWrites * 2)
         if wantNodes > nodeCapacity {
             freeNodes()
             nodeCapacity = wantNodes
-            nodeTx = .allocate(capacity: nodeCapacity)
-            nodeIncarnation = .allocate(capacity: nodeCapacity)
-            nodeEstimate = .allocate(capacity: nodeCapacity)
-            nodeNext = .allocate(capacity: nodeCapacity)
-            nodeEntry = .allocate(capacity: nodeCapacity)
-            nodeOwnerNext = .allocate(capacity: nodeCapacity)
-            nodeLinked = .allocate(capacity: nodeCapacity)
-            nodeValue = .allocate(capacity: nodeCapacity)
-            nodeValue.initialize(repeating: nil, count: nodeCapacity)
+            nodes = .allocate(byteCount: nodeCapacity * Self.nodeStride, alignment: 64)
+            (nodeTx, nodeIncarnation, nodeNext, nodeEntry, nodeOwnerNext, nodeEstimate, nodeLinked, nodeValue) =
+                Self.fields(nodes)
+            for i in 0..<nodeCapacity { nodeValue.pointer(i).initialize(to: nil) }
         } else {
             // Drop the previous block's values (they may hold buffers).
             let used = Swift.min(nodeCount.load(ordering: .relaxed), nodeCapacity)
@@ -179,11 +180,11 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
             if slotUsed[slot] == 0 {
                 guard insert else { return -1 }
                 // Keep the stripe under 7/8 full so probes stay short.
-                if Int(fill[s]) * 8 >= (stripeMask + 1) * 7 {
+                if Int(fill[s &* 16]) * 8 >= (stripeMask + 1) * 7 {
                     overflowed.store(true, ordering: .relaxed)
                     return -2
                 }
-                fill[s] += 1
+                fill[s &* 16] += 1
                 slotUsed[slot] = 1
                 (slotKey + slot).initialize(to: key)
                 slotHead[slot] = -1
@@ -428,6 +429,31 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
                 writes.append(StateWrite(key: slotKey[slot], value: nodeValue[Int(head)]))
             }
         }
+    }
+}
+
+/// One field of an array of fixed-stride records in raw memory.
+@usableFromInline
+struct StridedField<T> {
+    @usableFromInline let base: UnsafeMutableRawPointer
+    @usableFromInline let offset: Int
+    @usableFromInline let stride: Int
+
+    @inlinable init(base: UnsafeMutableRawPointer, offset: Int, stride: Int) {
+        self.base = base
+        self.offset = offset
+        self.stride = stride
+    }
+
+    @inlinable @inline(__always)
+    func pointer(_ i: Int) -> UnsafeMutablePointer<T> {
+        (base + (i &* stride &+ offset)).assumingMemoryBound(to: T.self)
+    }
+
+    @inlinable
+    subscript(i: Int) -> T {
+        @inline(__always) get { pointer(i).pointee }
+        @inline(__always) nonmutating set { pointer(i).pointee = newValue }
     }
 }
 

@@ -45,6 +45,8 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     public var policy: ExecutionPolicy
     /// Measured Block-STM bookkeeping per transaction, in nanoseconds, for the cost model.
     public var overheadNanosPerTransaction: Double = 450
+    /// Scheduler indices a worker claims at a time (1 is the paper's scheduler).
+    public var claimBatch = 4
     /// The predicted speedup the parallel path must reach to be chosen.
     public var minimumPredictedSpeedup: Double = 1.15
 
@@ -55,7 +57,12 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     // Per transaction: status, incarnation, dependents and read set, a cache line each.
     @usableFromInline var slots = TransactionSlots(count: 0)
     // Per transaction, written by the executing thread, read after the block.
-    @usableFromInline var outputs: UnsafeMutablePointer<VM.Output?> = .allocate(capacity: 0)
+    // (Whole cache lines each: neighbours are written by different threads.)
+    @usableFromInline static var outputStride: Int { (MemoryLayout<VM.Output?>.stride + 63) & ~63 }
+    @usableFromInline var outputBase: UnsafeMutableRawPointer = .allocate(byteCount: 64, alignment: 64)
+    @usableFromInline var outputs: StridedField<VM.Output?> {
+        StridedField(base: outputBase, offset: 0, stride: Self.outputStride)
+    }
     @usableFromInline var capacity = 0
 
     // The collaborative scheduler's counters, each on its own cache line.
@@ -101,8 +108,8 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
 
     private func freeTransactionState() {
         slots.deallocate()
-        outputs.deinitialize(count: capacity)
-        outputs.deallocate()
+        for i in 0..<capacity { outputs.pointer(i).deinitialize(count: 1) }
+        outputBase.deallocate()
     }
 
     private func reserve(transactions n: Int) {
@@ -110,8 +117,8 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
             freeTransactionState()
             capacity = Swift.max(n, capacity * 2)
             slots = TransactionSlots(count: capacity)
-            outputs = .allocate(capacity: capacity)
-            outputs.initialize(repeating: nil, count: capacity)
+            outputBase = .allocate(byteCount: capacity * Self.outputStride, alignment: 64)
+            for i in 0..<capacity { outputs.pointer(i).initialize(to: nil) }
         }
         slots.reset(n, status: Self.readyToExecute)
     }
@@ -255,7 +262,12 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
             let block = UnsafeBlock(buffer: buffer)
             let declared = plan.declared
             pool.run { [self] worker in
-                self.work(worker: worker, block: block, base: base, declared: declared)
+                // Each worker borrows its own copy of the base through a pointer, so executions do
+                // not retain and release a shared reference (a cache line both cores would write).
+                var workerBase = base
+                withUnsafePointer(to: &workerBase) { pointer in
+                    self.work(worker: worker, block: block, base: pointer, declared: declared)
+                }
             }
         }
         let executed = monotonicNanos()
@@ -301,8 +313,9 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
 
     /// One worker: place declared estimates (all workers share the work), then the Block-STM loop.
     @inlinable
-    func work<Base: StateReader<VM.Value>>(worker: Int, block: UnsafeBlock<VM.Transaction>, base: Base, declared: Bool)
-    {
+    func work<Base: StateReader<VM.Value>>(
+        worker: Int, block: UnsafeBlock<VM.Transaction>, base: UnsafePointer<Base>, declared: Bool
+    ) {
         let n = blockSize
         if declared {
             let chunk = 256
@@ -332,7 +345,7 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
             case .validate:
                 task = validate(task.index, incarnation: task.incarnation, local: local)
             case .none:
-                task = nextTask()
+                task = nextTask(local)
                 if task.kind == .none {
                     idle &+= 1
                     if idle > 16 {
@@ -360,7 +373,8 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
 
     @inlinable
     func tryExecute<Base: StateReader<VM.Value>>(
-        _ i: Int, incarnation: Int32, block: UnsafeBlock<VM.Transaction>, base: Base, local: WorkerScratch<VM.Value>
+        _ i: Int, incarnation: Int32, block: UnsafeBlock<VM.Transaction>, base: UnsafePointer<Base>,
+        local: WorkerScratch<VM.Value>
     ) -> Task {
         while true {
             local.reads.removeAll()
@@ -457,35 +471,63 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
         return .none
     }
 
+    /// The next task for a worker, lowest work first: validations when the validation index trails
+    /// the execution index, else executions.
+    ///
+    /// A worker claims `claimBatch` consecutive indices at a time (the paper claims one). Each claimed
+    /// index holds one active-task unit until it is used or dropped, so `checkDone` stays exact; claims
+    /// only change which worker does a task and when, never which tasks exist. Batching keeps a run of
+    /// transactions, their cache lines and their validations on one core and divides the traffic on
+    /// the shared counters.
     @inlinable
-    func nextTask() -> Task {
-        if validationIndex.pointee.load(ordering: .sequentiallyConsistent)
-            < executionIndex.pointee.load(ordering: .sequentiallyConsistent)
-        {
-            if validationIndex.pointee.load(ordering: .sequentiallyConsistent) >= blockSize {
-                checkDone()
-                return .none
-            }
-            activeTasks.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            let i = validationIndex.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent).oldValue
-            if i < blockSize {
+    func nextTask(_ local: WorkerScratch<VM.Value>) -> Task {
+        while true {
+            if local.validateNext < local.validateEnd {
+                let i = local.validateNext
+                local.validateNext += 1
                 slots.lock(i)
                 let status = slots.status(i).pointee
                 let inc = slots.incarnation(i).pointee
                 slots.unlock(i)
                 if status == Self.executed { return Task(kind: .validate, index: i, incarnation: inc) }
+                activeTasks.pointee.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+                continue
             }
-            activeTasks.pointee.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+            let v = validationIndex.pointee.load(ordering: .sequentiallyConsistent)
+            if v < executionIndex.pointee.load(ordering: .sequentiallyConsistent) && v < blockSize {
+                let (from, to) = claim(validationIndex)
+                local.validateNext = from
+                local.validateEnd = to
+                if from < to { continue }
+            }
+            if local.executeNext < local.executeEnd {
+                let i = local.executeNext
+                local.executeNext += 1
+                let task = tryIncarnate(i)
+                if task.kind != .none { return task }
+                continue
+            }
+            if executionIndex.pointee.load(ordering: .sequentiallyConsistent) < blockSize {
+                let (from, to) = claim(executionIndex)
+                local.executeNext = from
+                local.executeEnd = to
+                if from < to { continue }
+            }
+            checkDone()
             return .none
-        } else {
-            if executionIndex.pointee.load(ordering: .sequentiallyConsistent) >= blockSize {
-                checkDone()
-                return .none
-            }
-            activeTasks.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            let i = executionIndex.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent).oldValue
-            return tryIncarnate(i)
         }
+    }
+
+    /// Claims up to `claimBatch` indices from a scheduler counter, with one active-task unit each.
+    @inlinable
+    func claim(_ counter: UnsafeMutablePointer<Atomic<Int>>) -> (Int, Int) {
+        let batch = claimBatch
+        activeTasks.pointee.wrappingAdd(batch, ordering: .sequentiallyConsistent)
+        let from = counter.pointee.wrappingAdd(batch, ordering: .sequentiallyConsistent).oldValue
+        let to = Swift.min(from + batch, blockSize)
+        let unused = batch - Swift.max(0, to - from)
+        if unused > 0 { activeTasks.pointee.wrappingSubtract(unused, ordering: .sequentiallyConsistent) }
+        return (from, Swift.max(from, to))
     }
 
     /// Suspends `i` until `blocking` finishes. False when `blocking` already has (read again).
@@ -584,6 +626,11 @@ final class WorkerScratch<Value>: @unchecked Sendable {
     @usableFromInline var validationAborts = 0
     @usableFromInline var suspensions = 0
     @usableFromInline var validations = 0
+    // Indices claimed from the scheduler and not yet used.
+    @usableFromInline var executeNext = 0
+    @usableFromInline var executeEnd = 0
+    @usableFromInline var validateNext = 0
+    @usableFromInline var validateEnd = 0
     private var padAfter: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
 
     init() {}
@@ -594,6 +641,10 @@ final class WorkerScratch<Value>: @unchecked Sendable {
     }
 
     func reset() {
+        executeNext = 0
+        executeEnd = 0
+        validateNext = 0
+        validateEnd = 0
         executions = 0
         validationAborts = 0
         suspensions = 0
@@ -605,12 +656,15 @@ final class WorkerScratch<Value>: @unchecked Sendable {
 @usableFromInline
 struct ParallelView<Base: StateReader>: StateView {
     @usableFromInline unowned(unsafe) let memory: MultiVersionMemory<Base.Value>
-    @usableFromInline let base: Base
+    @usableFromInline let base: UnsafePointer<Base>
     @usableFromInline let txIndex: Int32
     @usableFromInline unowned(unsafe) let local: WorkerScratch<Base.Value>
 
     @inlinable
-    init(memory: MultiVersionMemory<Base.Value>, base: Base, txIndex: Int32, local: WorkerScratch<Base.Value>) {
+    init(
+        memory: MultiVersionMemory<Base.Value>, base: UnsafePointer<Base>, txIndex: Int32,
+        local: WorkerScratch<Base.Value>
+    ) {
         self.memory = memory
         self.base = base
         self.txIndex = txIndex
@@ -624,7 +678,7 @@ struct ParallelView<Base: StateReader>: StateView {
         switch memory.read(key, txIndex: txIndex) {
         case let .storage(entry, from):
             local.reads.append(ReadRecord(entry: entry, writer: -1, incarnation: 0, from: from))
-            return base.read(key)
+            return base.pointee.read(key)
         case let .value(entry, writer, incarnation, from, value):
             local.reads.append(ReadRecord(entry: entry, writer: writer, incarnation: incarnation, from: from))
             return value

@@ -12,9 +12,25 @@ struct RawBuffer<Element> {
 
     @inlinable
     init(capacity: Int) {
-        self.capacity = Swift.max(capacity, 1)
-        base = .allocate(capacity: self.capacity)
+        self.capacity = Self.roundedCapacity(capacity)
+        base = Self.allocateLines(self.capacity)
         count = 0
+    }
+
+    /// Whole cache lines, so that two buffers used by two threads never share one.
+    @inlinable
+    static func roundedCapacity(_ wanted: Int) -> Int {
+        let size = Swift.max(MemoryLayout<Element>.stride, 1)
+        let bytes = (Swift.max(wanted, 1) * size + 63) & ~63
+        return bytes / size
+    }
+
+    @inlinable
+    static func allocateLines(_ capacity: Int) -> UnsafeMutablePointer<Element> {
+        UnsafeMutableRawPointer.allocate(
+            byteCount: capacity * MemoryLayout<Element>.stride,
+            alignment: Swift.max(64, MemoryLayout<Element>.alignment)
+        ).bindMemory(to: Element.self, capacity: capacity)
     }
 
     @inlinable @inline(__always)
@@ -26,11 +42,12 @@ struct RawBuffer<Element> {
 
     @usableFromInline
     mutating func grow() {
-        let bigger = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
+        let newCapacity = Self.roundedCapacity(capacity * 2)
+        let bigger = Self.allocateLines(newCapacity)
         bigger.moveInitialize(from: base, count: count)
         base.deallocate()
         base = bigger
-        capacity *= 2
+        capacity = newCapacity
     }
 
     @inlinable @inline(__always)

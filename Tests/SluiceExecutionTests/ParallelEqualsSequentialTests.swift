@@ -3,18 +3,23 @@ import SluiceExecution
 import SluiceRuntime
 import Testing
 
-/// Compares every output and every write of Block-STM with the sequential executor.
+/// Compares every output and every write of Block-STM with the sequential executor, with the paper's
+/// one-index scheduler claims and with batched claims.
 func expectSameResult<VM: BlockVM>(
     vm: VM, txs: [VM.Transaction], base: DictionaryState<StateValue>, threads: Int, label: String
 ) where VM.Value == StateValue, VM.Output == BankReceipt {
     let expected = SequentialExecutor(vm: vm).execute(txs, base: base)
-    let executor = ParallelExecutor(vm: vm, threads: threads, policy: .forceParallel)
-    // Twice on one executor: the second block reuses the first one's buffers.
-    for round in 0..<2 {
-        let actual = executor.execute(txs, base: base)
-        #expect(actual.statistics.path == .parallel, "\(label) round \(round)")
-        #expect(actual.outputs == expected.outputs, "\(label) round \(round): outputs differ")
-        #expect(actual.sortedWrites == expected.sortedWrites, "\(label) round \(round): writes differ")
+    for batch in [1, 4, 16] {
+        let executor = ParallelExecutor(vm: vm, threads: threads, policy: .forceParallel)
+        executor.claimBatch = batch
+        // Twice on one executor: the second block reuses the first one's buffers.
+        for round in 0..<2 {
+            let actual = executor.execute(txs, base: base)
+            let where_ = "\(label), claim batch \(batch), round \(round)"
+            #expect(actual.statistics.path == .parallel, "\(where_)")
+            #expect(actual.outputs == expected.outputs, "\(where_): outputs differ")
+            #expect(actual.sortedWrites == expected.sortedWrites, "\(where_): writes differ")
+        }
     }
 }
 
@@ -117,5 +122,31 @@ struct AdaptivePathTests {
         let (base, txs) = randomBlock(seed: 6, accounts: 1000, size: 2000, computeRounds: 32)
         let r = ParallelExecutor(vm: BankVM(), threads: 1).execute(txs, base: base)
         #expect(r.statistics.path == .sequential)
+    }
+}
+
+@Suite("Block-STM under random shapes")
+struct RandomShapeTests {
+    /// Many small random blocks of random shape, thread count and claim batch: races show up as a
+    /// difference in some seed, which the message names.
+    @Test func manyRandomBlocks() {
+        var rng = SplitMix64(seed: 2026)
+        for seed in 0..<150 {
+            let accounts = [2, 3, 5, 17, 200, 5000][Int(rng.next() % 6)]
+            let size = 1 + Int(rng.next() % 600)
+            let threads = 2 + Int(rng.next() % 7)
+            let rounds = UInt32(rng.next() % 2)
+            let (base, txs) = randomBlock(
+                seed: UInt64(seed) &* 7919, accounts: accounts, size: size, computeRounds: rounds,
+                badShare: Double(rng.next() % 60) / 100)
+            let expected = SequentialExecutor(vm: BankVM()).execute(txs, base: base)
+            let executor = ParallelExecutor(vm: BankVM(), threads: threads, policy: .forceParallel)
+            executor.claimBatch = 1 + Int(rng.next() % 8)
+            let actual = executor.execute(txs, base: base)
+            let label =
+                "seed \(seed): \(accounts) accounts, \(size) txs, \(threads) threads, batch \(executor.claimBatch)"
+            #expect(actual.outputs == expected.outputs, "\(label)")
+            #expect(actual.sortedWrites == expected.sortedWrites, "\(label)")
+        }
     }
 }

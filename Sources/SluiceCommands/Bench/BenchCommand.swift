@@ -45,6 +45,9 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "Seed of the random workload.")
         var seed: UInt64 = 1
 
+        @Option(help: "Scheduler indices a Block-STM worker claims at a time (1: the paper's scheduler).")
+        var claimBatch: Int = 4
+
         @Flag(help: "Print one JSON object instead of a table.")
         var json = false
 
@@ -57,12 +60,15 @@ struct BenchCommand: ParsableCommand {
                 throw ValidationError("--block-size and --blocks must be at least 1")
             }
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+            guard claimBatch >= 1 else { throw ValidationError("--claim-batch must be at least 1") }
         }
 
         func run() throws {
             let bench = ExecutionBenchmark(
                 workload: ExecutionBenchmark.Workload(rawValue: workload)!, accounts: accounts, blockSize: blockSize,
-                blocks: blocks, threads: threads, computeRounds: computeRounds, forceParallel: forceParallel, seed: seed
+                blocks: blocks, threads: threads, computeRounds: computeRounds, forceParallel: forceParallel,
+                seed: seed,
+                claimBatch: claimBatch
             )
             let report: ExecutionBenchmark.Report
             do {

@@ -22,6 +22,7 @@ struct ExecutionBenchmark {
     var computeRounds: UInt32 = 32
     var forceParallel = false
     var seed: UInt64 = 1
+    var claimBatch = 4
 
     struct Report: Codable {
         var workload: String
@@ -104,6 +105,8 @@ struct ExecutionBenchmark {
         let parallel = ParallelExecutor(
             vm: BankVM(), threads: threads, policy: forceParallel ? .forceParallel : .adaptive)
         let oneThread = ParallelExecutor(vm: BankVM(), threads: 1, policy: .forceParallel)
+        parallel.claimBatch = claimBatch
+        oneThread.claimBatch = claimBatch
 
         // Warm up every path once on the first block (buffers, caches); results are discarded.
         _ = sequential.execute(blocks[0], base: sequentialState)
@@ -155,7 +158,11 @@ struct ExecutionBenchmark {
             split.plan += p.statistics.planNanos
             split.execute += p.statistics.executeNanos
             split.finalize += p.statistics.finalizeNanos
-            progress("block \(k + 1)/\(blocks.count): \(p.statistics.path.rawValue) (\(p.statistics.reason))")
+            progress(
+                "block \(k + 1)/\(blocks.count): sequential \(millis(s.statistics.totalNanos)) ms, "
+                    + "\(p.statistics.path.rawValue) \(millis(p.statistics.totalNanos)) ms (\(p.statistics.reason); "
+                    + "\(p.statistics.reExecutions) re-executions, \(p.statistics.validations) validations, "
+                    + "\(p.statistics.suspensions) suspensions)")
         }
         let sequentialRoot = StateRoot.compute(sequentialState.values)
         let parallelRoot = StateRoot.compute(parallelState.values)
@@ -179,6 +186,8 @@ struct ExecutionBenchmark {
         return report
     }
 }
+
+private func millis(_ nanos: UInt64) -> String { String(format: "%.2f", Double(nanos) / 1e6) }
 
 /// SplitMix64: a tiny deterministic generator, so a benchmark's blocks depend only on its seed.
 struct BenchRandom {
