@@ -57,6 +57,10 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
     @usableFromInline var slotUsed: UnsafeMutablePointer<UInt8>
     @usableFromInline var slotKey: UnsafeMutablePointer<StateKey>
     @usableFromInline var slotHead: UnsafeMutablePointer<Int32>
+    /// One spin lock per entry, guarding its version list. Keys are found and added under the stripe
+    /// lock; versions are read and written under the entry's own lock, so two threads contend (and
+    /// move a cache line) only when they touch the same key.
+    @usableFromInline var slotLock: UnsafeMutablePointer<Atomic<UInt32>>
 
     // Version nodes.
     @usableFromInline var nodeCapacity = 0
@@ -87,6 +91,7 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
         slotUsed = .allocate(capacity: 0)
         slotKey = .allocate(capacity: 0)
         slotHead = .allocate(capacity: 0)
+        slotLock = .allocate(capacity: 0)
         nodes = .allocate(byteCount: Self.nodeStride, alignment: 64)
         (nodeTx, nodeIncarnation, nodeNext, nodeEntry, nodeOwnerNext, nodeEstimate, nodeLinked, nodeValue) =
             Self.fields(nodes)
@@ -99,6 +104,8 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
         slotUsed.deallocate()
         slotKey.deallocate()
         slotHead.deallocate()
+        slotLock.deinitialize(count: capacity)
+        slotLock.deallocate()
         freeNodes()
         ownerHead.deallocate()
     }
@@ -129,10 +136,14 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
             slotUsed.deallocate()
             slotKey.deallocate()
             slotHead.deallocate()
+            slotLock.deinitialize(count: capacity)
+            slotLock.deallocate()
             capacity = wantSlots
             slotUsed = .allocate(capacity: capacity)
             slotKey = .allocate(capacity: capacity)
             slotHead = .allocate(capacity: capacity)
+            slotLock = .allocate(capacity: capacity)
+            for i in 0..<capacity { (slotLock + i).initialize(to: Atomic(0)) }
             let perStripe = capacity >> Self.stripeBits
             stripeShift = perStripe.trailingZeroBitCount
             stripeMask = perStripe - 1
@@ -168,7 +179,20 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
     func stripe(of key: StateKey) -> Int { Int(truncatingIfNeeded: key.hashWord) & (Self.stripeCount - 1) }
 
     @inlinable @inline(__always)
-    func stripe(ofEntry entry: Int32) -> Int { Int(entry) >> stripeShift }
+    func lockEntry(_ entry: Int32) { spinLock(slotLock + Int(entry)) }
+
+    @inlinable @inline(__always)
+    func unlockEntry(_ entry: Int32) { (slotLock + Int(entry)).pointee.store(0, ordering: .releasing) }
+
+    /// Finds or adds the entry of `key` under its stripe lock; negative on overflow.
+    @inlinable
+    func entry(of key: StateKey, insert: Bool) -> Int32 {
+        let s = stripe(of: key)
+        locks.lock(s)
+        let entry = entryLocked(key, stripe: s, insert: insert)
+        locks.unlock(s)
+        return entry
+    }
 
     /// Finds or inserts `key` in its stripe, which the caller holds. Returns -1 when the stripe is full.
     @inlinable @inline(__always)
@@ -203,22 +227,16 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
     @inlinable
     func read(_ key: StateKey, txIndex: Int32) -> VersionedRead<Value> {
         let own = ownNode(Int(txIndex), key: key)
-        let s: Int
         let entry: Int32
         var node: Int32
         if own >= 0 {
             entry = nodeEntry[Int(own)]
-            s = stripe(ofEntry: entry)
-            locks.lock(s)
+            lockEntry(entry)
             node = nodeNext[Int(own)]
         } else {
-            s = stripe(of: key)
-            locks.lock(s)
-            entry = entryLocked(key, stripe: s, insert: true)
-            if entry < 0 {
-                locks.unlock(s)
-                return .overflow
-            }
+            entry = self.entry(of: key, insert: true)
+            if entry < 0 { return .overflow }
+            lockEntry(entry)
             node = slotHead[Int(entry)]
         }
         while node >= 0 && nodeTx[Int(node)] >= txIndex { node = nodeNext[Int(node)] }
@@ -232,7 +250,7 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
                 entry: entry, writer: nodeTx[Int(node)], incarnation: nodeIncarnation[Int(node)], from: own,
                 value: nodeValue[Int(node)])
         }
-        locks.unlock(s)
+        unlockEntry(entry)
         return result
     }
 
@@ -241,8 +259,7 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
     func validate(txIndex: Int32, reads: RawBuffer<ReadRecord>) -> Bool {
         for j in 0..<reads.count {
             let r = reads[j]
-            let s = stripe(ofEntry: r.entry)
-            locks.lock(s)
+            lockEntry(r.entry)
             // Start after the reader's own node while it is still linked; else from the head.
             var node = r.from >= 0 && nodeLinked[Int(r.from)] ? nodeNext[Int(r.from)] : slotHead[Int(r.entry)]
             while node >= 0 && nodeTx[Int(node)] >= txIndex { node = nodeNext[Int(node)] }
@@ -254,7 +271,7 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
                     !nodeEstimate[Int(node)] && nodeTx[Int(node)] == r.writer
                     && nodeIncarnation[Int(node)] == r.incarnation
             }
-            locks.unlock(s)
+            unlockEntry(r.entry)
             if !ok { return false }
         }
         return true
@@ -294,14 +311,10 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
         nodeEstimate[n] = estimate
         nodeValue[n] = value
         nodeLinked[n] = true
-        let s = stripe(of: key)
-        locks.lock(s)
-        let entry = entryLocked(key, stripe: s, insert: true)
-        if entry < 0 {
-            locks.unlock(s)
-            return false
-        }
+        let entry = self.entry(of: key, insert: true)
+        if entry < 0 { return false }
         nodeEntry[n] = entry
+        lockEntry(entry)
         var prev: Int32 = -1
         var cur = slotHead[Int(entry)]
         while cur >= 0 && nodeTx[Int(cur)] > txIndex {
@@ -310,7 +323,7 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
         }
         nodeNext[n] = cur
         if prev < 0 { slotHead[Int(entry)] = node } else { nodeNext[Int(prev)] = node }
-        locks.unlock(s)
+        unlockEntry(entry)
         nodeOwnerNext[n] = ownerHead[Int(txIndex)]
         ownerHead[Int(txIndex)] = node
         return true
@@ -334,12 +347,12 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
             let w = writes[j]
             let node = ownNode(txIndex, key: w.key)
             if node >= 0 {
-                let s = stripe(ofEntry: nodeEntry[Int(node)])
-                locks.lock(s)
+                let entry = nodeEntry[Int(node)]
+                lockEntry(entry)
                 nodeValue[Int(node)] = w.value
                 nodeIncarnation[Int(node)] = incarnation
                 nodeEstimate[Int(node)] = false
-                locks.unlock(s)
+                unlockEntry(entry)
             } else {
                 if !insertNode(Int32(txIndex), incarnation: incarnation, key: w.key, value: w.value, estimate: false) {
                     return nil
@@ -366,8 +379,7 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
     @inlinable
     func unlinkFromEntry(_ node: Int32) {
         let entry = nodeEntry[Int(node)]
-        let s = stripe(ofEntry: entry)
-        locks.lock(s)
+        lockEntry(entry)
         var prev: Int32 = -1
         var cur = slotHead[Int(entry)]
         while cur >= 0 && cur != node {
@@ -383,7 +395,7 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
         }
         nodeLinked[Int(node)] = false
         nodeValue[Int(node)] = nil
-        locks.unlock(s)
+        unlockEntry(entry)
     }
 
     /// After a failed validation: every write of the aborted incarnation becomes an ESTIMATE.
@@ -391,10 +403,10 @@ final class MultiVersionMemory<Value>: @unchecked Sendable {
     func convertToEstimates(_ txIndex: Int) {
         var node = ownerHead[txIndex]
         while node >= 0 {
-            let s = stripe(ofEntry: nodeEntry[Int(node)])
-            locks.lock(s)
+            let entry = nodeEntry[Int(node)]
+            lockEntry(entry)
             nodeEstimate[Int(node)] = true
-            locks.unlock(s)
+            unlockEntry(entry)
             node = nodeOwnerNext[Int(node)]
         }
     }

@@ -99,7 +99,7 @@ struct BenchCommand: ParsableCommand {
                 ("threads", "\(r.threads)"),
                 ("sequential", "\(f(r.sequentialTxPerSecond, 0)) tx/s  (\(f(r.sequentialMicrosPerTx, 3)) µs/tx)"),
                 ("parallel", "\(f(r.parallelTxPerSecond, 0)) tx/s  (\(f(r.parallelMicrosPerTx, 3)) µs/tx)"),
-                ("speedup", "\(f(r.speedup))×"),
+                ("speedup", "\(f(r.speedup))× (median block \(f(r.medianBlockSpeedup))×)"),
                 ("path taken", "\(r.parallelPath): \(r.pathReasons.joined(separator: ", "))"),
                 ("predicted speedup", f(r.predictedSpeedup)),
                 (

@@ -34,6 +34,9 @@ struct ExecutionBenchmark {
         var sequentialTxPerSecond: Double
         var parallelTxPerSecond: Double
         var speedup: Double
+        /// The median over blocks of each block's sequential / parallel time: robust to a noisy neighbour
+        /// stealing a core for part of the run.
+        var medianBlockSpeedup: Double
         var sequentialMicrosPerTx: Double
         var parallelMicrosPerTx: Double
         /// One-thread Block-STM time minus sequential time, per transaction.
@@ -123,6 +126,7 @@ struct ExecutionBenchmark {
         var aborts = 0
         var suspensions = 0
         var split = (plan: UInt64(0), execute: UInt64(0), finalize: UInt64(0))
+        var blockSpeedups: [Double] = []
         func timed<R>(_ total: inout UInt64, _ body: () -> R) -> R {
             let t = DispatchTime.now().uptimeNanoseconds
             let r = body()
@@ -141,6 +145,7 @@ struct ExecutionBenchmark {
                 s = timed(&sequentialNanos) { sequential.execute(block, base: sequentialState) }
             }
             let o = timed(&overheadNanos) { oneThread.execute(block, base: overheadState) }
+            blockSpeedups.append(Double(s.statistics.totalNanos) / Double(Swift.max(p.statistics.totalNanos, 1)))
 
             guard s.outputs == p.outputs, s.outputs == o.outputs else {
                 throw CommandError(
@@ -174,7 +179,7 @@ struct ExecutionBenchmark {
             workload: workload.rawValue, accounts: accounts, blockSize: blockSize, blocks: blocks.count,
             threads: threads, computeRounds: workload == .compute ? computeRounds : nil,
             sequentialTxPerSecond: total / seqSeconds, parallelTxPerSecond: total / parSeconds,
-            speedup: seqSeconds / parSeconds,
+            speedup: seqSeconds / parSeconds, medianBlockSpeedup: blockSpeedups.sorted()[blockSpeedups.count / 2],
             sequentialMicrosPerTx: seqSeconds * 1e6 / total, parallelMicrosPerTx: parSeconds * 1e6 / total,
             blockSTMOverheadMicrosPerTx: (Double(overheadNanos) - Double(sequentialNanos)) / 1e3 / total,
             parallelPath: paths.count == 1 ? paths.first! : "mixed", pathReasons: reasons.sorted(),
