@@ -76,6 +76,8 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     @inlinable var planCursor: UnsafeMutablePointer<Atomic<Int>> { counters[5] }
     @inlinable var plannedWorkers: UnsafeMutablePointer<Atomic<Int>> { counters[6] }
     @usableFromInline var blockSize = 0
+    /// Workers taking part in the current block.
+    @usableFromInline var activeWorkers = 1
 
     @usableFromInline let scratch: [WorkerScratch<VM.Value>]
     /// The cost model's map from a key to when its last declared writer finishes.
@@ -261,6 +263,9 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
         txs.withUnsafeBufferPointer { buffer in
             let block = UnsafeBlock(buffer: buffer)
             let declared = plan.declared
+            // The adaptive path never runs more workers than cores: an oversubscribed spinning worker
+            // only slows the others. Forced runs use every thread (tests use that to provoke races).
+            activeWorkers = policy == .forceParallel ? threads : Swift.min(threads, cores)
             pool.run { [self] worker in
                 // Each worker borrows its own copy of the base through a pointer, so executions do
                 // not retain and release a shared reference (a cache line both cores would write).
@@ -294,7 +299,7 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
         var stats = ExecutionStatistics()
         stats.path = .parallel
         stats.reason = plan.reason
-        stats.threads = threads
+        stats.threads = activeWorkers
         stats.transactions = n
         stats.predictedSpeedup = plan.predictedSpeedup
         for s in scratch {
@@ -316,6 +321,7 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     func work<Base: StateReader<VM.Value>>(
         worker: Int, block: UnsafeBlock<VM.Transaction>, base: UnsafePointer<Base>, declared: Bool
     ) {
+        if worker >= activeWorkers { return }
         let n = blockSize
         if declared {
             let chunk = 256
@@ -329,7 +335,7 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
                 }
             }
             plannedWorkers.pointee.wrappingAdd(1, ordering: .acquiringAndReleasing)
-            while plannedWorkers.pointee.load(ordering: .acquiring) < threads { yieldThread() }
+            while plannedWorkers.pointee.load(ordering: .acquiring) < activeWorkers { yieldThread() }
         }
         let local = scratch[worker]
         var task = Task.none
