@@ -38,12 +38,7 @@ struct KeyTable<Value> {
         let want = Swift.max(1024, (expected * 2).nextPowerOfTwo)
         if want > mask + 1 {
             free()
-            keys = .allocate(capacity: want)
-            values = .allocate(capacity: want)
-            stamps = .allocate(capacity: want)
-            stamps.initialize(repeating: 0, count: want)
-            mask = want - 1
-            generation = 1
+            allocate(want)
         } else {
             generation &+= 1
             if generation == 0 {
@@ -80,6 +75,17 @@ struct KeyTable<Value> {
         values[i] = value
     }
 
+    /// Fresh, empty storage of `capacity` slots (a power of two); the caller frees the old one.
+    @usableFromInline
+    mutating func allocate(_ capacity: Int) {
+        keys = .allocate(capacity: capacity)
+        values = .allocate(capacity: capacity)
+        stamps = .allocate(capacity: capacity)
+        stamps.initialize(repeating: 0, count: capacity)
+        mask = capacity - 1
+        generation = 1
+    }
+
     @usableFromInline
     mutating func grow() {
         let oldKeys = keys
@@ -87,13 +93,7 @@ struct KeyTable<Value> {
         let oldStamps = stamps
         let oldCapacity = mask + 1
         let oldGeneration = generation
-        let capacity = oldCapacity * 2
-        keys = .allocate(capacity: capacity)
-        values = .allocate(capacity: capacity)
-        stamps = .allocate(capacity: capacity)
-        stamps.initialize(repeating: 0, count: capacity)
-        mask = capacity - 1
-        generation = 1
+        allocate(oldCapacity * 2)
         count = 0
         for i in 0..<oldCapacity where oldStamps[i] == oldGeneration { set(oldKeys[i], oldValues[i]) }
         oldKeys.deallocate()

@@ -428,23 +428,13 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
 
     // MARK: Scheduler (Algorithm 4–5 of the paper)
 
+    /// Lowers a scheduler index to `target` (never raises it) and counts the decrease, as the paper's
+    /// decrease_execution_idx / decrease_validation_idx.
     @inlinable
-    func decreaseExecutionIndex(to target: Int) {
-        var current = executionIndex.pointee.load(ordering: .sequentiallyConsistent)
+    func decrease(_ index: UnsafeMutablePointer<Atomic<Int>>, to target: Int) {
+        var current = index.pointee.load(ordering: .sequentiallyConsistent)
         while current > target {
-            let (exchanged, original) = executionIndex.pointee.compareExchange(
-                expected: current, desired: target, ordering: .sequentiallyConsistent)
-            if exchanged { break }
-            current = original
-        }
-        decreaseCount.pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-    }
-
-    @inlinable
-    func decreaseValidationIndex(to target: Int) {
-        var current = validationIndex.pointee.load(ordering: .sequentiallyConsistent)
-        while current > target {
-            let (exchanged, original) = validationIndex.pointee.compareExchange(
+            let (exchanged, original) = index.pointee.compareExchange(
                 expected: current, desired: target, ordering: .sequentiallyConsistent)
             if exchanged { break }
             current = original
@@ -580,10 +570,10 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
             lowest = Swift.min(lowest, Int(dependent))
             dependent = next
         }
-        if lowest != Int.max { decreaseExecutionIndex(to: lowest) }
+        if lowest != Int.max { decrease(executionIndex, to: lowest) }
         if validationIndex.pointee.load(ordering: .sequentiallyConsistent) > i {
             if wroteNewKey {
-                decreaseValidationIndex(to: i)
+                decrease(validationIndex, to: i)
             } else {
                 return Task(kind: .validate, index: i, incarnation: incarnation)
             }
@@ -607,7 +597,7 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     func finishValidation(_ i: Int, aborted: Bool) -> Task {
         if aborted {
             setReadyStatus(i)
-            decreaseValidationIndex(to: i + 1)
+            decrease(validationIndex, to: i + 1)
             if executionIndex.pointee.load(ordering: .sequentiallyConsistent) > i {
                 // tryIncarnate releases the task itself when it cannot claim the transaction.
                 return tryIncarnate(i)

@@ -1,6 +1,10 @@
 import Dispatch
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 // Block-STM runs on dedicated threads, not Swift tasks: a worker must never be suspended by the
 // cooperative pool while others spin on its locks. The threads live as long as the executor, so a
 // block costs one wake-up per worker, not a thread creation.
@@ -26,7 +30,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func loop(_ worker: Int, name: String) {
-        Thread.current.name = name
+        setCurrentThreadName(name)
         while true {
             wake[worker].wait()
             if stopping { return }
@@ -49,4 +53,17 @@ final class WorkerPool: @unchecked Sendable {
         stopping = true
         for w in 1..<size { wake[w].signal() }
     }
+}
+
+/// Names the calling thread for `top -H`, profilers and the allocation-counting tests.
+/// `pthread_setname_np` is a GNU extension that the Glibc module does not export, so it is looked up.
+private func setCurrentThreadName(_ name: String) {
+    #if os(Linux)
+        typealias SetName = @convention(c) (pthread_t, UnsafePointer<CChar>) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pthread_setname_np") else { return }
+        let setName = unsafeBitCast(symbol, to: SetName.self)
+        _ = name.withCString { setName(pthread_self(), $0) }
+    #else
+        Thread.current.name = name
+    #endif
 }

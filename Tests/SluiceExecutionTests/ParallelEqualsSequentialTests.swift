@@ -62,14 +62,16 @@ struct ParallelEqualsSequentialTests {
             let seed = UInt64(accounts * 7 + threads)
             let (base, txs) = randomBlock(seed: seed, accounts: accounts, size: 700)
             expectSameResult(
-                vm: UndeclaredBankVM(), txs: txs, base: base, threads: threads, label: "undeclared seed \(seed)")
+                vm: HintedBankVM(hints: .none), txs: txs, base: base, threads: threads, label: "undeclared seed \(seed)"
+            )
         }
     }
 
     @Test func withWrongFootprintHints() {
         for accounts in [2, 10, 1000] {
             let (base, txs) = randomBlock(seed: UInt64(accounts), accounts: accounts, size: 600)
-            expectSameResult(vm: MisleadingBankVM(), txs: txs, base: base, threads: 4, label: "misleading \(accounts)")
+            expectSameResult(
+                vm: HintedBankVM(hints: .misleading), txs: txs, base: base, threads: 4, label: "misleading \(accounts)")
         }
     }
 

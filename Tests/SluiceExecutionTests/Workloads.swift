@@ -2,19 +2,6 @@ import SluiceCore
 import SluiceExecution
 import SluiceRuntime
 
-/// A small deterministic PRNG so every random block can be reproduced from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 func testAddress(_ i: Int) -> Address {
     Address(Hash.sha256(Array("account-\(i)".utf8)))
 }
@@ -65,35 +52,37 @@ func randomBlock(
     return (DictionaryState(base), txs)
 }
 
-/// The Bank without footprint hints: exercises plain Block-STM (no pre-placed estimates).
-struct UndeclaredBankVM: BlockVM {
-    let bank = BankVM()
-    func execute<View: StateView<StateValue>>(
-        _ tx: BankTransaction, index: Int, view: inout View
-    ) throws(ExecutionSuspended) -> BankReceipt {
-        try bank.execute(tx, index: index, view: &view)
+/// The Bank with footprint hints removed or wrong, to exercise Block-STM without (or despite) them.
+struct HintedBankVM: BlockVM {
+    enum Hints {
+        /// No hints: plain Block-STM, no pre-placed estimates.
+        case none
+        /// Declares a key it never writes and misses the recipient.
+        case misleading
     }
-    func declaredWrites(of tx: BankTransaction, _ body: (StateKey) -> Void) -> Bool { false }
-    func estimatedCost(of tx: BankTransaction) -> Double { bank.estimatedCost(of: tx) }
-    func finalize<Reader: StateReader<StateValue>>(
-        outputs: UnsafeBufferPointer<BankReceipt>, state: Reader
-    ) -> [StateWrite<StateValue>] { bank.finalize(outputs: outputs, state: state) }
-}
 
-/// The Bank with wrong hints: declares a key it never writes and misses the recipient.
-struct MisleadingBankVM: BlockVM {
+    let hints: Hints
     let bank = BankVM()
+
     func execute<View: StateView<StateValue>>(
         _ tx: BankTransaction, index: Int, view: inout View
     ) throws(ExecutionSuspended) -> BankReceipt {
         try bank.execute(tx, index: index, view: &view)
     }
+
     func declaredWrites(of tx: BankTransaction, _ body: (StateKey) -> Void) -> Bool {
-        body(.account(tx.sender))
-        body(.account(testAddress(0)))
-        return true
+        switch hints {
+        case .none:
+            return false
+        case .misleading:
+            body(.account(tx.sender))
+            body(.account(testAddress(0)))
+            return true
+        }
     }
-    func estimatedCost(of tx: BankTransaction) -> Double { 5000 }
+
+    func estimatedCost(of tx: BankTransaction) -> Double { hints == .none ? bank.estimatedCost(of: tx) : 5000 }
+
     func finalize<Reader: StateReader<StateValue>>(
         outputs: UnsafeBufferPointer<BankReceipt>, state: Reader
     ) -> [StateWrite<StateValue>] { bank.finalize(outputs: outputs, state: state) }

@@ -70,7 +70,7 @@ struct ExecutionBenchmark {
 
     /// The blocks: consecutive sequences per sender, so every transaction succeeds.
     func makeBlocks() -> [[BankTransaction]] {
-        var rng = BenchRandom(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var sequences = [UInt64](repeating: 0, count: accounts)
         let addresses = (0..<accounts).map(Self.address)
         var out: [[BankTransaction]] = []
@@ -193,17 +193,3 @@ struct ExecutionBenchmark {
 }
 
 private func millis(_ nanos: UInt64) -> String { String(format: "%.2f", Double(nanos) / 1e6) }
-
-/// SplitMix64: a tiny deterministic generator, so a benchmark's blocks depend only on its seed.
-struct BenchRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
