@@ -39,10 +39,21 @@ let package = Package(
             dependencies: ["SluiceCore", "SluiceExecution", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: optimized
         ),
+        .systemLibrary(
+            name: "CRocksDB",
+            pkgConfig: "rocksdb",
+            providers: [.apt(["librocksdb-dev"])]
+        ),
+        .target(name: "SluiceMerkle", dependencies: ["SluiceCore"], swiftSettings: optimized),
+        .target(
+            name: "SluiceStorage",
+            dependencies: ["SluiceCore", "SluiceExecution", "SluiceRuntime", "SluiceMerkle", "CRocksDB"],
+            swiftSettings: optimized
+        ),
         .target(
             name: "SluiceCommands",
             dependencies: [
-                "SluiceCore", "SluiceExecution", "SluiceRuntime",
+                "SluiceCore", "SluiceExecution", "SluiceRuntime", "SluiceMerkle", "SluiceStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
@@ -59,6 +70,10 @@ let package = Package(
             name: "SluiceExecutionTests",
             dependencies: ["SluiceExecution", "SluiceRuntime", "CAllocationCounter"],
             swiftSettings: upcoming
+        ),
+        .testTarget(name: "SluiceMerkleTests", dependencies: ["SluiceMerkle"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SluiceStorageTests", dependencies: ["SluiceStorage", "SluiceCommands"], swiftSettings: upcoming
         ),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceRuntime"], swiftSettings: upcoming),
         .testTarget(
