@@ -36,7 +36,9 @@ let package = Package(
         .target(name: "SluiceExecution", dependencies: ["SluiceCore"], swiftSettings: optimized),
         .target(
             name: "SluiceRuntime",
-            dependencies: ["SluiceCore", "SluiceExecution", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "SluiceCore", "SluiceExecution", "SluiceMerkle", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: optimized
         ),
         .systemLibrary(

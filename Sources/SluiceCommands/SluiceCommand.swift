@@ -10,7 +10,7 @@ public struct SluiceCommand: ParsableCommand {
             make keys with `sluice keys new`.
             """,
         version: "0.1.0",
-        subcommands: [T8nCommand.self, BenchCommand.self, KeysCommand.self]
+        subcommands: [T8nCommand.self, BenchCommand.self, KeysCommand.self, DbCommand.self, StateCommand.self]
     )
 
     public init() {}

@@ -169,9 +169,9 @@ struct ExecutionBenchmark {
                     + "\(p.statistics.reExecutions) re-executions, \(p.statistics.validations) validations, "
                     + "\(p.statistics.suspensions) suspensions)")
         }
-        let sequentialRoot = StateRoot.compute(sequentialState.values)
-        let parallelRoot = StateRoot.compute(parallelState.values)
-        let overheadRoot = StateRoot.compute(overheadState.values)
+        let sequentialRoot = StateCommitment.root(of: sequentialState.values, threads: threads)
+        let parallelRoot = StateCommitment.root(of: parallelState.values, threads: threads)
+        let overheadRoot = StateCommitment.root(of: overheadState.values, threads: threads)
         let total = Double(blocks.count * blockSize)
         let seqSeconds = Double(sequentialNanos) / 1e9
         let parSeconds = Double(parallelNanos) / 1e9

@@ -97,7 +97,8 @@ enum T8n {
                     error: o.error.message, output: o.output))
         }
         let json = PostStateJSON(
-            stateRoot: StateRoot.compute(post.values), feesCollected: fees, accounts: accounts, receipts: receipts)
+            stateRoot: StateCommitment.root(of: post.values, threads: options.threads), feesCollected: fees,
+            accounts: accounts, receipts: receipts)
         return Result(post: json, statistics: execution.statistics)
     }
 

@@ -41,9 +41,14 @@ public struct Block: Hashable, Sendable {
 
     /// SHA-256 over the concatenated transaction hashes, in block order.
     public static func transactionsRoot(_ transactions: [Transaction]) -> Hash {
+        transactionsRoot(hashes: transactions.map(\.hash))
+    }
+
+    /// The same, from hashes already computed.
+    public static func transactionsRoot(hashes: some Sequence<Hash>) -> Hash {
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(transactions.count * 32)
-        for t in transactions { bytes.append(contentsOf: t.hash.bytes) }
+        bytes.reserveCapacity(hashes.underestimatedCount * 32)
+        for h in hashes { withUnsafeBytes(of: h) { bytes.append(contentsOf: $0) } }
         return Hash.sha256(bytes)
     }
 }

@@ -56,21 +56,3 @@ extension StateValue: CanonicalCodable {
         }
     }
 }
-
-/// The commitment to a whole state: SHA-256 over the sorted canonical (key, value) pairs.
-///
-/// Depends only on the set of key/values, never on insertion order or thread count. The Merkle tree
-/// of persistent storage (with proofs) replaces it; until then this is the `stateRoot` of `sluice t8n`.
-public enum StateRoot {
-    public static func compute(_ state: [StateKey: StateValue]) -> Hash {
-        let keys = state.keys.sorted()
-        var w = CanonicalWriter(capacity: keys.count * 64 + 16)
-        for b in Array("SLUICE::StateRoot::v1".utf8) { w.write(b) }
-        w.writeULEB(UInt64(keys.count))
-        for k in keys {
-            w.write(k)
-            w.write(state[k]!)
-        }
-        return Hash.sha256(w.bytes)
-    }
-}

@@ -1,1 +1,0 @@
-// The sparse Merkle tree; see SparseMerkleTree.swift.

@@ -1,0 +1,16 @@
+public import SluiceCore
+public import SluiceMerkle
+
+/// How state enters the Merkle tree: a key's leaf position is SHA-256 of its canonical encoding, and a
+/// leaf holds SHA-256 of the value's canonical encoding.
+public enum StateCommitment {
+    public static func keyHash(_ key: StateKey) -> Hash { Hash.sha256(key.canonicalBytes) }
+    public static func valueHash(_ value: StateValue) -> Hash { Hash.sha256(value.canonicalBytes) }
+
+    /// The root of a whole state, from scratch (`sluice t8n`, `db check`). Depends only on the set of
+    /// key/values, never on their order or the thread count.
+    public static func root(of state: [StateKey: StateValue], threads: Int = 1) -> Hash {
+        let leaves = state.map { (keyHash: keyHash($0.key), valueHash: valueHash($0.value)) }
+        return SparseMerkleTree.build(version: 0, leaves: leaves, threads: threads).root
+    }
+}

@@ -1,0 +1,393 @@
+import Dispatch
+import Foundation
+public import SluiceCore
+public import SluiceExecution
+public import SluiceMerkle
+public import SluiceRuntime
+import Synchronization
+
+// The chain's durable state: blocks, transactions, receipts, the latest state values and the versioned
+// Merkle tree over them, in one RocksDB data dir.
+//
+// A block commits in one WriteBatch with a synced WAL: the block, its transaction index and receipts,
+// its state changes, the new tree nodes, the stale-node index, its root and the new head. RocksDB
+// applies a batch atomically, so after a crash at any moment the data dir holds either the whole block
+// or none of it, and reopening recovers to the last committed head. Opening refuses a data dir of a
+// newer schema, of another chain, or whose head does not match its own block, root and tree: such a
+// dir is reported, never "repaired".
+
+/// A data dir: open it, create its genesis, commit blocks, read state and proofs.
+public final class ChainStore: @unchecked Sendable {
+    /// The layout version this build reads and writes.
+    public static let schemaVersion: UInt32 = 1
+
+    public let database: RocksDatabase
+    public let chainId: UInt64
+    private let headLock = Mutex<ChainHead?>(nil)
+    /// Threads for Merkle work (root updates, genesis).
+    public var threads = ProcessInfo.processInfo.activeProcessorCount
+    /// Current tree nodes kept in memory (about 200 bytes each).
+    let nodeCache = NodeCache(capacity: 4_000_000)
+    var treeReader: TreeReader { TreeReader(database: database, cache: nodeCache) }
+
+    /// The last committed block, nil before genesis.
+    public var head: ChainHead? { headLock.withLock { $0 } }
+
+    /// Opens or creates the data dir at `path`.
+    /// - Parameter chainId: the chain this node runs. A new dir is created for it; an existing dir of
+    ///   another chain is refused. nil opens whatever chain the dir holds (tools such as `db check`).
+    public init(path: String, chainId: UInt64?) throws(StorageError) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw StorageError(.database, "cannot create the data dir \(path): \(error.localizedDescription)")
+        }
+        database = try RocksDatabase(path: path, columnFamilies: Family.all)
+        let storedSchema = try database.get(Family.meta, MetaKey.schema)
+        let storedChain = try database.get(Family.meta, MetaKey.chain)
+        if let storedSchema {
+            guard storedSchema.count == 4 else { throw StorageError(.corrupt, "\(path): the schema record is corrupt") }
+            let schema = storedSchema.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+            guard schema <= Self.schemaVersion else {
+                throw StorageError(
+                    .newerSchema,
+                    "\(path) was written by a newer Sluice (data schema \(schema); this build reads up to "
+                        + "\(Self.schemaVersion)): upgrade sluice, or use another --data dir")
+            }
+            guard let storedChain, let stored = readBigEndian64(storedChain) else {
+                throw StorageError(.corrupt, "\(path): the chain id record is missing")
+            }
+            if let chainId, chainId != stored {
+                throw StorageError(
+                    .wrongChain,
+                    "\(path) holds chain \(stored), not chain \(chainId): use another --data dir or --chain-id \(stored)"
+                )
+            }
+            self.chainId = stored
+        } else {
+            guard let chainId else {
+                throw StorageError(
+                    .notFound, "\(path) holds no chain: create one first (e.g. `sluice devnet --data \(path)`)")
+            }
+            self.chainId = chainId
+            let batch = WriteBatch(database)
+            batch.put(Family.meta, MetaKey.schema, bigEndian(Self.schemaVersion))
+            batch.put(Family.meta, MetaKey.chain, bigEndian(chainId))
+            try database.write(batch)
+        }
+        if let stored = try database.get(Family.meta, MetaKey.head) {
+            let head = try ChainHead(encoded: stored)
+            try verifyHead(head)
+            headLock.withLock { $0 = head }
+        }
+    }
+
+    /// The cheap integrity check done at every open: the head's block, root and root node agree.
+    private func verifyHead(_ head: ChainHead) throws(StorageError) {
+        func refuse(_ why: String) -> StorageError {
+            StorageError(
+                .integrity,
+                "\(database.path) failed its integrity check: \(why). Run `sluice db check --data \(database.path)` for "
+                    + "details and restore the dir from a backup or a state snapshot; it is not repaired automatically."
+            )
+        }
+        guard let block = try self.block(at: head.height) else {
+            throw refuse("the head block \(head.height) is missing")
+        }
+        guard block.hash == head.blockHash else { throw refuse("the head block \(head.height) has another hash") }
+        guard let root = try root(at: head.height), root == head.state else {
+            throw refuse("the state root of block \(head.height) does not match the head")
+        }
+        if let key = root.rootKey {
+            let found: MerkleNode?
+            do { found = try treeReader.node(key) } catch {
+                throw refuse("the root node of the state tree does not decode")
+            }
+            guard let node = found else {
+                throw refuse("the root node of the state tree is missing")
+            }
+            guard node.hash == root.root else {
+                throw refuse("the root node of the state tree does not hash to the root")
+            }
+        } else if root.root != .zero {
+            throw refuse("a non-empty root has no root node")
+        }
+    }
+
+    func setHead(_ head: ChainHead) { headLock.withLock { $0 = head } }
+
+    // MARK: Reading
+
+    public func block(at height: UInt64) throws(StorageError) -> Block? {
+        guard let bytes = try database.get(Family.blocks, bigEndian(height)) else { return nil }
+        do { return try Block(canonicalBytes: bytes) } catch {
+            throw StorageError(.corrupt, "block \(height) does not decode: \(error.message)")
+        }
+    }
+
+    public func height(ofBlock hash: Hash) throws(StorageError) -> UInt64? {
+        try database.get(Family.blockHashes, hash.bytes).flatMap(readBigEndian64)
+    }
+
+    /// Where a transaction was committed: its block height and index.
+    public func location(ofTransaction hash: Hash) throws(StorageError) -> (height: UInt64, index: UInt32)? {
+        guard let bytes = try database.get(Family.transactions, hash.bytes), bytes.count == 12,
+            let height = readBigEndian64(bytes)
+        else { return nil }
+        let index = bytes[8...].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        return (height, index)
+    }
+
+    public func receipt(height: UInt64, index: UInt32) throws(StorageError) -> Receipt? {
+        guard let bytes = try database.get(Family.receipts, bigEndian(height) + bigEndian(index)) else { return nil }
+        do { return try Receipt(canonicalBytes: bytes) } catch {
+            throw StorageError(.corrupt, "receipt \(height)/\(index) does not decode: \(error.message)")
+        }
+    }
+
+    /// The state root after block `height`.
+    public func root(at height: UInt64) throws(StorageError) -> CommittedRoot? {
+        try database.get(Family.roots, bigEndian(height)).map { bytes throws(StorageError) in
+            try CommittedRoot(encoded: bytes)
+        }
+    }
+
+    /// The latest value of a state key.
+    public func value(_ key: StateKey) throws(StorageError) -> StateValue? {
+        guard let bytes = try database.get(Family.state, key.canonicalBytes) else { return nil }
+        do { return try StateValue(canonicalBytes: bytes) } catch {
+            throw StorageError(.corrupt, "the value of \(key) does not decode: \(error.message)")
+        }
+    }
+
+    /// A value and its Merkle proof against the state root after block `height` (default: the head).
+    public func proof(for key: StateKey, at height: UInt64? = nil) throws(StorageError) -> StateProof {
+        guard let height = height ?? head?.height else { throw StorageError(.notFound, "the chain has no block yet") }
+        guard let root = try root(at: height) else {
+            throw StorageError(.notFound, "no state root for block \(height)")
+        }
+        let keyHash = StateCommitment.keyHash(key)
+        let proof: MerkleProof
+        let valueHash: Hash?
+        do {
+            let reader = treeReader
+            proof = try SparseMerkleTree.proof(reader: reader, rootKey: root.rootKey, keyHash: keyHash)
+            valueHash = try SparseMerkleTree.get(reader: reader, rootKey: root.rootKey, keyHash: keyHash)
+        } catch {
+            throw StorageError(.integrity, "cannot build the proof of \(key) at block \(height): \(error)")
+        }
+        // The value itself is only available for the latest state; older proofs carry its hash.
+        let current = height == head?.height ? try value(key) : nil
+        return StateProof(
+            key: key, height: height, root: root.root, value: current, valueHash: valueHash, proof: proof)
+    }
+
+    // MARK: Writing
+
+    /// Timings of one commit, in nanoseconds.
+    public struct CommitTimings: Sendable {
+        public var rootUpdate: UInt64 = 0
+        public var write: UInt64 = 0
+        public var batchBytes = 0
+        public var batchRecords = 0
+        public var treeNodes = 0
+    }
+
+    /// Writes the genesis state as block 0, in bulk: values in large unsynced batches, the tree built in
+    /// one parallel pass, then the block, root and head in a final synced batch. A crash before the last
+    /// batch leaves no head, and the next open starts genesis again.
+    public func commitGenesis(
+        state: [StateKey: StateValue], timestamp: UInt64, progress: (String) -> Void = { _ in }
+    ) throws(StorageError) -> ChainHead {
+        guard head == nil else { throw StorageError(.invalid, "\(database.path) already has a genesis block") }
+        let entries = Array(state)
+        progress("writing \(entries.count) state values…")
+        let chunk = 100_000
+        var start = 0
+        while start < entries.count {
+            let batch = WriteBatch(database)
+            for (k, v) in entries[start..<min(start + chunk, entries.count)] {
+                batch.put(Family.state, k.canonicalBytes, v.canonicalBytes)
+            }
+            try database.write(batch, sync: false)
+            start += chunk
+        }
+        progress("building the state tree…")
+        let leaves = Self.leaves(entries, threads: threads)
+        let tree = SparseMerkleTree.build(version: 0, leaves: leaves, threads: threads)
+        progress("writing \(tree.newNodes.count) tree nodes…")
+        for (key, node) in tree.newNodes { nodeCache.insert(key, node) }
+        let pages = WriteBatch(database)
+        for (key, page) in TreePages.pages(tree.newNodes) { pages.put(Family.tree, key, page) }
+        try database.write(pages, sync: false)
+        let header = BlockHeader(
+            chainId: chainId, height: 0, parentHash: .zero, timestamp: timestamp, proposer: .treasury,
+            transactionsRoot: Block.transactionsRoot([]), parentStateRoot: .zero)
+        let block = Block(header: header, transactions: [])
+        let root = CommittedRoot(root: tree.root, rootKey: tree.rootKey)
+        let head = ChainHead(height: 0, blockHash: block.hash, state: root)
+        let batch = WriteBatch(database)
+        batch.put(Family.blocks, bigEndian(UInt64(0)), block.canonicalBytes)
+        batch.put(Family.blockHashes, block.hash.bytes, bigEndian(UInt64(0)))
+        batch.put(Family.roots, bigEndian(UInt64(0)), root.encoded)
+        batch.put(Family.meta, MetaKey.head, head.encoded)
+        try database.write(batch, sync: true)
+        headLock.withLock { $0 = head }
+        return head
+    }
+
+    /// (keyHash, valueHash) of each entry, hashed in parallel.
+    static func leaves(_ entries: [(key: StateKey, value: StateValue)], threads: Int) -> [(
+        keyHash: Hash, valueHash: Hash
+    )] {
+        let n = entries.count
+        let out = UnsafeMutableBufferPointer<(keyHash: Hash, valueHash: Hash)>.allocate(capacity: n)
+        defer { out.deallocate() }
+        let shared = SendableBuffer(buffer: out)
+        let chunks = max(1, min(threads * 8, n))
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            for i in (n * c / chunks)..<(n * (c + 1) / chunks) {
+                (shared.buffer.baseAddress! + i).initialize(
+                    to: (StateCommitment.keyHash(entries[i].key), StateCommitment.valueHash(entries[i].value)))
+            }
+        }
+        let result = Array(out)
+        out.baseAddress!.deinitialize(count: n)
+        return result
+    }
+
+    /// Commits a block that extends the head: its transactions, receipts and state writes, in one synced
+    /// batch, after computing the new state root. Returns the new head.
+    public func commit(
+        block: Block, receipts: [Receipt], writes: [StateWrite<StateValue>]
+    ) throws(StorageError) -> (head: ChainHead, timings: CommitTimings) {
+        guard let parent = head else { throw StorageError(.invalid, "commit a genesis block first") }
+        let height = parent.height + 1
+        guard block.header.height == height else {
+            throw StorageError(.invalid, "block \(block.header.height) does not extend the head \(parent.height)")
+        }
+        guard block.header.parentHash == parent.blockHash else {
+            throw StorageError(.invalid, "block \(height)'s parent hash is not the head's hash")
+        }
+        guard block.header.parentStateRoot == parent.state.root else {
+            throw StorageError(.invalid, "block \(height) carries another parent state root than the head's")
+        }
+        guard block.header.chainId == chainId else {
+            throw StorageError(.invalid, "block \(height) is for chain \(block.header.chainId), not \(chainId)")
+        }
+        guard receipts.count == block.transactions.count else {
+            throw StorageError(
+                .invalid, "block \(height) has \(block.transactions.count) transactions but \(receipts.count) receipts")
+        }
+        var timings = CommitTimings()
+        let started = DispatchTime.now().uptimeNanoseconds
+        let changes = Self.changes(writes, threads: threads)
+        let update: MerkleUpdate
+        do {
+            update = try SparseMerkleTree.update(
+                reader: treeReader, rootKey: parent.state.rootKey, version: height,
+                changes: changes, threads: threads)
+        } catch {
+            throw StorageError(.integrity, "cannot update the state tree for block \(height): \(error)")
+        }
+        let rooted = DispatchTime.now().uptimeNanoseconds
+        timings.rootUpdate = rooted - started
+
+        let batch = WriteBatch(database)
+        let hash = block.hash
+        let h = bigEndian(height)
+        batch.put(Family.blocks, h, block.canonicalBytes)
+        batch.put(Family.blockHashes, hash.bytes, h)
+        for (i, receipt) in receipts.enumerated() {
+            let index = bigEndian(UInt32(i))
+            batch.put(Family.transactions, receipt.transactionHash.bytes, h + index)
+            batch.put(Family.receipts, h + index, receipt.canonicalBytes)
+        }
+        for w in writes {
+            if let v = w.value {
+                batch.put(Family.state, w.key.canonicalBytes, v.canonicalBytes)
+            } else {
+                batch.delete(Family.state, w.key.canonicalBytes)
+            }
+        }
+        for (key, page) in TreePages.pages(update.newNodes) { batch.put(Family.tree, key, page) }
+        if !update.staleNodes.isEmpty {
+            // One record per block, not one per node: a pruner reads it whole anyway.
+            var stale = [UInt8]()
+            stale.reserveCapacity(update.staleNodes.count * 16)
+            for key in update.staleNodes {
+                let k = treeKey(key)
+                stale.append(UInt8(k.count))
+                stale.append(contentsOf: k)
+            }
+            batch.put(Family.stale, h, stale)
+        }
+
+        let root = CommittedRoot(root: update.root, rootKey: update.rootKey)
+        batch.put(Family.roots, h, root.encoded)
+        let newHead = ChainHead(height: height, blockHash: hash, state: root)
+        batch.put(Family.meta, MetaKey.head, newHead.encoded)
+        timings.batchBytes = batch.byteSize
+        timings.batchRecords = batch.count
+        timings.treeNodes = update.newNodes.count
+        try database.write(batch, sync: true)
+        timings.write = DispatchTime.now().uptimeNanoseconds - rooted
+        headLock.withLock { $0 = newHead }
+        // Nodes are immutable under their versioned keys, so the cache only gains the new current nodes
+        // and lets go of the replaced ones.
+        for key in update.staleNodes { nodeCache.remove(key) }
+        for (key, node) in update.newNodes { nodeCache.insert(key, node) }
+        return (newHead, timings)
+    }
+
+    /// The tree changes of a block's writes, hashed in parallel.
+    static func changes(_ writes: [StateWrite<StateValue>], threads: Int) -> [(keyHash: Hash, valueHash: Hash?)] {
+        let n = writes.count
+        let out = UnsafeMutableBufferPointer<(keyHash: Hash, valueHash: Hash?)>.allocate(capacity: n)
+        defer { out.deallocate() }
+        let shared = SendableChangeBuffer(buffer: out)
+        let chunks = max(1, min(threads * 8, n))
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            for i in (n * c / chunks)..<(n * (c + 1) / chunks) {
+                let w = writes[i]
+                (shared.buffer.baseAddress! + i).initialize(
+                    to: (StateCommitment.keyHash(w.key), w.value.map(StateCommitment.valueHash)))
+            }
+        }
+        let result = Array(out)
+        out.baseAddress!.deinitialize(count: n)
+        return result
+    }
+}
+
+/// The base state of the next block: the latest committed values. Thread-safe (RocksDB reads).
+extension ChainStore: StateReader {
+    public func read(_ key: StateKey) -> StateValue? {
+        // A failing read here means the disk or the dir is broken mid-block; there is no valid answer.
+        do { return try value(key) } catch { fatalError("state read failed: \(error)") }
+    }
+}
+
+/// Reads tree nodes: the cache of current nodes, then the data dir.
+struct TreeReader: MerkleNodeReader {
+    let database: RocksDatabase
+    let cache: NodeCache
+    func node(_ key: NodeKey) throws -> MerkleNode? {
+        if let node = cache.get(key) { return node }
+        guard let bytes = try database.get(Family.tree, TreePages.pageKey(key)) else { return nil }
+        var found: MerkleNode? = nil
+        for (k, node) in try TreePages.decode(bytes, version: key.version) {
+            cache.insert(k, node)
+            if k == key { found = node }
+        }
+        return found
+    }
+}
+
+private struct SendableBuffer: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<(keyHash: Hash, valueHash: Hash)>
+}
+
+private struct SendableChangeBuffer: @unchecked Sendable {
+    let buffer: UnsafeMutableBufferPointer<(keyHash: Hash, valueHash: Hash?)>
+}

@@ -1,0 +1,211 @@
+import CRocksDB
+import Foundation
+
+// A thin owner of a RocksDB database opened through its C API (Debian's librocksdb-dev), with named
+// column families. Everything the chain stores goes through `WriteBatch`es written with a synced WAL,
+// so a batch is either entirely on disk or not at all, whatever moment the process dies.
+
+/// An open RocksDB database with its column families. Safe to use from several threads.
+public final class RocksDatabase: @unchecked Sendable {
+    private let db: OpaquePointer
+    private let options: OpaquePointer
+    private let tableOptions: OpaquePointer
+    private let cache: OpaquePointer
+    private let readOptions: OpaquePointer
+    private let syncWrite: OpaquePointer
+    private let bulkWrite: OpaquePointer
+    private var families: [String: OpaquePointer] = [:]
+    public let path: String
+
+    /// Opens (creating if missing) the database at `path` with exactly `columnFamilies` (plus "default").
+    public init(path: String, columnFamilies: [String], cacheBytes: Int = 256 << 20) throws(StorageError) {
+        self.path = path
+        options = rocksdb_options_create()
+        rocksdb_options_set_create_if_missing(options, 1)
+        rocksdb_options_set_create_missing_column_families(options, 1)
+        rocksdb_options_increase_parallelism(options, Int32(max(2, ProcessInfo.processInfo.activeProcessorCount)))
+        rocksdb_options_set_compression(options, Int32(rocksdb_lz4_compression))
+        rocksdb_options_set_max_open_files(options, 512)
+        // Blocks write tens of thousands of keys at once: large memtables flush less often.
+        rocksdb_options_set_write_buffer_size(options, 128 << 20)
+        rocksdb_options_set_max_write_buffer_number(options, 4)
+        tableOptions = rocksdb_block_based_options_create()
+        cache = rocksdb_cache_create_lru(cacheBytes)
+        rocksdb_block_based_options_set_block_cache(tableOptions, cache)
+        // Point lookups (state values, tree nodes by exact key) dominate: a bloom filter skips files.
+        rocksdb_block_based_options_set_filter_policy(tableOptions, rocksdb_filterpolicy_create_bloom(10))
+        rocksdb_block_based_options_set_cache_index_and_filter_blocks(tableOptions, 1)
+        rocksdb_options_set_block_based_table_factory(options, tableOptions)
+        readOptions = rocksdb_readoptions_create()
+        syncWrite = rocksdb_writeoptions_create()
+        rocksdb_writeoptions_set_sync(syncWrite, 1)
+        bulkWrite = rocksdb_writeoptions_create()
+
+        let names = ["default"] + columnFamilies
+        var handles = [OpaquePointer?](repeating: nil, count: names.count)
+        var error: UnsafeMutablePointer<CChar>? = nil
+        let cNames = names.map { strdup($0) }
+        defer { cNames.forEach { free($0) } }
+        let familyOptions = [OpaquePointer?](repeating: options, count: names.count)
+        let options = self.options
+        let opened: OpaquePointer? = cNames.map { UnsafePointer($0) }.withUnsafeBufferPointer { namePointers in
+            familyOptions.withUnsafeBufferPointer { optionPointers in
+                handles.withUnsafeMutableBufferPointer { handlePointers in
+                    rocksdb_open_column_families(
+                        options, path, Int32(names.count),
+                        UnsafeRawPointer(namePointers.baseAddress!).assumingMemoryBound(to: UnsafePointer<CChar>?.self),
+                        UnsafeRawPointer(optionPointers.baseAddress!).assumingMemoryBound(to: OpaquePointer?.self),
+                        handlePointers.baseAddress, &error)
+                }
+            }
+        }
+        if let error {
+            let message = String(cString: error)
+            rocksdb_free(error)
+            Self.destroyOptions(options, tableOptions, cache, readOptions, syncWrite, bulkWrite)
+            throw StorageError(.database, "cannot open the database at \(path): \(message)")
+        }
+        db = opened!
+        for (name, handle) in zip(names, handles) { families[name] = handle! }
+    }
+
+    deinit {
+        for (_, handle) in families { rocksdb_column_family_handle_destroy(handle) }
+        rocksdb_close(db)
+        Self.destroyOptions(options, tableOptions, cache, readOptions, syncWrite, bulkWrite)
+    }
+
+    private static func destroyOptions(
+        _ options: OpaquePointer, _ table: OpaquePointer, _ cache: OpaquePointer, _ read: OpaquePointer,
+        _ sync: OpaquePointer, _ bulk: OpaquePointer
+    ) {
+        rocksdb_readoptions_destroy(read)
+        rocksdb_writeoptions_destroy(sync)
+        rocksdb_writeoptions_destroy(bulk)
+        rocksdb_options_destroy(options)
+        rocksdb_block_based_options_destroy(table)
+        rocksdb_cache_destroy(cache)
+    }
+
+    func family(_ name: String) -> OpaquePointer {
+        guard let handle = families[name] else { preconditionFailure("unknown column family \(name)") }
+        return handle
+    }
+
+    /// The value at `key` in a column family, or nil.
+    public func get(_ family: String, _ key: [UInt8]) throws(StorageError) -> [UInt8]? {
+        var error: UnsafeMutablePointer<CChar>? = nil
+        let handle = self.family(family)
+        let slice = key.withUnsafeBufferPointer { k in
+            rocksdb_get_pinned_cf(
+                db, readOptions, handle, UnsafeRawPointer(k.baseAddress!).assumingMemoryBound(to: CChar.self), k.count,
+                &error)
+        }
+        if let error { throw Self.error(error, "reading \(family)") }
+        guard let slice else { return nil }
+        defer { rocksdb_pinnableslice_destroy(slice) }
+        var length = 0
+        guard let value = rocksdb_pinnableslice_value(slice, &length) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: value, count: length))
+    }
+
+    /// Writes a batch atomically. `sync` waits until the WAL is on disk (every block commit does).
+    public func write(_ batch: WriteBatch, sync: Bool = true) throws(StorageError) {
+        var error: UnsafeMutablePointer<CChar>? = nil
+        rocksdb_write(db, sync ? syncWrite : bulkWrite, batch.batch, &error)
+        if let error { throw Self.error(error, "writing a batch of \(batch.count) records") }
+    }
+
+    /// Calls `body` with every key/value of a column family whose key starts with `prefix`, in key order,
+    /// until it returns false.
+    public func scan(
+        _ family: String, prefix: [UInt8] = [], from start: [UInt8]? = nil,
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        let iterator = rocksdb_create_iterator_cf(db, readOptions, self.family(family))!
+        defer { rocksdb_iter_destroy(iterator) }
+        let seekKey = start ?? prefix
+        if seekKey.isEmpty {
+            rocksdb_iter_seek_to_first(iterator)
+        } else {
+            seekKey.withUnsafeBufferPointer { k in
+                rocksdb_iter_seek(
+                    iterator, UnsafeRawPointer(k.baseAddress!).assumingMemoryBound(to: CChar.self), k.count)
+            }
+        }
+        while rocksdb_iter_valid(iterator) != 0 {
+            var keyLength = 0
+            var valueLength = 0
+            let key = UnsafeRawBufferPointer(start: rocksdb_iter_key(iterator, &keyLength), count: keyLength)
+            if !prefix.isEmpty && !key.starts(with: prefix) { break }
+            let value = UnsafeRawBufferPointer(start: rocksdb_iter_value(iterator, &valueLength), count: valueLength)
+            if try !body(key, value) { break }
+            rocksdb_iter_next(iterator)
+        }
+        var error: UnsafeMutablePointer<CChar>? = nil
+        rocksdb_iter_get_error(iterator, &error)
+        if let error { throw Self.error(error, "scanning \(family)") }
+    }
+
+    /// Flushes memtables to disk files (used before measuring the size on disk).
+    public func flush() throws(StorageError) {
+        let options = rocksdb_flushoptions_create()
+        defer { rocksdb_flushoptions_destroy(options) }
+        rocksdb_flushoptions_set_wait(options, 1)
+        for (_, handle) in families {
+            var error: UnsafeMutablePointer<CChar>? = nil
+            rocksdb_flush_cf(db, options, handle, &error)
+            if let error { throw Self.error(error, "flushing") }
+        }
+    }
+
+    private static func error(_ pointer: UnsafeMutablePointer<CChar>, _ doing: String) -> StorageError {
+        let message = String(cString: pointer)
+        rocksdb_free(pointer)
+        let code: StorageError.Code = message.contains("Corruption") ? .integrity : .database
+        return StorageError(code, "RocksDB error while \(doing): \(message)")
+    }
+}
+
+/// Writes to several column families that land together or not at all.
+public final class WriteBatch {
+    let batch: OpaquePointer
+    private let database: RocksDatabase
+    public private(set) var count = 0
+
+    public init(_ database: RocksDatabase) {
+        self.database = database
+        batch = rocksdb_writebatch_create()
+    }
+
+    deinit { rocksdb_writebatch_destroy(batch) }
+
+    public func put(_ family: String, _ key: [UInt8], _ value: [UInt8]) {
+        let handle = database.family(family)
+        key.withUnsafeBufferPointer { k in
+            value.withUnsafeBufferPointer { v in
+                let keyPointer = UnsafeRawPointer(k.baseAddress!).assumingMemoryBound(to: CChar.self)
+                // An empty value still needs a valid pointer; its length says 0.
+                let valuePointer = v.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }
+                rocksdb_writebatch_put_cf(batch, handle, keyPointer, k.count, valuePointer ?? keyPointer, v.count)
+            }
+        }
+        count += 1
+    }
+
+    public func delete(_ family: String, _ key: [UInt8]) {
+        let handle = database.family(family)
+        key.withUnsafeBufferPointer { k in
+            rocksdb_writebatch_delete_cf(
+                batch, handle, UnsafeRawPointer(k.baseAddress!).assumingMemoryBound(to: CChar.self), k.count)
+        }
+        count += 1
+    }
+
+    /// Bytes of the batch's representation.
+    public var byteSize: Int {
+        var size = 0
+        _ = rocksdb_writebatch_data(batch, &size)
+        return size
+    }
+}

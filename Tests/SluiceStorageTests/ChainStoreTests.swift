@@ -1,0 +1,221 @@
+import Foundation
+import SluiceCore
+import SluiceExecution
+import SluiceMerkle
+import SluiceRuntime
+import SluiceStorage
+import Testing
+
+/// A fresh temporary data dir, removed at the end of the test.
+final class TempDir {
+    let path: String
+    init() {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-store-\(UUID().uuidString)").path
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+func account(_ i: Int) -> Address { Address(Hash.sha256(Array("store-account-\(i)".utf8))) }
+
+/// Genesis with `accounts` accounts, then `blocks` blocks of random transfers. Returns the supply.
+@discardableResult
+func buildChain(_ store: ChainStore, accounts: Int = 50, blocks: Int = 4, blockSize: Int = 60, seed: UInt64 = 1) throws
+    -> UInt128
+{
+    var genesis: [StateKey: StateValue] = [:]
+    for i in 0..<accounts { genesis[.account(account(i))] = .account(AccountState(balance: 10_000, sequence: 0)) }
+    if store.head == nil { _ = try store.commitGenesis(state: genesis, timestamp: 0) }
+    let applier = BlockApplier(
+        store: store, executor: ParallelExecutor(vm: BankVM(), threads: 2, policy: .forceParallel))
+    var rng = SplitMix64(seed: seed)
+    for _ in 0..<blocks {
+        var next: [Int: UInt64] = [:]
+        var txs: [Transaction] = []
+        for _ in 0..<blockSize {
+            let s = rng.below(accounts)
+            let sequence = next[s] ?? store.read(.account(account(s)))!.account!.sequence
+            next[s] = sequence + 1
+            txs.append(
+                Transaction(
+                    chainId: store.chainId, sender: account(s), sequence: sequence, gasLimit: 10, gasPrice: 1,
+                    payload: .transfer(to: account(rng.below(accounts + 5)), amount: Amount(UInt128(rng.below(3000))))))
+        }
+        _ = try applier.apply(txs, timestamp: store.head!.height + 1, verify: false)
+    }
+    return UInt128(accounts) * 10_000
+}
+
+@Suite("The chain store")
+struct ChainStoreTests {
+    @Test func restartKeepsEverything() throws {
+        let dir = TempDir()
+        var head: ChainHead?
+        var values: [StateKey: StateValue?] = [:]
+        do {
+            let store = try ChainStore(path: dir.path, chainId: 9)
+            try buildChain(store)
+            head = store.head
+            for i in 0..<55 { values[.account(account(i))] = store.read(.account(account(i))) }
+        }
+        let reopened = try ChainStore(path: dir.path, chainId: 9)
+        #expect(reopened.head == head)
+        #expect(head?.height == 4)
+        for (k, v) in values { #expect(reopened.read(k) == v) }
+        let report = try reopened.check()
+        #expect(report.ok, "\(report.problems)")
+        #expect(report.supply.value == 50 * 10_000)
+        #expect(report.transactions == 4 * 60)
+        // Every committed transaction is indexed with its receipt.
+        let block = try #require(try reopened.block(at: 3))
+        let location = try #require(try reopened.location(ofTransaction: block.transactions[5].hash))
+        #expect(location == (3, 5))
+        #expect(try reopened.receipt(height: 3, index: 5)?.transactionHash == block.transactions[5].hash)
+    }
+
+    @Test func storedRootMatchesTheRootOfTheValues() throws {
+        let dir = TempDir()
+        let store = try ChainStore(path: dir.path, chainId: 9)
+        try buildChain(store, blocks: 3)
+        var state: [StateKey: StateValue] = [:]
+        for i in 0..<60 { if let v = store.read(.account(account(i))) { state[.account(account(i))] = v } }
+        if let t = store.read(.account(.treasury)) { state[.account(.treasury)] = t }
+        #expect(StateCommitment.root(of: state, threads: 2) == store.head?.state.root)
+    }
+
+    @Test func proofsOfPresentAndAbsentKeysVerifyAndTamperedOnesDoNot() throws {
+        let dir = TempDir()
+        let store = try ChainStore(path: dir.path, chainId: 9)
+        try buildChain(store, blocks: 2)
+        let present = try store.proof(for: .account(account(3)))
+        #expect(present.value != nil)
+        #expect(present.verify())
+        #expect(present.verify(against: store.head!.state.root))
+        #expect(!present.verify(against: .zero))
+        let absent = try store.proof(for: .account(account(999)))
+        #expect(absent.value == nil && absent.valueHash == nil)
+        #expect(absent.verify())
+
+        var wrongValue = present
+        wrongValue.value = .account(AccountState(balance: 1, sequence: 0))
+        #expect(!wrongValue.verify())
+        var wrongHash = present
+        wrongHash.value = nil
+        wrongHash.valueHash = Hash.sha256([1, 2, 3])
+        #expect(!wrongHash.verify())
+        var claimsAbsent = present
+        claimsAbsent.value = nil
+        claimsAbsent.valueHash = nil
+        #expect(!claimsAbsent.verify())
+        var otherKey = present
+        otherKey.key = .account(account(4))
+        #expect(!otherKey.verify())
+        if !present.proof.siblings.isEmpty {
+            var tampered = present
+            tampered.proof.siblings[0] = Hash.sha256(Array("x".utf8))
+            #expect(!tampered.verify())
+        }
+        // An older block's state can still be proven (the tree keeps versions).
+        let old = try store.proof(for: .account(account(3)), at: 1)
+        #expect(old.verify(against: try store.root(at: 1)!.root))
+    }
+
+    @Test func refusesANewerSchema() throws {
+        let dir = TempDir()
+        do {
+            let store = try ChainStore(path: dir.path, chainId: 9)
+            try buildChain(store, blocks: 1)
+            let batch = WriteBatch(store.database)
+            batch.put("meta", Array("schema".utf8), [0, 0, 0, 99])
+            try store.database.write(batch)
+        }
+        #expect { try ChainStore(path: dir.path, chainId: 9) } throws: { error in
+            (error as? StorageError)?.code == .newerSchema && "\(error)".contains("upgrade sluice")
+        }
+    }
+
+    @Test func refusesAnotherChain() throws {
+        let dir = TempDir()
+        do { try buildChain(try ChainStore(path: dir.path, chainId: 9), blocks: 1) }
+        #expect { try ChainStore(path: dir.path, chainId: 10) } throws: { error in
+            (error as? StorageError)?.code == .wrongChain && "\(error)".contains("holds chain 9")
+        }
+        // Tools open whatever chain is there.
+        #expect(try ChainStore(path: dir.path, chainId: nil).chainId == 9)
+    }
+
+    @Test func refusesADirThatFailsItsIntegrityCheck() throws {
+        let dir = TempDir()
+        do {
+            let store = try ChainStore(path: dir.path, chainId: 9)
+            try buildChain(store, blocks: 2)
+            let batch = WriteBatch(store.database)
+            var h = store.head!.height.bigEndian
+            batch.delete("blocks", withUnsafeBytes(of: &h) { Array($0) })
+            try store.database.write(batch)
+        }
+        #expect { try ChainStore(path: dir.path, chainId: 9) } throws: { error in
+            (error as? StorageError)?.code == .integrity && "\(error)".contains("db check")
+        }
+    }
+
+    @Test func checkCatchesACorruptedValue() throws {
+        let dir = TempDir()
+        let store = try ChainStore(path: dir.path, chainId: 9)
+        try buildChain(store, blocks: 2)
+        #expect(try store.check().ok)
+        let batch = WriteBatch(store.database)
+        batch.put(
+            "state", StateKey.account(account(7)).canonicalBytes,
+            StateValue.account(AccountState(balance: 123_456_789, sequence: 0)).canonicalBytes)
+        try store.database.write(batch)
+        let report = try store.check()
+        #expect(!report.ok)
+        #expect(report.problems.contains { $0.contains("recomputed from the stored values") })
+    }
+
+    @Test func commitRejectsABlockThatDoesNotExtendTheHead() throws {
+        let dir = TempDir()
+        let store = try ChainStore(path: dir.path, chainId: 9)
+        try buildChain(store, blocks: 1)
+        let head = store.head!
+        let header = BlockHeader(
+            chainId: 9, height: head.height + 2, parentHash: head.blockHash, timestamp: 1, proposer: .treasury,
+            transactionsRoot: Block.transactionsRoot([]), parentStateRoot: head.state.root)
+        #expect(throws: StorageError.self) {
+            try store.commit(block: Block(header: header, transactions: []), receipts: [], writes: [])
+        }
+        var wrongParent = header
+        wrongParent.height = head.height + 1
+        wrongParent.parentHash = .zero
+        #expect(throws: StorageError.self) {
+            try store.commit(block: Block(header: wrongParent, transactions: []), receipts: [], writes: [])
+        }
+        #expect(store.head == head)
+        #expect(try store.check().ok)
+    }
+
+    @Test func snapshotsRoundTripAndTamperedOnesAreRefused() throws {
+        let dir = TempDir()
+        let store = try ChainStore(path: dir.path, chainId: 9)
+        try buildChain(store, blocks: 3)
+        let file = URL(fileURLWithPath: dir.path + "-snapshot")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let count = try store.exportSnapshot(to: file)
+        #expect(count > 50)
+
+        let target = TempDir()
+        let imported = try ChainStore.importSnapshot(from: file, into: target.path)
+        #expect(imported.head == store.head)
+        #expect(imported.read(.account(account(1))) == store.read(.account(account(1))))
+        let report = try imported.check()
+        #expect(report.ok, "\(report.problems)")
+        #expect(try imported.proof(for: .account(account(1))).verify(against: store.head!.state.root))
+
+        // Flip one byte of the last value: the root no longer matches and the import is refused.
+        var bytes = try Data(contentsOf: file)
+        bytes[bytes.count - 1] ^= 1
+        try bytes.write(to: file)
+        let other = TempDir()
+        #expect(throws: StorageError.self) { try ChainStore.importSnapshot(from: file, into: other.path) }
+    }
+}
