@@ -219,3 +219,14 @@ struct ChainStoreTests {
         #expect(throws: StorageError.self) { try ChainStore.importSnapshot(from: file, into: other.path) }
     }
 }
+
+@Suite("Opening data dirs")
+struct OpeningTests {
+    @Test func toolsDoNotCreateMissingDirs() throws {
+        let dir = TempDir()
+        #expect { try ChainStore(path: dir.path, chainId: nil) } throws: { error in
+            (error as? StorageError)?.code == .notFound
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.path))
+    }
+}

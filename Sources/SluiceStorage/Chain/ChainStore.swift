@@ -37,6 +37,10 @@ public final class ChainStore: @unchecked Sendable {
     /// - Parameter chainId: the chain this node runs. A new dir is created for it; an existing dir of
     ///   another chain is refused. nil opens whatever chain the dir holds (tools such as `db check`).
     public init(path: String, chainId: UInt64?) throws(StorageError) {
+        if chainId == nil && !FileManager.default.fileExists(atPath: path + "/CURRENT") {
+            // Tools open existing dirs only: a typo must not leave an empty database behind.
+            throw StorageError(.notFound, "\(path) is not a Sluice data dir (no database there): check --data")
+        }
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
@@ -66,8 +70,7 @@ public final class ChainStore: @unchecked Sendable {
             self.chainId = stored
         } else {
             guard let chainId else {
-                throw StorageError(
-                    .notFound, "\(path) holds no chain: create one first (e.g. `sluice devnet --data \(path)`)")
+                throw StorageError(.notFound, "\(path) holds no chain yet: nothing to open")
             }
             self.chainId = chainId
             let batch = WriteBatch(database)
