@@ -28,6 +28,8 @@ public final class ChainStore: @unchecked Sendable {
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     /// Current tree nodes kept in memory (about 200 bytes each).
     let nodeCache = NodeCache(capacity: 4_000_000)
+    /// Latest state values kept in memory.
+    let stateCache = StateCache(capacity: 4_000_000)
     var treeReader: TreeReader { TreeReader(database: database, cache: nodeCache) }
 
     /// The last committed block, nil before genesis.
@@ -336,6 +338,7 @@ public final class ChainStore: @unchecked Sendable {
         try database.write(batch, sync: true)
         timings.write = DispatchTime.now().uptimeNanoseconds - rooted
         headLock.withLock { $0 = newHead }
+        for w in writes { stateCache.set(w.key, w.value) }
         // Nodes are immutable under their versioned keys, so the cache only gains the new current nodes
         // and lets go of the replaced ones.
         for key in update.staleNodes { nodeCache.remove(key) }
@@ -366,8 +369,12 @@ public final class ChainStore: @unchecked Sendable {
 /// The base state of the next block: the latest committed values. Thread-safe (RocksDB reads).
 extension ChainStore: StateReader {
     public func read(_ key: StateKey) -> StateValue? {
+        if let cached = stateCache.get(key) { return cached }
         // A failing read here means the disk or the dir is broken mid-block; there is no valid answer.
-        do { return try value(key) } catch { fatalError("state read failed: \(error)") }
+        let value: StateValue?
+        do { value = try self.value(key) } catch { fatalError("state read failed: \(error)") }
+        stateCache.set(key, value)
+        return value
     }
 }
 
