@@ -83,7 +83,9 @@ enum NodeHashing {
     @inline(__always)
     private static func tagged(_ tag: UInt8, _ a: Hash, _ b: Hash) -> Hash {
         // Nine words: 72 bytes of stack, of which the first 65 are hashed.
-        var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
+            0, 0, 0, 0, 0, 0, 0, 0, 0
+        )
         return withUnsafeMutableBytes(of: &buffer) { raw in
             raw[0] = tag
             raw.storeBytes(of: a, toByteOffset: 1, as: Hash.self)

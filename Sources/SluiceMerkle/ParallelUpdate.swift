@@ -1,6 +1,4 @@
-import Dispatch
 import SluiceCore
-import Synchronization
 
 // The parallel driver of an update.
 //
@@ -55,7 +53,7 @@ enum ParallelUpdate {
         let plan = try top.plan(depth: 0, path: .zero, existing: root, range: 0..<changes.count, tasks: &tasks)
 
         let outputs = SlotArray<Result<TaskOutput, any Error>>(count: tasks.count)
-        forEachConcurrently(count: tasks.count, threads: threads) { [tasks] index in
+        Parallel.forEach(count: tasks.count, threads: threads) { [tasks] index in
             let task = tasks[index]
             let count = task.range.count
             var worker = UpdateWorker(
@@ -67,10 +65,12 @@ enum ParallelUpdate {
                 existing = .read(0)
             }
             outputs[index] = Result {
-                let subtree = try worker.update(depth: task.depth, path: task.path, existing: existing, range: task.range)
+                let subtree = try worker.update(
+                    depth: task.depth, path: task.path, existing: existing, range: task.range)
                 var leaf: PendingLeaf? = nil
                 if case .leaf(let i) = subtree { leaf = worker.pendingLeaves[i] }
-                return TaskOutput(subtree: subtree, leaf: leaf, newNodes: worker.newNodes, staleNodes: worker.staleNodes)
+                return TaskOutput(
+                    subtree: subtree, leaf: leaf, newNodes: worker.newNodes, staleNodes: worker.staleNodes)
             }
         }
         var results: [TaskOutput] = []
@@ -80,36 +80,11 @@ enum ParallelUpdate {
         let subtree = try top.fold(plan, results: results)
         let rootChild = try top.place(subtree, depth: 0, path: .zero)
 
-        var newNodes: [(key: NodeKey, node: MerkleNode)] = []
-        var staleNodes: [NodeKey] = []
-        newNodes.reserveCapacity(results.reduce(top.newNodes.count) { $0 + $1.newNodes.count })
-        staleNodes.reserveCapacity(results.reduce(top.staleNodes.count) { $0 + $1.staleNodes.count })
-        for output in results {
-            newNodes.append(contentsOf: output.newNodes)
-            staleNodes.append(contentsOf: output.staleNodes)
-        }
-        newNodes.append(contentsOf: top.newNodes)
-        staleNodes.append(contentsOf: top.staleNodes)
+        let newNodes = Parallel.concatenate(results.map(\.newNodes) + [top.newNodes], threads: threads)
+        let staleNodes = Parallel.concatenate(results.map(\.staleNodes) + [top.staleNodes], threads: threads)
         return MerkleUpdate(
             root: rootChild?.hash ?? .zero, rootKey: rootChild.map { NodeKey.root(version: $0.version) },
             newNodes: newNodes, staleNodes: staleNodes)
-    }
-
-    /// Runs `body(0..<count)` on up to `threads` threads, each taking the next index until none is left.
-    static func forEachConcurrently(count: Int, threads: Int, _ body: @Sendable (Int) -> Void) {
-        let width = min(threads, count)
-        if width <= 1 {
-            for index in 0..<count { body(index) }
-            return
-        }
-        let next = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: width) { _ in
-            while true {
-                let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard index < count else { return }
-                body(index)
-            }
-        }
     }
 }
 
@@ -149,25 +124,5 @@ extension UpdateWorker {
             let r = try fold(right, results: results)
             return try combine(depth: depth, path: path, left: l, right: r, old: opened)
         }
-    }
-}
-
-/// Fixed slots that worker threads fill, each slot by exactly one thread, read after all have finished.
-final class SlotArray<Element>: @unchecked Sendable {
-    private let slots: UnsafeMutableBufferPointer<Element?>
-
-    init(count: Int) {
-        slots = .allocate(capacity: count)
-        slots.initialize(repeating: nil)
-    }
-
-    deinit {
-        slots.deinitialize()
-        slots.deallocate()
-    }
-
-    subscript(index: Int) -> Element? {
-        get { slots[index] }
-        set { slots[index] = newValue }
     }
 }

@@ -77,8 +77,8 @@ public enum SparseMerkleTree {
                 root = .node(version: rootKey.version, hash: hash)
             }
         }
-        var sorted = changes.map { Change(keyHash: $0.keyHash, valueHash: $0.valueHash) }
-        sorted.sort { $0.keyHash < $1.keyHash }
+        let sorted = Parallel.sortedByKey(
+            changes.map { Change(keyHash: $0.keyHash, valueHash: $0.valueHash) }, threads: threads)
         for i in sorted.indices.dropFirst() where sorted[i - 1].keyHash == sorted[i].keyHash {
             throw MerkleError(.invalidRequest, "the key \(sorted[i].keyHash.hex) is changed twice in one update")
         }
@@ -93,9 +93,10 @@ public enum SparseMerkleTree {
     /// The result equals an update of an empty tree with the same leaves. If a key appears more than once, its
     /// last occurrence counts, as if the leaves were written one after another.
     /// - Complexity: O(n log n) to sort, then about 2n hashes, split across `threads` threads.
-    public static func build(version: UInt64, leaves: [(keyHash: Hash, valueHash: Hash)], threads: Int) -> MerkleUpdate {
-        var sorted = leaves.map { Change(keyHash: $0.keyHash, valueHash: $0.valueHash) }
-        sorted.sort { $0.keyHash < $1.keyHash }
+    public static func build(version: UInt64, leaves: [(keyHash: Hash, valueHash: Hash)], threads: Int) -> MerkleUpdate
+    {
+        var sorted = Parallel.sortedByKey(
+            leaves.map { Change(keyHash: $0.keyHash, valueHash: $0.valueHash) }, threads: threads)
         if zip(sorted, sorted.dropFirst()).contains(where: { $0.keyHash == $1.keyHash }) {
             var last: [Hash: Hash] = [:]
             for leaf in leaves { last[leaf.keyHash] = leaf.valueHash }
@@ -126,8 +127,9 @@ public enum SparseMerkleTree {
     public static func proof(reader: some MerkleNodeReader, rootKey: NodeKey?, keyHash: Hash) throws -> MerkleProof {
         var siblings: [Hash] = []
         let leaf = try walk(reader: reader, rootKey: rootKey, keyHash: keyHash, siblings: &siblings, collect: true)
-        return MerkleProof(leaf: leaf.map { MerkleProof.Leaf(keyHash: $0.keyHash, valueHash: $0.valueHash) },
-                           siblings: siblings)
+        return MerkleProof(
+            leaf: leaf.map { MerkleProof.Leaf(keyHash: $0.keyHash, valueHash: $0.valueHash) },
+            siblings: siblings)
     }
 
     /// Follows `keyHash`'s path down to the leaf or empty subtree where it ends, collecting sibling hashes.

@@ -39,7 +39,9 @@ enum Existing: Sendable {
             self = .empty
             return
         }
-        self = child.isLeaf ? .leaf(version: child.version, hash: child.hash) : .node(version: child.version, hash: child.hash)
+        self =
+            child.isLeaf
+            ? .leaf(version: child.version, hash: child.hash) : .node(version: child.version, hash: child.hash)
     }
 }
 
@@ -191,8 +193,12 @@ struct UpdateWorker {
     /// Splits a position into its two children: the changes by key bit `depth`, the old content by its children
     /// (an internal node is read; a leaf goes to the side of its key).
     mutating func expand(depth: Int, path: Hash, existing: Existing, range: Range<Int>) throws -> Expansion {
-        // Two distinct keys differ before bit 256, and a leaf alone with a change to its own key stops above.
-        precondition(depth < 256, "the update reached depth 256 with more than one key")
+        // Distinct keys part before bit 256 and a leaf with a change to its own key stops above, so only a chain of
+        // internal nodes 256 deep, which no canonical tree has, gets here.
+        guard depth < 256 else {
+            throw MerkleError(
+                .corruptNode, "the tree has internal nodes down to depth 256 at \(path.hex): the data dir is damaged")
+        }
         let mid = splitIndex(range, depth: depth)
         switch existing {
         case .empty:

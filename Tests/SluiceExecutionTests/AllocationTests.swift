@@ -4,7 +4,17 @@ import SluiceExecution
 import SluiceRuntime
 import Testing
 
-@Suite("The executor does not allocate per read or write", .serialized)
+#if DEBUG
+    /// Unoptimized builds box generic values and allocate where release builds do not.
+    private let optimizedBuild = false
+#else
+    private let optimizedBuild = true
+#endif
+
+@Suite(
+    "The executor does not allocate per read or write", .serialized,
+    .enabled(if: optimizedBuild, "allocation counts mean something only in optimized builds: swift test -c release")
+)
 struct AllocationTests {
     /// Allocations per transaction that Block-STM adds to what the VM itself allocates, with a warm
     /// executor on a 10,000-transaction block: (parallel − sequential) / transactions.

@@ -1,6 +1,7 @@
 // Timings of build and update, printed rather than asserted (a test must not fail on a slow machine). The figures
 // mean something only in release:
 //   swift test -c release -Xswiftc -enable-testing --filter SluiceMerkleTests
+// Other tests run alongside and take cores; for clean figures run this one alone: add --filter BenchmarkTests.
 // Set SLUICE_MERKLE_BENCH_1M=1 to add the 1,000,000-leaf tree (about 2 GB of in-memory store).
 
 import Foundation
@@ -15,7 +16,8 @@ import Testing
         static let changeCount = 2_000
         static let configuration = "debug: sizes cut tenfold"
     #else
-        static let sizes = [200_000] + (ProcessInfo.processInfo.environment["SLUICE_MERKLE_BENCH_1M"] == nil ? [] : [1_000_000])
+        static let sizes =
+            [200_000] + (ProcessInfo.processInfo.environment["SLUICE_MERKLE_BENCH_1M"] == nil ? [] : [1_000_000])
         static let changeCount = 20_000
         static let configuration = "release"
     #endif
@@ -45,8 +47,12 @@ import Testing
             let leaves = pairs(rng.leaves(size))
             var built: MerkleUpdate? = nil
             for threads in threadCounts {
-                let (time, update) = Self.best(3) { SparseMerkleTree.build(version: 1, leaves: leaves, threads: threads) }
-                print("  build \(size) leaves, \(threads) thread(s): \(Self.milliseconds(time)) (\(update.newNodes.count) nodes)")
+                let (time, update) = Self.best(3) {
+                    SparseMerkleTree.build(version: 1, leaves: leaves, threads: threads)
+                }
+                print(
+                    "  build \(size) leaves, \(threads) thread(s): \(Self.milliseconds(time)) (\(update.newNodes.count) nodes)"
+                )
                 built = update
             }
             let base = try #require(built)
@@ -75,7 +81,8 @@ import Testing
                     roots.insert(update.root)
                     print(
                         "  update \(changes.count) \(name) on \(size) leaves, \(threads) thread(s): "
-                            + "\(Self.milliseconds(time)) (\(update.newNodes.count) new, \(update.staleNodes.count) stale)")
+                            + "\(Self.milliseconds(time)) (\(update.newNodes.count) new, \(update.staleNodes.count) stale)"
+                    )
                 }
                 #expect(roots.count == 1)
             }

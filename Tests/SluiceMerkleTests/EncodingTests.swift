@@ -24,7 +24,9 @@ import Testing
         let a = NodeKey(version: 255, depth: 256, path: Hash(w0: .max, w1: .max, w2: .max, w3: .max))
         let b = NodeKey(version: 256, depth: 0, path: .zero)
         #expect(a.encoded.lexicographicallyPrecedes(b.encoded))
-        #expect(NodeKey(version: 9, depth: 3, path: Hash(w0: .max, w1: 1, w2: 2, w3: 3)).path == Hash(w0: 0xE0, w1: 0, w2: 0, w3: 0))
+        #expect(
+            NodeKey(version: 9, depth: 3, path: Hash(w0: .max, w1: 1, w2: 2, w3: 3)).path
+                == Hash(w0: 0xE0, w1: 0, w2: 0, w3: 0))
     }
 
     @Test func nodeKeyDecodingIsStrict() throws {

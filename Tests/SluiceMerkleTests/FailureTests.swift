@@ -7,7 +7,7 @@ import Testing
 @testable import SluiceMerkle
 
 @Suite struct FailureTests {
-    /// A tree of random leaves and the stored internal nodes at `depth`.
+    /// A tree of random leaves, written in two versions.
     static func tree(seed: UInt64) throws -> TreeHarness {
         var rng = SplitMix64(seed: seed)
         let tree = TreeHarness()
@@ -71,10 +71,11 @@ import Testing
             try SparseMerkleTree.get(reader: tree.store, rootKey: absentRoot, keyHash: rng.hash())
         }
         // A leaf that must move (a key joins it) or change is read; if it is gone, that is an error.
-        let (key, _) = tree.contents.first!
+        let key = sortedKeys(tree.contents)[0]
         let proof = try SparseMerkleTree.proof(reader: tree.store, rootKey: tree.rootKey, keyHash: key)
         let leafKey = NodeKey(version: 0, depth: proof.siblings.count, path: key)
-        let stored = tree.store.keys.first { $0.depth == leafKey.depth && $0.path == leafKey.path }!
+        let live = try walkTree(tree.store, rootKey: tree.rootKey).keys
+        let stored = try #require(live.first { $0.depth == leafKey.depth && $0.path == leafKey.path })
         tree.store.remove([stored])
         #expect(throws: MerkleError.self) {
             try SparseMerkleTree.update(
@@ -117,9 +118,10 @@ import Testing
         tree.store.insert(original, at: target)
         _ = try SparseMerkleTree.proof(reader: tree.store, rootKey: tree.rootKey, keyHash: key)
         // A leaf stored off its own key's path.
-        let leafPosition = try #require(walked.keys.first { key in
-            key.depth > 2 && { if case .leaf = tree.store.node(key) { true } else { false } }()
-        })
+        let leafPosition = try #require(
+            walked.keys.sorted { ($0.depth, $0.path) < ($1.depth, $1.path) }.first { key in
+                key.depth > 2 && { if case .leaf = tree.store.node(key) { true } else { false } }()
+            })
         guard case .leaf(let leafKey, let value) = tree.store.node(leafPosition) else { return }
         tree.store.insert(.leaf(keyHash: leafKey.flippingBit(0), valueHash: value), at: leafPosition)
         #expect(throws: MerkleError.self) {
@@ -129,5 +131,27 @@ import Testing
             try SparseMerkleTree.update(
                 reader: tree.store, rootKey: tree.rootKey, version: 10, changes: [(leafKey, nil)], threads: 1)
         }
+    }
+
+    /// A forged chain of internal nodes 256 deep (every key bit 0) ends in an error, not a crash.
+    @Test func chainTooDeepThrows() throws {
+        let store = InMemoryNodeStore()
+        let leaf = MerkleChild(hash: Hash.sha256([1]), version: 1, isLeaf: true)
+        var child = MerkleNode.internal(left: leaf, right: leaf)
+        store.insert(child, at: NodeKey(version: 1, depth: 256, path: .zero))
+        for depth in (0..<256).reversed() {
+            let node = MerkleNode.internal(left: MerkleChild(hash: child.hash, version: 1, isLeaf: false), right: nil)
+            store.insert(node, at: NodeKey(version: 1, depth: depth, path: .zero))
+            child = node
+        }
+        let root = NodeKey.root(version: 1)
+        for changes: Changes in [[(.zero, Hash.sha256([2]))], [(.zero, nil), (Hash.zero.settingBit(255), nil)]] {
+            let error = #expect(throws: MerkleError.self) {
+                try SparseMerkleTree.update(reader: store, rootKey: root, version: 2, changes: changes, threads: 1)
+            }
+            #expect(error?.code == .corruptNode)
+        }
+        #expect(throws: MerkleError.self) { try SparseMerkleTree.proof(reader: store, rootKey: root, keyHash: .zero) }
+        #expect(throws: MerkleError.self) { try SparseMerkleTree.get(reader: store, rootKey: root, keyHash: .zero) }
     }
 }

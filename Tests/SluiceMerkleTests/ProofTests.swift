@@ -43,7 +43,8 @@ import Testing
             let tree = TreeHarness()
             try tree.apply(insertions(rng.leaves(rng.int(2...300))))
             let root = tree.root
-            let (key, value) = tree.contents.randomElement(using: &rng)!
+            let key = sortedKeys(tree.contents)[rng.below(tree.contents.count)]
+            let value = tree.contents[key]!
             let proof = try SparseMerkleTree.proof(reader: tree.store, rootKey: tree.rootKey, keyHash: key)
             #expect(proof.verify(root: root, keyHash: key, valueHash: value), note)
             #expect(!proof.siblings.isEmpty, note)
@@ -114,7 +115,8 @@ import Testing
         let sibling = rng.hash()
         let forged = MerkleProof(leaf: MerkleProof.Leaf(keyHash: a, valueHash: value), siblings: [sibling])
         func root(along key: Hash) -> Hash {
-            key.bit(0) ? Hash.sha256([1] + sibling.bytes + leafHash.bytes) : Hash.sha256([1] + leafHash.bytes + sibling.bytes)
+            key.bit(0)
+                ? Hash.sha256([1] + sibling.bytes + leafHash.bytes) : Hash.sha256([1] + leafHash.bytes + sibling.bytes)
         }
         let sameSide = a.flippingBit(200)
         #expect(forged.verify(root: root(along: sameSide), keyHash: sameSide, valueHash: nil))
@@ -127,7 +129,7 @@ import Testing
         forAll(seed: 330, iterations: 10) { rng, note throws in
             let tree = TreeHarness()
             try tree.apply(insertions(rng.leaves(rng.int(0...500))))
-            let keys = Array(tree.contents.keys.prefix(5)) + (0..<5).map { _ in rng.hash() }
+            let keys = Array(sortedKeys(tree.contents).prefix(5)) + (0..<5).map { _ in rng.hash() }
             for key in keys {
                 let proof = try SparseMerkleTree.proof(reader: tree.store, rootKey: tree.rootKey, keyHash: key)
                 let bytes = proof.encoded

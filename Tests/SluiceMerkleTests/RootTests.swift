@@ -68,7 +68,7 @@ import Testing
                 #expect(proof.verify(root: tree.root, keyHash: key, valueHash: value), note)
             }
             // Delete all but one of the twins: the other rises all the way up its chain.
-            let deleted = leaves.keys.filter { $0 != twin }.shuffled(using: &rng)
+            let deleted = sortedKeys(leaves).filter { $0 != twin }.shuffled(using: &rng)
             let half = deleted.count / 2
             try tree.apply(deleted[..<half].map { ($0, nil) })
             try expectMatchesModel(tree, note)
@@ -115,13 +115,15 @@ import Testing
             for _ in 0..<6 {
                 // Delete some present keys and some absent ones, re-insert some deleted ones, overwrite others.
                 var changes: [Hash: Hash?] = [:]
-                for key in tree.contents.keys where rng.int(0...3) == 0 { changes[key] = .some(nil) }
-                for key in leaves.keys where tree.contents[key] == nil && rng.bool() { changes[key] = rng.hash() }
-                for key in tree.contents.keys where changes[key] == nil && rng.int(0...5) == 0 {
+                for key in sortedKeys(tree.contents) where rng.int(0...3) == 0 { changes[key] = .some(nil) }
+                for key in sortedKeys(leaves) where tree.contents[key] == nil && rng.bool() {
+                    changes[key] = rng.hash()
+                }
+                for key in sortedKeys(tree.contents) where changes[key] == nil && rng.int(0...5) == 0 {
                     changes[key] = rng.hash()
                 }
                 for _ in 0..<rng.int(0...10) { changes[rng.hash()] = .some(nil) }
-                try tree.apply(changes.map { ($0.key, $0.value) })
+                try tree.apply(changeList(changes))
                 try expectMatchesModel(tree, note)
             }
             let update = try tree.apply(tree.contents.keys.map { ($0, nil) })
@@ -143,7 +145,8 @@ import Testing
             let before = tree.root
             let rootKey = tree.rootKey
             let same: Changes =
-                leaves.filter { _ in rng.bool() }.map { ($0.key, $0.value) } + (0..<rng.int(0...5)).map { _ in
+                pairs(leaves).filter { _ in rng.bool() }.map { ($0.keyHash, $0.valueHash) }
+                + (0..<rng.int(0...5)).map { _ in
                     (rng.hash(), nil)
                 }
             let update = try tree.apply(same)
@@ -151,8 +154,10 @@ import Testing
             #expect(update.rootKey == rootKey, note)
             #expect(update.newNodes.isEmpty, note)
             #expect(update.staleNodes.isEmpty, note)
+            let empty = try tree.apply([])
+            #expect(empty.root == before && empty.rootKey == rootKey && empty.newNodes.isEmpty, note)
             // Mixed with real changes, the unchanged keys cost nothing extra and the root is right.
-            var mixed = leaves.map { (keyHash: $0.key, valueHash: Optional($0.value)) }
+            var mixed = insertions(leaves)
             for i in mixed.indices where rng.int(0...9) == 0 { mixed[i].valueHash = rng.hash() }
             try tree.apply(mixed)
             try expectMatchesModel(tree, note)
@@ -166,7 +171,9 @@ import Testing
             let base = SparseMerkleTree.build(version: 1, leaves: pairs(leaves), threads: 2)
             store.apply(base)
             var changes: Changes = []
-            for (key, _) in leaves where rng.int(0...2) == 0 { changes.append((key, rng.bool() ? rng.hash() : nil)) }
+            for key in sortedKeys(leaves) where rng.int(0...2) == 0 {
+                changes.append((key, rng.bool() ? rng.hash() : nil))
+            }
             for _ in 0..<rng.int(0...3_000) { changes.append((rng.hash(), rng.hash())) }
             changes.shuffle(using: &rng)
 
@@ -194,6 +201,38 @@ import Testing
                 #expect(nodeMap(build) == nodeMap(builds[0]), note)
             }
         }
+    }
+
+    /// Batches large enough for the concurrent sort (32,768 changes) and the concurrent copy of the output.
+    @Test func largeBatchesTakeTheParallelPaths() throws {
+        var rng = SplitMix64(seed: 155)
+        var leaves = pairs(rng.leaves(40_000))
+        // A few repeated keys with other values, the last of which must win in `build`.
+        for i in 0..<50 { leaves.append((leaves[i * 7].keyHash, rng.hash())) }
+        let builds = [1, 2, 3].map { SparseMerkleTree.build(version: 1, leaves: leaves, threads: $0) }
+        #expect(builds[0].root == SparseMerkleTree.rootHash(ofLeaves: leaves))
+        for build in builds.dropFirst() {
+            #expect(build.root == builds[0].root)
+            #expect(build.newNodes.map(\.key) == builds[0].newNodes.map(\.key))
+            #expect(nodeMap(build) == nodeMap(builds[0]))
+        }
+        let store = InMemoryNodeStore()
+        store.apply(builds[0])
+        var changes: Changes = leaves.prefix(20_000).map { ($0.keyHash, rng.bool() ? rng.hash() : nil) }
+        changes += (0..<20_000).map { _ in (rng.hash(), rng.hash()) }
+        let updates = try [1, 2].map {
+            try SparseMerkleTree.update(
+                reader: store, rootKey: builds[0].rootKey, version: 2, changes: changes.shuffled(using: &rng),
+                threads: $0)
+        }
+        #expect(updates[0].root == updates[1].root)
+        #expect(updates[0].newNodes.map(\.key) == updates[1].newNodes.map(\.key))
+        #expect(updates[0].staleNodes == updates[1].staleNodes)
+        var contents: [Hash: Hash] = [:]
+        for leaf in leaves { contents[leaf.keyHash] = leaf.valueHash }
+        for change in changes { contents[change.keyHash] = change.valueHash }
+        store.apply(updates[1])
+        #expect(try walkTree(store, rootKey: updates[1].rootKey).leaves == contents)
     }
 
     @Test func buildKeepsTheLastOfRepeatedKeys() {

@@ -54,12 +54,25 @@ func forAll(
 
 typealias Changes = [(keyHash: Hash, valueHash: Hash?)]
 
+// Dictionaries iterate in an order that changes from run to run (per-process hash seeds), so everything a test
+// draws random numbers over goes through these, in key order, and a seed replays the same case.
+
+/// The keys in order.
+func sortedKeys(_ map: [Hash: Hash]) -> [Hash] { map.keys.sorted() }
+
+/// The leaves in key order.
 func pairs(_ leaves: [Hash: Hash]) -> [(keyHash: Hash, valueHash: Hash)] {
-    leaves.map { (keyHash: $0.key, valueHash: $0.value) }
+    leaves.sorted { $0.key < $1.key }.map { (keyHash: $0.key, valueHash: $0.value) }
 }
 
+/// Insertions of the leaves, in key order.
 func insertions(_ leaves: [Hash: Hash]) -> Changes {
-    leaves.map { (keyHash: $0.key, valueHash: Optional($0.value)) }
+    pairs(leaves).map { (keyHash: $0.keyHash, valueHash: Optional($0.valueHash)) }
+}
+
+/// Changes from a map of key to new value (nil deletes), in key order.
+func changeList(_ changes: [Hash: Hash?]) -> Changes {
+    changes.sorted { $0.key < $1.key }.map { (keyHash: $0.key, valueHash: $0.value) }
 }
 
 func referenceRoot(_ leaves: [Hash: Hash]) -> Hash { SparseMerkleTree.rootHash(ofLeaves: pairs(leaves)) }

@@ -11,10 +11,12 @@ import Testing
     static func randomChanges(_ tree: TreeHarness, _ rng: inout SplitMix64, maxInsertions: Int) -> Changes {
         var changes: [Hash: Hash?] = [:]
         let rate = rng.int(1...8)
-        for key in tree.contents.keys where rng.int(0...rate) == 0 { changes[key] = rng.bool() ? rng.hash() : nil }
+        for key in sortedKeys(tree.contents) where rng.int(0...rate) == 0 {
+            changes[key] = rng.bool() ? rng.hash() : nil
+        }
         for _ in 0..<rng.int(0...maxInsertions) { changes[rng.hash()] = rng.hash() }
         if rng.int(0...3) == 0 { changes[rng.hash()] = .some(nil) }
-        return changes.map { ($0.key, $0.value) }
+        return changeList(changes)
     }
 
     @Test func oldRootsStayReadable() throws {
@@ -39,7 +41,7 @@ import Testing
         var rng = SplitMix64(seed: 210)
         let tree = TreeHarness()
         try tree.apply(insertions(rng.leaves(2_000)))
-        let key = tree.contents.keys.first!
+        let key = sortedKeys(tree.contents)[0]
         let update = try tree.apply([(key, rng.hash())])
         // One changed leaf rewrites its path and nothing else; the path it replaces becomes stale.
         let depth = Int(update.newNodes.map(\.key.depth).max()!)
@@ -59,7 +61,8 @@ import Testing
             var reachable = Set<NodeKey>()
             let size = [8, 40, 400][rng.int(0...2)]
             for step in 0..<25 {
-                let update = try tree.apply(Self.randomChanges(tree, &rng, maxInsertions: size), threads: rng.int(1...4))
+                let update = try tree.apply(
+                    Self.randomChanges(tree, &rng, maxInsertions: size), threads: rng.int(1...4))
                 let now = try walkTree(tree.store, rootKey: tree.rootKey).keys
                 let stale = Set(update.staleNodes)
                 #expect(stale.count == update.staleNodes.count, "stale listed twice at step \(step); \(note)")
