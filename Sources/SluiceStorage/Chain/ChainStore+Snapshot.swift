@@ -114,19 +114,8 @@ extension ChainStore {
                 "the snapshot's values hash to \(tree.root.hex), not to its state root \(expectedRoot.hex): refusing it"
             )
         }
-        let chunk = 100_000
-        var start = 0
-        while start < entries.count {
-            let batch = WriteBatch(database)
-            for (k, v) in entries[start..<min(start + chunk, entries.count)] {
-                batch.put(Family.state, k.canonicalBytes, v.canonicalBytes)
-            }
-            try database.write(batch, sync: false)
-            start += chunk
-        }
-        let pages = WriteBatch(database)
-        for (key, page) in TreePages.pages(tree.newNodes) { pages.put(Family.tree, key, page) }
-        try database.write(pages, sync: false)
+        try writeInBulk(entries)
+        try writeInBulk(tree)
         let root = CommittedRoot(root: tree.root, rootKey: tree.rootKey)
         let head = ChainHead(height: height, blockHash: block.hash, state: root)
         let batch = WriteBatch(database)

@@ -27,9 +27,11 @@ public final class ChainStore: @unchecked Sendable {
     /// Threads for Merkle work (root updates, genesis).
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     /// Current tree nodes kept in memory (about 200 bytes each).
-    let nodeCache = NodeCache(capacity: 4_000_000)
+    let nodeCache = NodeCache(capacity: 4_000_000) { key in
+        (key.path.w0 ^ key.path.w3 ^ UInt64(key.depth)) &* 0x9E37_79B9_7F4A_7C15
+    }
     /// Latest state values kept in memory.
-    let stateCache = StateCache(capacity: 4_000_000)
+    let stateCache = StateCache(capacity: 4_000_000) { $0.hashWord }
     var treeReader: TreeReader { TreeReader(database: database, cache: nodeCache) }
 
     /// The last committed block, nil before genesis.
@@ -207,24 +209,12 @@ public final class ChainStore: @unchecked Sendable {
         guard head == nil else { throw StorageError(.invalid, "\(database.path) already has a genesis block") }
         let entries = Array(state)
         progress("writing \(entries.count) state values…")
-        let chunk = 100_000
-        var start = 0
-        while start < entries.count {
-            let batch = WriteBatch(database)
-            for (k, v) in entries[start..<min(start + chunk, entries.count)] {
-                batch.put(Family.state, k.canonicalBytes, v.canonicalBytes)
-            }
-            try database.write(batch, sync: false)
-            start += chunk
-        }
+        try writeInBulk(entries)
         progress("building the state tree…")
         let leaves = Self.leaves(entries, threads: threads)
         let tree = SparseMerkleTree.build(version: 0, leaves: leaves, threads: threads)
         progress("writing \(tree.newNodes.count) tree nodes…")
-        for (key, node) in tree.newNodes { nodeCache.insert(key, node) }
-        let pages = WriteBatch(database)
-        for (key, page) in TreePages.pages(tree.newNodes) { pages.put(Family.tree, key, page) }
-        try database.write(pages, sync: false)
+        try writeInBulk(tree)
         let header = BlockHeader(
             chainId: chainId, height: 0, parentHash: .zero, timestamp: timestamp, proposer: .treasury,
             transactionsRoot: Block.transactionsRoot([]), parentStateRoot: .zero)
@@ -239,6 +229,29 @@ public final class ChainStore: @unchecked Sendable {
         try database.write(batch, sync: true)
         headLock.withLock { $0 = head }
         return head
+    }
+
+    /// Writes state values in large unsynced batches (genesis, snapshot import: a crash before the
+    /// final synced batch that sets the head leaves a dir with no head, which starts over).
+    func writeInBulk(_ entries: [(key: StateKey, value: StateValue)]) throws(StorageError) {
+        let chunk = 100_000
+        var start = 0
+        while start < entries.count {
+            let batch = WriteBatch(database)
+            for (k, v) in entries[start..<min(start + chunk, entries.count)] {
+                batch.put(Family.state, k.canonicalBytes, v.canonicalBytes)
+            }
+            try database.write(batch, sync: false)
+            start += chunk
+        }
+    }
+
+    /// Writes a whole tree's nodes as pages in one unsynced batch, and caches them.
+    func writeInBulk(_ tree: MerkleUpdate) throws(StorageError) {
+        for (key, node) in tree.newNodes { nodeCache.set(key, node) }
+        let pages = WriteBatch(database)
+        for (key, page) in TreePages.pages(tree.newNodes) { pages.put(Family.tree, key, page) }
+        try database.write(pages, sync: false)
     }
 
     /// (keyHash, valueHash) of each entry, hashed in parallel.
@@ -342,7 +355,7 @@ public final class ChainStore: @unchecked Sendable {
         // Nodes are immutable under their versioned keys, so the cache only gains the new current nodes
         // and lets go of the replaced ones.
         for key in update.staleNodes { nodeCache.remove(key) }
-        for (key, node) in update.newNodes { nodeCache.insert(key, node) }
+        for (key, node) in update.newNodes { nodeCache.set(key, node) }
         return (newHead, timings)
     }
 
@@ -387,7 +400,7 @@ struct TreeReader: MerkleNodeReader {
         guard let bytes = try database.get(Family.tree, TreePages.pageKey(key)) else { return nil }
         var found: MerkleNode? = nil
         for (k, node) in try TreePages.decode(bytes, version: key.version) {
-            cache.insert(k, node)
+            cache.set(k, node)
             if k == key { found = node }
         }
         return found
