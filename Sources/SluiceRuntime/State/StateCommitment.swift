@@ -1,5 +1,5 @@
 public import SluiceCore
-public import SluiceMerkle
+import SluiceMerkle
 
 /// How state enters the Merkle tree: a key's leaf position is SHA-256 of its canonical encoding, and a
 /// leaf holds SHA-256 of the value's canonical encoding.

@@ -1,6 +1,6 @@
 public import SluiceCore
 import SluiceMerkle
-public import SluiceRuntime
+import SluiceRuntime
 
 /// What `sluice db check` found.
 public struct CheckReport: Codable, Sendable {

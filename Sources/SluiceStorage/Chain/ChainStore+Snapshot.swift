@@ -1,7 +1,7 @@
 public import Foundation
-public import SluiceCore
+import SluiceCore
 import SluiceMerkle
-public import SluiceRuntime
+import SluiceRuntime
 
 // State snapshots: every state value at one block, plus that block, in one file. A node can start
 // from a snapshot instead of replaying the chain: import recomputes the Merkle root from the values

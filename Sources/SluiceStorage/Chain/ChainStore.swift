@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 public import SluiceCore
 public import SluiceExecution
-public import SluiceMerkle
+import SluiceMerkle
 public import SluiceRuntime
 import Synchronization
 
