@@ -53,6 +53,9 @@ let package = Package(
             swiftSettings: optimized
         ),
         .target(
+            name: "SluiceNode", dependencies: ["SluiceCore", "SluiceExecution", "SluiceRuntime"],
+            swiftSettings: optimized),
+        .target(
             name: "SluiceCommands",
             dependencies: [
                 "SluiceCore", "SluiceExecution", "SluiceRuntime", "SluiceMerkle", "SluiceStorage",
@@ -78,6 +81,7 @@ let package = Package(
             name: "SluiceStorageTests", dependencies: ["SluiceStorage", "SluiceCommands"], swiftSettings: upcoming
         ),
         .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceRuntime"], swiftSettings: upcoming),
+        .testTarget(name: "SluiceNodeTests", dependencies: ["SluiceNode"], swiftSettings: upcoming),
         .testTarget(
             name: "SluiceCommandsTests", dependencies: ["SluiceCommands", "SluiceRuntime"], swiftSettings: upcoming),
     ]
