@@ -27,8 +27,8 @@ public final class ChainStore: @unchecked Sendable {
     /// Threads for Merkle work (root updates, genesis).
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     /// Current tree nodes kept in memory (about 200 bytes each).
-    let nodeCache = NodeCache(capacity: 4_000_000) { key in
-        (key.path.w0 ^ key.path.w3 ^ UInt64(key.depth)) &* 0x9E37_79B9_7F4A_7C15
+    let nodeCache = NodeCache(capacity: 4_000_000) { cached in
+        (cached.key.path.w0 ^ cached.key.path.w3 ^ UInt64(cached.key.depth)) &* 0x9E37_79B9_7F4A_7C15
     }
     /// Latest state values kept in memory.
     let stateCache = StateCache(capacity: 4_000_000) { $0.hashWord }
@@ -248,7 +248,7 @@ public final class ChainStore: @unchecked Sendable {
 
     /// Writes a whole tree's nodes as pages in one unsynced batch, and caches them.
     func writeInBulk(_ tree: MerkleUpdate) throws(StorageError) {
-        for (key, node) in tree.newNodes { nodeCache.set(key, node) }
+        for (key, node) in tree.newNodes { nodeCache.set(NodeCacheKey(key), node) }
         let pages = WriteBatch(database)
         for (key, page) in TreePages.pages(tree.newNodes) { pages.put(Family.tree, key, page) }
         try database.write(pages, sync: false)
@@ -349,13 +349,13 @@ public final class ChainStore: @unchecked Sendable {
         timings.batchRecords = batch.count
         timings.treeNodes = update.newNodes.count
         try database.write(batch, sync: true)
-        timings.write = DispatchTime.now().uptimeNanoseconds - rooted
         headLock.withLock { $0 = newHead }
         for w in writes { stateCache.set(w.key, w.value) }
         // Nodes are immutable under their versioned keys, so the cache only gains the new current nodes
         // and lets go of the replaced ones.
-        for key in update.staleNodes { nodeCache.remove(key) }
-        for (key, node) in update.newNodes { nodeCache.set(key, node) }
+        for key in update.staleNodes { nodeCache.remove(NodeCacheKey(key)) }
+        for (key, node) in update.newNodes { nodeCache.set(NodeCacheKey(key), node) }
+        timings.write = DispatchTime.now().uptimeNanoseconds - rooted
         return (newHead, timings)
     }
 
@@ -396,11 +396,11 @@ struct TreeReader: MerkleNodeReader {
     let database: RocksDatabase
     let cache: NodeCache
     func node(_ key: NodeKey) throws -> MerkleNode? {
-        if let node = cache.get(key) { return node }
+        if let node = cache.get(NodeCacheKey(key)) { return node }
         guard let bytes = try database.get(Family.tree, TreePages.pageKey(key)) else { return nil }
         var found: MerkleNode? = nil
         for (k, node) in try TreePages.decode(bytes, version: key.version) {
-            cache.set(k, node)
+            cache.set(NodeCacheKey(k), node)
             if k == key { found = node }
         }
         return found

@@ -52,5 +52,15 @@ final class ShardedCache<Key: Hashable & Sendable, Value: Sendable>: @unchecked 
     }
 }
 
-typealias NodeCache = ShardedCache<NodeKey, MerkleNode>
+/// A node key with a one-word hash: the path is (a prefix of) a SHA-256 digest, so folding it is as good as
+/// hashing all 42 bytes, and Swift's per-process hasher seed still keeps bucket positions unpredictable.
+struct NodeCacheKey: Hashable, Sendable {
+    let key: NodeKey
+    init(_ key: NodeKey) { self.key = key }
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(key.path.w0 ^ key.path.w1 ^ key.path.w2 ^ key.path.w3 ^ key.version << 16 ^ UInt64(key.depth))
+    }
+}
+
+typealias NodeCache = ShardedCache<NodeCacheKey, MerkleNode>
 typealias StateCache = ShardedCache<StateKey, StateValue?>
