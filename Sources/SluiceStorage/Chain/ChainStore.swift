@@ -228,6 +228,9 @@ public final class ChainStore: @unchecked Sendable {
         batch.put(Family.meta, MetaKey.head, head.encoded)
         try database.write(batch, sync: true)
         headLock.withLock { $0 = head }
+        // Push the bulk load out of the memtables now, so the first blocks do not stall behind its flush.
+        progress("flushing…")
+        try database.flush()
         return head
     }
 
@@ -348,13 +351,35 @@ public final class ChainStore: @unchecked Sendable {
         timings.batchBytes = batch.byteSize
         timings.batchRecords = batch.count
         timings.treeNodes = update.newNodes.count
-        try database.write(batch, sync: true)
+        // The new nodes enter the cache while the batch is written and synced (mostly waiting on the
+        // disk). Nodes are immutable under their versioned keys, so the cache stays true whatever the
+        // order; but if the write fails, nodes of a version that never committed are in the cache, and a
+        // retry would reuse their keys for other content: the cache is then emptied.
+        let caching = DispatchGroup()
+        let nodes = update.newNodes
+        let stale = update.staleNodes
+        let cache = nodeCache
+        DispatchQueue.global().async(group: caching) {
+            // Replaced nodes leave first, so the bounded cache keeps the current tree.
+            for key in stale { cache.remove(NodeCacheKey(key)) }
+            let n = nodes.count
+            let chunks = Swift.max(1, Swift.min(16, n / 4096))
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                for i in (n * c / chunks)..<(n * (c + 1) / chunks) {
+                    cache.set(NodeCacheKey(nodes[i].key), nodes[i].node)
+                }
+            }
+        }
+        do {
+            try database.write(batch, sync: true)
+        } catch {
+            caching.wait()
+            nodeCache.removeAll()
+            throw error
+        }
         headLock.withLock { $0 = newHead }
         for w in writes { stateCache.set(w.key, w.value) }
-        // Nodes are immutable under their versioned keys, so the cache only gains the new current nodes
-        // and lets go of the replaced ones.
-        for key in update.staleNodes { nodeCache.remove(NodeCacheKey(key)) }
-        for (key, node) in update.newNodes { nodeCache.set(NodeCacheKey(key), node) }
+        caching.wait()
         timings.write = DispatchTime.now().uptimeNanoseconds - rooted
         return (newHead, timings)
     }

@@ -47,6 +47,10 @@ final class ShardedCache<Key: Hashable & Sendable, Value: Sendable>: @unchecked 
         }
     }
 
+    func removeAll() {
+        for shard in shards { shard.entries.withLock { $0.removeAll() } }
+    }
+
     func remove(_ key: Key) {
         _ = shard(key).entries.withLock { $0.removeValue(forKey: key) }
     }

@@ -28,7 +28,7 @@ public final class RocksDatabase: @unchecked Sendable {
         rocksdb_options_set_max_open_files(options, 512)
         // Blocks write tens of thousands of keys at once: large memtables flush less often.
         rocksdb_options_set_write_buffer_size(options, 128 << 20)
-        rocksdb_options_set_max_write_buffer_number(options, 4)
+        rocksdb_options_set_max_write_buffer_number(options, 6)
         tableOptions = rocksdb_block_based_options_create()
         cache = rocksdb_cache_create_lru(cacheBytes)
         rocksdb_block_based_options_set_block_cache(tableOptions, cache)
