@@ -1,4 +1,5 @@
 public import ArgumentParser
+import Foundation
 
 /// `sluice`: the one command of the project. The executable only calls `SluiceCommand.main()`.
 public struct SluiceCommand: ParsableCommand {
@@ -18,6 +19,19 @@ public struct SluiceCommand: ParsableCommand {
     /// Parses the process arguments and runs the command; the executable's only call.
     public static func start() {
         main()
+    }
+}
+
+/// Runs a command's work: an error is printed as "error: …" on standard error and the process exits with
+/// status 1 (an `ExitCode` passes through).
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let exit as ExitCode {
+        throw exit
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(1)
     }
 }
 

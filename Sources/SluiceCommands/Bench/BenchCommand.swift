@@ -70,14 +70,10 @@ struct BenchCommand: ParsableCommand {
                 seed: seed,
                 claimBatch: claimBatch
             )
-            let report: ExecutionBenchmark.Report
-            do {
-                report = try bench.run { line in
+            let report: ExecutionBenchmark.Report = try reportingErrors {
+                return try bench.run { line in
                     if !json { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
                 }
-            } catch let e as CommandError {
-                FileHandle.standardError.write(Data("error: \(e.message)\n".utf8))
-                throw ExitCode(1)
             }
             if json {
                 print(String(decoding: try prettyJSON(report), as: UTF8.self), terminator: "")

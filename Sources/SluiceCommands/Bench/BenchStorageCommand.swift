@@ -39,12 +39,8 @@ extension BenchCommand {
         func run() throws {
             let bench = StorageBenchmark(
                 accounts: accounts, blockSize: blockSize, blocks: blocks, threads: threads, data: data)
-            let r: StorageBenchmark.Report
-            do {
-                r = try bench.run { line in if !json { FileHandle.standardError.write(Data("\(line)\n".utf8)) } }
-            } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCode(1)
+            let r: StorageBenchmark.Report = try reportingErrors {
+                return try bench.run { line in if !json { FileHandle.standardError.write(Data("\(line)\n".utf8)) } }
             }
             if json {
                 print(String(decoding: try prettyJSON(r), as: UTF8.self), terminator: "")

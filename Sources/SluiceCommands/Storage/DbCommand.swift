@@ -25,15 +25,11 @@ struct DbCommand: ParsableCommand {
         var json = false
 
         func run() throws {
-            let report: CheckReport
-            do {
+            let report: CheckReport = try reportingErrors {
                 let store = try ChainStore(path: data, chainId: nil)
-                report = try store.check { line in
+                return try store.check { line in
                     if !json { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
                 }
-            } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCode(1)
             }
             if json {
                 print(String(decoding: try prettyJSON(report), as: UTF8.self), terminator: "")

@@ -30,14 +30,11 @@ struct StateCommand: ParsableCommand {
         var key: String
 
         func run() throws {
-            do {
+            try reportingErrors {
                 let stateKey = try parseStateKey(key)
                 let store = try ChainStore(path: data, chainId: nil)
                 let proof = try store.proof(for: stateKey, at: height)
                 print(String(decoding: try prettyJSON(StateProofJSON(proof)), as: UTF8.self), terminator: "")
-            } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCode(1)
             }
         }
     }
@@ -53,7 +50,7 @@ struct StateCommand: ParsableCommand {
         var root: String?
 
         func run() throws {
-            do {
+            try reportingErrors {
                 let data = proof == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try readFile(proof)
                 let parsed: StateProofJSON
                 do { parsed = try JSONDecoder().decode(StateProofJSON.self, from: data) } catch {
@@ -62,7 +59,7 @@ struct StateCommand: ParsableCommand {
                 let stateProof = try parsed.stateProof()
                 var trusted: Hash? = nil
                 if let root {
-                    do { trusted = try Hash(hex: root) } catch { throw CommandError("--root: \(error.message)") }
+                    do { trusted = try Hash(hex: root) } catch { throw CommandError("--root: \(error)") }
                 }
                 guard stateProof.verify(against: trusted) else {
                     print(
@@ -73,9 +70,6 @@ struct StateCommand: ParsableCommand {
                 print(
                     "valid: \(parsed.key) \(parsed.valueHash == nil ? "is absent" : "holds the value") under root \(parsed.root.hex) (block \(parsed.height))"
                 )
-            } catch let e as CommandError {
-                FileHandle.standardError.write(Data("error: \(e.message)\n".utf8))
-                throw ExitCode(1)
             }
         }
     }
@@ -91,15 +85,12 @@ struct StateCommand: ParsableCommand {
         var out: String
 
         func run() throws {
-            do {
+            try reportingErrors {
                 let store = try ChainStore(path: data, chainId: nil)
                 let count = try store.exportSnapshot(to: URL(fileURLWithPath: out))
                 print(
                     "exported \(count) state entries at block \(store.head!.height) (root \(store.head!.state.root.hex)) to \(out)"
                 )
-            } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCode(1)
             }
         }
     }
@@ -115,12 +106,9 @@ struct StateCommand: ParsableCommand {
         var data: String
 
         func run() throws {
-            do {
+            try reportingErrors {
                 let store = try ChainStore.importSnapshot(from: URL(fileURLWithPath: snapshot), into: data)
                 print("imported block \(store.head!.height) with root \(store.head!.state.root.hex) into \(data)")
-            } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCode(1)
             }
         }
     }

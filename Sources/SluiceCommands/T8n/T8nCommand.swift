@@ -71,11 +71,8 @@ struct T8nCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
+        try reportingErrors {
             try execute()
-        } catch let e as CommandError {
-            FileHandle.standardError.write(Data("error: \(e.message)\n".utf8))
-            throw ExitCode(1)
         }
     }
 
