@@ -243,3 +243,27 @@ private func uleb(_ bytes: [UInt8]) throws(CoreError) -> UInt64 {
         #expect(((try? Receipt(canonicalBytes: r.canonicalBytes)) == r) == (errorScalars <= 512))
     }
 }
+
+@Suite("Length prefixes inserted after the fact")
+struct InsertLengthTests {
+    @Test(arguments: [0, 5, 127, 128, 300, 20_000])
+    func insertedLengthReadsBackAsBytes(count: Int) throws {
+        var w = CanonicalWriter()
+        w.write(UInt8(0xAA))
+        let start = w.bytes.count
+        for i in 0..<count { w.write(UInt8(truncatingIfNeeded: i)) }
+        w.insertLength(at: start)
+        w.write(UInt8(0xBB))
+        var r = CanonicalReader(w.bytes)
+        #expect(try r.readByte() == 0xAA)
+        #expect(try r.readBytes() == (0..<count).map { UInt8(truncatingIfNeeded: $0) })
+        #expect(try r.readByte() == 0xBB)
+        try r.finish()
+        // The same bytes as a length written up front.
+        var up = CanonicalWriter()
+        up.write(UInt8(0xAA))
+        up.writeBytes((0..<count).map { UInt8(truncatingIfNeeded: $0) })
+        up.write(UInt8(0xBB))
+        #expect(up.bytes == w.bytes)
+    }
+}

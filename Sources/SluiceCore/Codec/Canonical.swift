@@ -61,6 +61,24 @@ public struct CanonicalWriter: Sendable {
         } while v != 0
     }
 
+    /// Inserts, at `start`, the ULEB128 length of everything written since `start`: a length prefix for a
+    /// value whose size was not known before encoding it.
+    public mutating func insertLength(at start: Int) {
+        var length = UInt64(bytes.count - start)
+        if length < 0x80 {
+            bytes.insert(UInt8(length), at: start)
+            return
+        }
+        var prefix: [UInt8] = []
+        repeat {
+            var byte = UInt8(length & 0x7f)
+            length >>= 7
+            if length != 0 { byte |= 0x80 }
+            prefix.append(byte)
+        } while length != 0
+        bytes.insert(contentsOf: prefix, at: start)
+    }
+
     public mutating func write(_ h: Hash) { withUnsafeBytes(of: h) { bytes.append(contentsOf: $0) } }
     public mutating func write(_ a: Address) { write(a.hash) }
     public mutating func write(_ a: Amount) { write(a.value) }

@@ -29,13 +29,26 @@ enum TreePages {
 
     /// Groups nodes into page records.
     static func pages(_ nodes: [(key: NodeKey, node: MerkleNode)]) -> [[UInt8]: [UInt8]] {
-        var pages: [[UInt8]: [UInt8]] = [:]
+        // All nodes of one update share a version: 257 buffers indexed by page (top page first), filled
+        // in place, with no per-node key array to hash.
+        guard let version = nodes.first?.key.version else { return [:] }
+        var buffers = [CanonicalWriter](repeating: CanonicalWriter(capacity: 0), count: 257)
         for (key, node) in nodes {
+            precondition(key.version == version, "a page batch mixes versions")
+            let page = Int(key.depth) < topDepth ? 0 : 1 + Int(withUnsafeBytes(of: key.path) { $0[0] })
             let pathBytes = (Int(key.depth) + 7) / 8
-            let encoded = node.encoded
-            // Mutated in place through the dictionary's default subscript: no copy of the page per node.
-            pages[pageKey(key), default: []].appendNode(
-                depth: key.depth, path: key.path, pathBytes: pathBytes, node: encoded)
+            buffers[page].write(key.depth)
+            withUnsafeBytes(of: key.path) { raw in for b in raw.prefix(pathBytes) { buffers[page].write(b) } }
+            // The node's length, then the node, written straight into the page.
+            let start = buffers[page].bytes.count
+            node.encode(to: &buffers[page])
+            buffers[page].insertLength(at: start)
+        }
+        var pages: [[UInt8]: [UInt8]] = [:]
+        for (page, buffer) in buffers.enumerated() where !buffer.bytes.isEmpty {
+            var key = bigEndian(version)
+            if page == 0 { key.append(0) } else { key += [1, UInt8(page - 1)] }
+            pages[key] = buffer.bytes
         }
         return pages
     }
@@ -59,22 +72,5 @@ enum TreePages {
             throw StorageError(.corrupt, "a tree page of version \(version) does not decode: \(error)")
         }
         return out
-    }
-}
-
-extension [UInt8] {
-    /// depth (u16, little-endian as the codec writes it) ‖ path bytes ‖ ULEB length ‖ node.
-    fileprivate mutating func appendNode(depth: UInt16, path: Hash, pathBytes: Int, node: [UInt8]) {
-        append(UInt8(truncatingIfNeeded: depth))
-        append(UInt8(truncatingIfNeeded: depth >> 8))
-        Swift.withUnsafeBytes(of: path) { append(contentsOf: $0.prefix(pathBytes)) }
-        var length = UInt64(node.count)
-        repeat {
-            var byte = UInt8(length & 0x7f)
-            length >>= 7
-            if length != 0 { byte |= 0x80 }
-            append(byte)
-        } while length != 0
-        append(contentsOf: node)
     }
 }
