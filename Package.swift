@@ -53,7 +53,7 @@ let package = Package(
             swiftSettings: optimized
         ),
         .target(
-            name: "SluiceNode", dependencies: ["SluiceCore", "SluiceExecution", "SluiceRuntime"],
+            name: "SluiceNode", dependencies: ["SluiceCore", "SluiceExecution", "SluiceRuntime", "SluiceStorage"],
             swiftSettings: optimized),
         .target(
             name: "SluiceCommands",
