@@ -1,4 +1,4 @@
-public import SluiceCore
+import SluiceCore
 import SluiceExecution
 import SluiceRuntime
 public import SluiceStorage

@@ -1,4 +1,3 @@
-import Dispatch
 public import SluiceCore
 
 /// Why a transaction was discarded or failed. Stored as a byte in receipts on the hot path.
@@ -56,39 +55,21 @@ public struct BankTransaction: Sendable {
     public static func prepare(
         _ txs: [Transaction], chainId: UInt64, timestamp: UInt64, verify: Bool, threads: Int
     ) -> [BankTransaction] {
-        let n = txs.count
-        let out = UnsafeMutableBufferPointer<BankTransaction>.allocate(capacity: n)
-        defer { out.deallocate() }
-        let shared = SharedOutput(buffer: out)
-        let chunks = Swift.max(1, Swift.min(threads * 4, n))
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let from = n * c / chunks
-            let to = n * (c + 1) / chunks
-            for i in from..<to {
-                let tx = txs[i]
-                var rejection = BankError.none
-                if tx.chainId != chainId {
-                    rejection = .wrongChain
-                } else if tx.expiry < timestamp {
-                    rejection = .expired
-                } else if verify {
-                    switch tx.verifySignature() {
-                    case .none: break
-                    case .missing: rejection = .missingSignature
-                    case .wrongKey: rejection = .wrongKey
-                    case .invalid: rejection = .badSignature
-                    }
+        txs.concurrentMap(threads: threads) { tx in
+            var rejection = BankError.none
+            if tx.chainId != chainId {
+                rejection = .wrongChain
+            } else if tx.expiry < timestamp {
+                rejection = .expired
+            } else if verify {
+                switch tx.verifySignature() {
+                case .none: break
+                case .missing: rejection = .missingSignature
+                case .wrongKey: rejection = .wrongKey
+                case .invalid: rejection = .badSignature
                 }
-                (shared.buffer.baseAddress! + i).initialize(
-                    to: BankTransaction(tx, hash: tx.hash, rejection: rejection))
             }
+            return BankTransaction(tx, hash: tx.hash, rejection: rejection)
         }
-        let result = Array(out)
-        out.baseAddress!.deinitialize(count: n)
-        return result
     }
-}
-
-private struct SharedOutput: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<BankTransaction>
 }

@@ -36,14 +36,7 @@ public struct BlockApplier: Sendable {
         keys.reserveCapacity(prepared.count * 2)
         for tx in prepared { _ = executor.vm.declaredWrites(of: tx) { keys.append($0) } }
         let store = self.store
-        let n = keys.count
-        let chunks = Swift.max(1, Swift.min(executor.threads * 8, n))
-        keys.withUnsafeBufferPointer { buffer in
-            let shared = SendableKeys(buffer: buffer)
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                for i in (n * c / chunks)..<(n * (c + 1) / chunks) { _ = store.read(shared.buffer[i]) }
-            }
-        }
+        keys.concurrentForEach(threads: executor.threads) { _ = store.read($0) }
     }
 
     public func apply(_ transactions: [Transaction], timestamp: UInt64, verify: Bool) throws(StorageError) -> Applied {
@@ -69,8 +62,4 @@ public struct BlockApplier: Sendable {
             head: head, block: block, receipts: receipts, statistics: execution.statistics,
             executeNanos: executed - started, timings: timings)
     }
-}
-
-private struct SendableKeys: @unchecked Sendable {
-    let buffer: UnsafeBufferPointer<StateKey>
 }

@@ -261,20 +261,9 @@ public final class ChainStore: @unchecked Sendable {
     static func leaves(_ entries: [(key: StateKey, value: StateValue)], threads: Int) -> [(
         keyHash: Hash, valueHash: Hash
     )] {
-        let n = entries.count
-        let out = UnsafeMutableBufferPointer<(keyHash: Hash, valueHash: Hash)>.allocate(capacity: n)
-        defer { out.deallocate() }
-        let shared = SendableBuffer(buffer: out)
-        let chunks = max(1, min(threads * 8, n))
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            for i in (n * c / chunks)..<(n * (c + 1) / chunks) {
-                (shared.buffer.baseAddress! + i).initialize(
-                    to: (StateCommitment.keyHash(entries[i].key), StateCommitment.valueHash(entries[i].value)))
-            }
+        entries.concurrentMap(threads: threads) {
+            (StateCommitment.keyHash($0.key), StateCommitment.valueHash($0.value))
         }
-        let result = Array(out)
-        out.baseAddress!.deinitialize(count: n)
-        return result
     }
 
     /// Commits a block that extends the head: its transactions, receipts and state writes, in one synced
@@ -386,21 +375,9 @@ public final class ChainStore: @unchecked Sendable {
 
     /// The tree changes of a block's writes, hashed in parallel.
     static func changes(_ writes: [StateWrite<StateValue>], threads: Int) -> [(keyHash: Hash, valueHash: Hash?)] {
-        let n = writes.count
-        let out = UnsafeMutableBufferPointer<(keyHash: Hash, valueHash: Hash?)>.allocate(capacity: n)
-        defer { out.deallocate() }
-        let shared = SendableChangeBuffer(buffer: out)
-        let chunks = max(1, min(threads * 8, n))
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            for i in (n * c / chunks)..<(n * (c + 1) / chunks) {
-                let w = writes[i]
-                (shared.buffer.baseAddress! + i).initialize(
-                    to: (StateCommitment.keyHash(w.key), w.value.map(StateCommitment.valueHash)))
-            }
+        writes.concurrentMap(threads: threads) {
+            (StateCommitment.keyHash($0.key), $0.value.map(StateCommitment.valueHash))
         }
-        let result = Array(out)
-        out.baseAddress!.deinitialize(count: n)
-        return result
     }
 }
 
@@ -430,12 +407,4 @@ struct TreeReader: MerkleNodeReader {
         }
         return found
     }
-}
-
-private struct SendableBuffer: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<(keyHash: Hash, valueHash: Hash)>
-}
-
-private struct SendableChangeBuffer: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<(keyHash: Hash, valueHash: Hash?)>
 }
