@@ -10,7 +10,8 @@ public import SluiceMerkle
 //   receipts      height (u64 BE) ‖ index (u32 BE) → Receipt (canonical)
 //   state         StateKey (canonical) → StateValue (canonical): the latest values
 //   tree          version (u64 BE) ‖ page → the nodes of that version in that page (TreePages.swift)
-//   stale         version (u64 BE) → the tree keys (each length-prefixed) that stopped being current then
+//   stale         version (u64 BE) → compact keys (each length-prefixed) of the nodes that stopped being
+//                 current at that version; a page can go once all its nodes are listed here
 //   roots         height (u64 BE) → root hash ‖ root NodeKey? : the state root after each block
 //
 // Heights are big-endian so that RocksDB's byte order is height order. The tree's version is the
