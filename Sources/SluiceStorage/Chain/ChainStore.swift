@@ -175,14 +175,13 @@ public final class ChainStore: @unchecked Sendable {
         }
         let keyHash = StateCommitment.keyHash(key)
         let proof: MerkleProof
-        let valueHash: Hash?
         do {
-            let reader = treeReader
-            proof = try SparseMerkleTree.proof(reader: reader, rootKey: root.rootKey, keyHash: keyHash)
-            valueHash = try SparseMerkleTree.get(reader: reader, rootKey: root.rootKey, keyHash: keyHash)
+            proof = try SparseMerkleTree.proof(reader: treeReader, rootKey: root.rootKey, keyHash: keyHash)
         } catch {
             throw StorageError(.integrity, "cannot build the proof of \(key) at block \(height): \(error)")
         }
+        // The proof ends at the key's own leaf when the key is present: no second walk for its value.
+        let valueHash = proof.leaf.flatMap { $0.keyHash == keyHash ? $0.valueHash : nil }
         // The value itself is only available for the latest state; older proofs carry its hash.
         let current = height == head?.height ? try value(key) : nil
         return StateProof(
