@@ -10,7 +10,13 @@ public enum StateCommitment {
     /// The root of a whole state, from scratch (`sluice t8n`, `db check`). Depends only on the set of
     /// key/values, never on their order or the thread count.
     public static func root(of state: [StateKey: StateValue], threads: Int = 1) -> Hash {
-        let leaves = state.map { (keyHash: keyHash($0.key), valueHash: valueHash($0.value)) }
-        return SparseMerkleTree.build(version: 0, leaves: leaves, threads: threads).root
+        SparseMerkleTree.build(version: 0, leaves: leaves(Array(state), threads: threads), threads: threads).root
+    }
+
+    /// The tree leaves (keyHash, valueHash) of state entries, hashed on all cores, in input order.
+    public static func leaves(
+        _ entries: [(key: StateKey, value: StateValue)], threads: Int
+    ) -> [(keyHash: Hash, valueHash: Hash)] {
+        entries.concurrentMap(threads: threads) { (keyHash($0.key), valueHash($0.value)) }
     }
 }

@@ -108,7 +108,7 @@ extension ChainStore {
             }
         } catch { throw StorageError(.database, "cannot scan the state: \(error)") }
         let recomputed = SparseMerkleTree.build(
-            version: 0, leaves: Self.leaves(entries, threads: threads), threads: threads
+            version: 0, leaves: StateCommitment.leaves(entries, threads: threads), threads: threads
         ).root
         if recomputed != head.state.root {
             problem(

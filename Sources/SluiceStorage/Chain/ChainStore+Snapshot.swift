@@ -107,7 +107,7 @@ extension ChainStore {
         let height = block.header.height
         let entries = Array(state)
         let tree = SparseMerkleTree.build(
-            version: height, leaves: Self.leaves(entries, threads: threads), threads: threads)
+            version: height, leaves: StateCommitment.leaves(entries, threads: threads), threads: threads)
         guard tree.root == expectedRoot else {
             throw StorageError(
                 .integrity,

@@ -210,7 +210,7 @@ public final class ChainStore: @unchecked Sendable {
         progress("writing \(entries.count) state values…")
         try writeInBulk(entries)
         progress("building the state tree…")
-        let leaves = Self.leaves(entries, threads: threads)
+        let leaves = StateCommitment.leaves(entries, threads: threads)
         let tree = SparseMerkleTree.build(version: 0, leaves: leaves, threads: threads)
         progress("writing \(tree.newNodes.count) tree nodes…")
         try writeInBulk(tree)
@@ -254,15 +254,6 @@ public final class ChainStore: @unchecked Sendable {
         let pages = WriteBatch(database)
         for (key, page) in TreePages.pages(tree.newNodes) { pages.put(Family.tree, key, page) }
         try database.write(pages, sync: false)
-    }
-
-    /// (keyHash, valueHash) of each entry, hashed in parallel.
-    static func leaves(_ entries: [(key: StateKey, value: StateValue)], threads: Int) -> [(
-        keyHash: Hash, valueHash: Hash
-    )] {
-        entries.concurrentMap(threads: threads) {
-            (StateCommitment.keyHash($0.key), StateCommitment.valueHash($0.value))
-        }
     }
 
     /// Commits a block that extends the head: its transactions, receipts and state writes, in one synced
