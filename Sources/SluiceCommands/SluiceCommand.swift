@@ -2,7 +2,7 @@ public import ArgumentParser
 import Foundation
 
 /// `sluice`: the one command of the project. The executable only calls `SluiceCommand.main()`.
-public struct SluiceCommand: ParsableCommand {
+public struct SluiceCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "Sluice: a decentralized GPU compute network on a parallel proof-of-stake chain.",
@@ -11,14 +11,17 @@ public struct SluiceCommand: ParsableCommand {
             make keys with `sluice keys new`.
             """,
         version: "0.1.0",
-        subcommands: [T8nCommand.self, BenchCommand.self, KeysCommand.self, DbCommand.self, StateCommand.self]
+        subcommands: [
+            DevnetCommand.self, NodeCommand.self, T8nCommand.self, BenchCommand.self, KeysCommand.self, DbCommand.self, StateCommand.self,
+            AccountCommand.self, TxCommand.self, BlockCommand.self, StatusCommand.self,
+        ]
     )
 
     public init() {}
 
     /// Parses the process arguments and runs the command; the executable's only call.
-    public static func start() {
-        main()
+    public static func start() async {
+        await main()
     }
 }
 

@@ -1,3 +1,3 @@
 import SluiceCommands
 
-SluiceCommand.start()
+await SluiceCommand.start()

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceAPI
 import SluiceCore
 
 /// A key file: `{"scheme": "ed25519", "address": "0x…", "publicKey": "0x…", "secretKey": "0x…"}`.
@@ -73,32 +74,3 @@ func prettyJSON<T: Encodable>(_ value: T) throws -> Data {
     return data
 }
 
-/// A decoding error as a person reads it: the path of the field and what is wrong.
-func describe(_ error: any Error) -> String {
-    guard let e = error as? DecodingError else {
-        if let c = error as? CoreError { return c.message }
-        return "\(error)"
-    }
-    func path(_ keys: [any CodingKey]) -> String {
-        keys.isEmpty
-            ? "the top level"
-            : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-                .replacingOccurrences(of: ".[", with: "[")
-    }
-    switch e {
-    case .keyNotFound(let key, let ctx):
-        return "field \(path(ctx.codingPath + [key])): missing"
-    case .typeMismatch(let type, let ctx):
-        return "field \(path(ctx.codingPath)): expected \(type) (\(ctx.debugDescription))"
-    case .valueNotFound(let type, let ctx):
-        return "field \(path(ctx.codingPath)): expected \(type), found null"
-    case .dataCorrupted(let ctx):
-        if ctx.codingPath.isEmpty {
-            let underlying = (ctx.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
-            return "malformed JSON: \(underlying ?? ctx.debugDescription)"
-        }
-        return "field \(path(ctx.codingPath)): \(ctx.debugDescription)"
-    @unknown default:
-        return "\(e)"
-    }
-}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SluiceAPI
 import SluiceCore
 import SluiceRuntime
 import SluiceStorage

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceAPI
 import SluiceCore
 import SluiceExecution
 import SluiceRuntime
@@ -92,9 +93,7 @@ enum T8n {
         for (i, o) in execution.outputs.enumerated() {
             fees = Amount(fees.value + o.fee.value)
             receipts.append(
-                ReceiptJSON(
-                    index: i, transactionHash: prepared[i].hash, status: o.status.name, gasUsed: o.gasUsed, fee: o.fee,
-                    error: o.error.message, output: o.output))
+                ReceiptJSON(index: i, o.receipt(transactionHash: prepared[i].hash)))
         }
         let json = PostStateJSON(
             stateRoot: StateCommitment.root(of: post.values, threads: options.threads), feesCollected: fees,
@@ -117,31 +116,3 @@ enum T8n {
     }
 }
 
-/// A decoding error with the index of the item and the field, e.g. "transaction 3, field payload.amount: …".
-func describe(_ error: any Error, item: String) -> String {
-    guard let e = error as? DecodingError else { return describe(error) }
-    let ctx: DecodingError.Context
-    var path: [any CodingKey]
-    switch e {
-    case .keyNotFound(let key, let c):
-        ctx = c
-        path = c.codingPath + [key]
-    case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c):
-        ctx = c
-        path = c.codingPath
-    @unknown default:
-        return describe(error)
-    }
-    guard let at = path.firstIndex(where: { $0.intValue != nil }) else { return describe(error) }
-    let index = path[at].intValue!
-    path = Array(path[(at + 1)...])
-    let field = path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-    let what: String
-    switch e {
-    case .keyNotFound: what = "missing"
-    case .valueNotFound: what = "null where a value is required"
-    case .typeMismatch(let type, _): what = "expected \(type)"
-    default: what = ctx.debugDescription
-    }
-    return field.isEmpty ? "\(item) \(index): \(what)" : "\(item) \(index), field \(field): \(what)"
-}

@@ -383,6 +383,26 @@ extension ChainStore: StateReader {
     }
 }
 
+extension ChainStore {
+    /// Reads the latest committed value from any thread while blocks are being committed (the API, the
+    /// mempool): the cache, then the data dir, without filling the cache. (Only the block loop fills
+    /// it: a reader that filled it with a value read just before a commit could leave that stale value
+    /// cached after the commit's own update.)
+    public func peek(_ key: StateKey) -> StateValue? {
+        if let cached = stateCache.get(key) { return cached }
+        do { return try value(key) } catch { fatalError("state read failed: \(error)") }
+    }
+
+    /// The latest committed state as a reader for other threads than the block loop (see `peek`).
+    public var latest: LatestState { LatestState(store: self) }
+}
+
+/// The latest committed state, read without filling the cache (see `ChainStore.peek`).
+public struct LatestState: StateReader, Sendable {
+    public let store: ChainStore
+    public func read(_ key: StateKey) -> StateValue? { store.peek(key) }
+}
+
 /// Reads tree nodes: the cache of current nodes, then the data dir.
 struct TreeReader: MerkleNodeReader {
     let database: RocksDatabase

@@ -1,6 +1,6 @@
 public import SluiceCore
 public import SluiceMerkle
-public import SluiceRuntime
+
 
 /// A state value (or its absence) with the Merkle proof that ties it to a state root.
 /// A light client checks it with only the root: `verify()`.

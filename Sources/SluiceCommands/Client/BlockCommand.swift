@@ -1,0 +1,80 @@
+import ArgumentParser
+import SluiceAPI
+import SluiceClient
+import SluiceCore
+
+struct BlockCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "block",
+        abstract: "Inspect blocks on a running node.",
+        subcommands: [Show.self]
+    )
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a block's header, state root and transactions.",
+            discussion: """
+                Without HEIGHT, shows the head. --full adds each transaction with its receipt.
+
+                Examples:
+                  sluice block show
+                  sluice block show 12 --full --json
+                """)
+
+        @OptionGroup var options: NodeOptions
+
+        @Flag(help: "Include the transactions and their receipts.")
+        var full = false
+
+        @Argument(help: "A block height, or latest.")
+        var height: String = "latest"
+
+        func run() async throws {
+            try await reportingErrors {
+                let number: UInt64?
+                if height == "latest" {
+                    number = nil
+                } else if let h = UInt64(height) {
+                    number = h
+                } else {
+                    throw CommandError("HEIGHT: '\(height)' is not a block height; use a number or latest")
+                }
+                guard let block = try await options.client().block(height: number, full: full) else {
+                    throw CommandError(
+                        "the node has no block \(height) yet; see the head's height with `sluice status`")
+                }
+                if options.json { return try printAPIJSON(block) }
+                printBlock(block)
+            }
+        }
+
+        private func printBlock(_ b: BlockJSON) {
+            print(
+                """
+                height:       \(b.height)
+                hash:         \(b.hash.hex)
+                parent:       \(b.parentHash.hex)
+                chain id:     \(b.chainId)
+                timestamp:    \(b.timestamp)
+                proposer:     \(b.proposer.hex)
+                state root:   \(b.stateRoot.hex)
+                parent state: \(b.parentStateRoot.hex)
+                tx root:      \(b.transactionsRoot.hex)
+                transactions: \(b.transactionCount)
+                """)
+            if let txs = b.transactions {
+                let receipts = Dictionary(
+                    (b.receipts ?? []).map { ($0.index, $0) }, uniquingKeysWith: { first, _ in first })
+                for (i, tx) in txs.enumerated() {
+                    let hash = i < b.transactionHashes.count ? b.transactionHashes[i].hex : "?"
+                    let receipt = receipts[i].map { " → \($0.status), gas \($0.gasUsed), fee \($0.fee)\($0.error.map { ": \($0)" } ?? "")" } ?? ""
+                    print(
+                        "  \(i): \(hash) \(tx.sender.hex) #\(tx.sequence) \(tx.payload.type) \(tx.payload.amount) to \(tx.payload.to.hex)\(receipt)"
+                    )
+                }
+            } else {
+                for (i, hash) in b.transactionHashes.enumerated() { print("  \(i): \(hash.hex)") }
+            }
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import ArgumentParser
+import Foundation
+import SluiceAPI
+import SluiceClient
+import SluiceCore
+
+struct TxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tx",
+        abstract: "Send and inspect transactions on a running node.",
+        subcommands: [Transfer.self, Show.self]
+    )
+
+    struct Transfer: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sign a transfer with a key file and submit it to the node.",
+            discussion: """
+                The chain id comes from the node, and the sequence (unless --sequence) from the sender's \
+                account: its sequence plus its transactions pending in the mempool. Prints the transaction's \
+                hash once the mempool admits it; a rejection prints the node's reason and code and exits 1. \
+                With --wait, waits until a block commits the transaction and prints the receipt; exits 1 if \
+                it failed or was discarded.
+
+                The fee is the gas used times --gas-price, paid from the sender's balance.
+
+                Example:
+                  sluice tx transfer --key .sluice/devnet/keys/dev-0.json --to ADDRESS --amount 1000 --wait
+                """)
+
+        @OptionGroup var options: NodeOptions
+
+        @Option(help: "The sender's key file (`sluice keys new`).")
+        var key: String
+
+        @Option(help: "Which key of the file signs, when it holds several (an address).")
+        var from: String?
+
+        @Option(help: "The recipient's address.")
+        var to: String
+
+        @Option(help: "The amount to send: a whole number of the smallest unit.")
+        var amount: String
+
+        @Option(help: "The price per gas unit.")
+        var gasPrice: UInt64 = 1
+
+        @Option(help: "The most gas the transaction may use.")
+        var gasLimit: UInt64 = 20
+
+        @Option(help: "The sequence to sign with (default: the account's sequence + its pending transactions).")
+        var sequence: UInt64?
+
+        @Option(help: "Seconds from now after which the transaction may no longer be included (default: never).")
+        var expirySeconds: UInt64?
+
+        @Flag(help: "Wait until the transaction is committed and print its receipt.")
+        var wait = false
+
+        @Option(help: "How long --wait waits: 30s, 500ms, 2m or a number of seconds.")
+        var timeout = DurationArgument(.seconds(30), text: "30s")
+
+        func run() async throws {
+            try await reportingErrors {
+                let key = try signingKey()
+                let recipient = try parseAddress(to, "--to")
+                let value: Amount
+                do { value = try Amount(decimal: amount) } catch {
+                    throw CommandError("--amount: \(describe(error))")
+                }
+                let expiry = try expiryTimestamp()
+                let client = try options.client()
+                let chainId = try await client.status().chainId
+                let nextSequence: UInt64
+                if let sequence {
+                    nextSequence = sequence
+                } else {
+                    let account = try await client.account(key.address)
+                    nextSequence = account.sequence &+ UInt64(clamping: account.pending)
+                }
+                let tx = Transaction(
+                    chainId: chainId, sender: key.address, sequence: nextSequence, gasLimit: gasLimit,
+                    gasPrice: gasPrice, expiry: expiry, payload: .transfer(to: recipient, amount: value)
+                ).signed(with: key)
+                let submitted = try await client.submit(tx)
+                guard wait else {
+                    if options.json { return try printAPIJSON(submitted) }
+                    print(submitted.hash.hex)
+                    return
+                }
+                if !options.json { print("submitted \(submitted.hash.hex) (sequence \(nextSequence)); waiting…") }
+                let committed = try await client.waitForCommit(submitted.hash, timeout: timeout.duration)
+                if options.json { try printAPIJSON(committed) } else { printReceipt(committed) }
+                if let receipt = committed.receipt, receipt.status != "success" { throw ExitCode(1) }
+            }
+        }
+
+        /// The key that signs: the file's only key, or the one `--from` names.
+        private func signingKey() throws -> SigningKey {
+            let keys = try KeyFile.load(path: key)
+            if let from {
+                let address = try parseAddress(from, "--from")
+                guard let match = keys.first(where: { $0.address == address }) else {
+                    throw CommandError("\(key) holds no key for \(address.hex); check --from or --key")
+                }
+                return match
+            }
+            guard keys.count == 1, let only = keys.first else {
+                throw CommandError(
+                    "\(key) holds \(keys.count) keys: name the sender with --from ADDRESS (see `sluice keys show \(key)`)")
+            }
+            return only
+        }
+
+        private func expiryTimestamp() throws -> UInt64 {
+            guard let expirySeconds else { return Transaction.never }
+            let now = UInt64(max(0, Date().timeIntervalSince1970))
+            let (sum, overflow) = now.addingReportingOverflow(expirySeconds)
+            guard !overflow, sum != Transaction.never else {
+                throw CommandError("--expiry-seconds: \(expirySeconds) is too far in the future; leave it out for no expiry")
+            }
+            return sum
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a transaction: pending in the mempool, or committed with its receipt.",
+            discussion: """
+                Exits 1 when the node knows nothing of the hash (never submitted, or dropped from the \
+                mempool).
+
+                Example:
+                  sluice tx show HASH   (the hash `sluice tx transfer` printed)
+                """)
+
+        @OptionGroup var options: NodeOptions
+
+        @Argument(help: "The transaction's hash (0x + 64 hex digits).")
+        var hash: String
+
+        func run() async throws {
+            try await reportingErrors {
+                let hash = try parseHash(hash, "HASH")
+                guard let status = try await options.client().transaction(hash) else {
+                    throw CommandError(
+                        "the node knows no transaction \(hash.hex): it was never admitted, or was dropped from the mempool; submit it again"
+                    )
+                }
+                if options.json { return try printAPIJSON(status) }
+                printTransaction(status)
+            }
+        }
+    }
+}
+
+/// The transaction's fields, then where it is: the mempool, or a block with its receipt.
+func printTransaction(_ status: TransactionStatusJSON) {
+    print("hash:     \(status.hash.hex)")
+    if let tx = status.transaction {
+        print(
+            """
+            sender:   \(tx.sender.hex)
+            sequence: \(tx.sequence)
+            payload:  \(tx.payload.type) \(tx.payload.amount) to \(tx.payload.to.hex)\(tx.payload.rounds.map { " (\($0) rounds)" } ?? "")
+            gas:      limit \(tx.gasLimit), price \(tx.gasPrice)\(tx.expiry.map { "\nexpiry:   \($0)" } ?? "")
+            """)
+    }
+    if status.status == "committed" {
+        printReceipt(status, withHash: false)
+    } else {
+        print("status:   \(status.status)")
+    }
+}
+
+/// `status`, gas, fee, block and error of a committed transaction.
+func printReceipt(_ status: TransactionStatusJSON, withHash: Bool = true) {
+    if withHash { print("hash:     \(status.hash.hex)") }
+    guard let receipt = status.receipt else {
+        print("status:   \(status.status)")
+        return
+    }
+    print(
+        """
+        status:   \(receipt.status)
+        block:    \(status.blockHeight.map(String.init) ?? "?"), index \(status.index.map(String.init) ?? "?")
+        gas used: \(receipt.gasUsed)
+        fee:      \(receipt.fee)
+        """)
+    if let error = receipt.error { print("error:    \(error)") }
+    if let output = receipt.output { print("output:   \(output.hex)") }
+}

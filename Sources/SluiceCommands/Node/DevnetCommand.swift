@@ -1,0 +1,170 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SluiceAPI
+import SluiceCore
+
+struct DevnetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "devnet",
+        abstract: "Run a local network: one validator, funded dev accounts, the HTTP + WebSocket API.",
+        discussion: """
+            The first run creates the data dir (default .sluice/devnet): a genesis block that funds --accounts
+            dev accounts, their key files in DATA/keys/, and DATA/node.toml (the same node runs with
+            `sluice node run --config DATA/node.toml`). Later runs go on from the stored head. Stop with Ctrl-C
+            or SIGTERM: the block in progress commits, nothing committed is lost.
+
+            Then, in another terminal:
+              sluice status
+              sluice tx transfer --key .sluice/devnet/keys/dev-0.json --to <address> --amount 100 --wait
+              sluice account show <address>
+            """)
+
+    @Option(help: "The data dir (created when missing).")
+    var data: String = ".sluice/devnet"
+
+    @Option(help: "Where the API listens: host:port (port 0 picks a free one).")
+    var http: String = "127.0.0.1:8645"
+
+    @Option(help: "The longest time between blocks, e.g. 250ms or 1s (a full block is cut at once).")
+    var blockTime: String = "250ms"
+
+    @Option(help: "Dev accounts funded at genesis (only when the data dir is new).")
+    var accounts: Int = 10
+
+    @Option(help: "Each dev account's genesis balance (only when the data dir is new).")
+    var balance: String = "1000000000000"
+
+    @Option(help: "The chain id (only when the data dir is new).")
+    var chainId: UInt64 = 1337
+
+    @Option(help: "The most transactions in one block.")
+    var maxBlockSize: Int = 10_000
+
+    @Option(help: "Server log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "warning"
+
+    @Flag(help: "No live status line.")
+    var noStatus = false
+
+    func validate() throws {
+        guard (1...10_000).contains(accounts) else { throw ValidationError("--accounts must be from 1 to 10000") }
+        guard maxBlockSize >= 1 else { throw ValidationError("--max-block-size must be at least 1") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let root = URL(fileURLWithPath: data).standardizedFileURL.path
+            let keysDir = root + "/keys"
+            let configPath = root + "/node.toml"
+            var settings: NodeSettings
+            if FileManager.default.fileExists(atPath: configPath) {
+                settings = try NodeSettings.load(path: configPath)
+            } else {
+                settings = try createDevnet(root: root, keysDir: keysDir)
+            }
+            (settings.host, settings.port) = try parseHostPort(http)
+            settings.blockTime = try parseDuration(blockTime)
+            settings.maxBlockSize = maxBlockSize
+            try writeFileAtomically(Data(settings.toml(relativeTo: root).utf8), to: configPath)
+            var runner = NodeRunner(settings: settings)
+            runner.notes = ["  Config:     \(configPath)"] + listKeys(keysDir)
+            runner.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
+            runner.statusLine = !noStatus
+            try await runner.run()
+        }
+    }
+
+    /// A new devnet: dev keys on disk, their genesis accounts in the settings.
+    private func createDevnet(root: String, keysDir: String) throws -> NodeSettings {
+        let amount: Amount
+        do { amount = try Amount(decimal: balance) } catch { throw CommandError("--balance: \(error.message)") }
+        do {
+            try FileManager.default.createDirectory(atPath: keysDir, withIntermediateDirectories: true)
+        } catch {
+            throw CommandError("cannot create \(keysDir): \(error.localizedDescription); check --data")
+        }
+        var genesis: [AccountJSON] = []
+        for i in 0..<accounts {
+            let path = "\(keysDir)/dev-\(i).json"
+            let key: SigningKey
+            if FileManager.default.fileExists(atPath: path) {
+                key = try KeyFile.load(path: path)[0]
+            } else {
+                do { key = try SigningKey(scheme: .ed25519) } catch { throw CommandError(error.message) }
+                try writeFileAtomically(try prettyJSON(KeyFile(key)), to: path)
+                chmod(path, 0o600)
+            }
+            genesis.append(AccountJSON(address: key.address, balance: amount, sequence: 0))
+        }
+        return NodeSettings(
+            chainId: chainId, dataDir: root + "/chain", host: "127.0.0.1", port: 8645, blockTime: .milliseconds(250),
+            maxBlockSize: maxBlockSize, mempoolCapacity: 200_000, genesis: genesis)
+    }
+
+    /// "  dev-0  0x…  DATA/keys/dev-0.json" for each key file.
+    private func listKeys(_ keysDir: String) -> [String] {
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: keysDir)) ?? [])
+            .filter { $0.hasSuffix(".json") }
+            .sorted { $0.localizedStandardCompare($1) == .orderedAscending }
+        guard !files.isEmpty else { return [] }
+        var lines = ["  Dev keys (funded at genesis; sign with --key FILE):"]
+        for f in files.prefix(20) {
+            let path = "\(keysDir)/\(f)"
+            let address = (try? KeyFile.load(path: path).first?.address.hex) ?? "(unreadable)"
+            lines.append("    \(address)  \(path)")
+        }
+        if files.count > 20 { lines.append("    … and \(files.count - 20) more in \(keysDir)") }
+        return lines
+    }
+}
+
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Run a node from a config file.",
+        subcommands: [Run.self])
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a node from node.toml until Ctrl-C / SIGTERM.",
+            discussion: """
+                node.toml (paths relative to its folder):
+                  chain_id = 1337
+                  data = "chain"
+                  http = "127.0.0.1:8645"
+                  block_time = "250ms"
+                  max_block_size = 10000
+                  mempool_capacity = 200000
+                  [[genesis.accounts]]          # used only when the data dir is new
+                  address = "0x…"
+                  balance = "1000000000000"
+                `sluice devnet` writes one into its data dir.
+                """)
+
+        @Option(help: "The config file.")
+        var config: String
+
+        @Option(help: "Server log level: trace, debug, info, notice, warning, error, critical.")
+        var logLevel: String = "info"
+
+        @Flag(help: "No live status line.")
+        var noStatus = false
+
+        func run() async throws {
+            try await reportingErrors {
+                let settings = try NodeSettings.load(path: config)
+                var runner = NodeRunner(settings: settings)
+                guard let level = Logger.Level(rawValue: logLevel) else {
+                    throw CommandError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+                }
+                runner.logLevel = level
+                runner.statusLine = !noStatus
+                try await runner.run()
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import SluiceCore
+import SluiceExecution
+import SluiceNode
+import SluiceRuntime
+import SluiceServer
+import SluiceStorage
+
+/// Runs one node from its settings until SIGINT or SIGTERM: opens (or creates, with its genesis) the data
+/// dir, starts the block loop and the API, prints where to reach them, shows a live status line on a
+/// terminal, and on a signal stops the API, lets the block in progress commit, and closes the store.
+/// `sluice devnet` and `sluice node run` both end here.
+struct NodeRunner {
+    var settings: NodeSettings
+    /// Lines printed after the URLs (the devnet's keys).
+    var notes: [String] = []
+    var logLevel: Logger.Level = .warning
+    /// A one-line live status on a terminal (never when standard output is not one).
+    var statusLine = true
+    /// Called with the API's base URL once the server listens (tests, the e2e benchmark).
+    var onListening: @Sendable (String) -> Void = { _ in }
+
+    func run() async throws {
+        var logger = Logger(label: "sluice")
+        logger.logLevel = logLevel
+        let node = try openNode(progress: { print($0) })
+        let server = APIServer(node: node)
+        let settings = self.settings
+        let notes = self.notes
+        let onListening = self.onListening
+        let app = server.application(host: settings.host, port: settings.port, logger: logger) { port in
+            let base = "http://\(settings.host):\(port)"
+            var lines = [
+                "Sluice node \(APIServer.version): chain \(settings.chainId), height \(node.store.head?.height ?? 0), data \(settings.dataDir)",
+                "  API:        \(base)/v1/status   (OpenAPI: \(base)/openapi.json)",
+                "  WebSocket:  ws://\(settings.host):\(port)/v1/events",
+                "  Metrics:    \(base)/metrics",
+            ]
+            lines += notes
+            lines.append("Press Ctrl-C to stop.")
+            print(lines.joined(separator: "\n"))
+            fflush(nil)
+            onListening(base)
+        }
+        var services: [any Service] = [NodeService(node: node), app]
+        if statusLine && isatty(STDOUT_FILENO) == 1 { services.append(StatusLineService(node: node)) }
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            await node.stop()
+            throw CommandError("the node stopped: \(error)")
+        }
+        print("stopped at height \(node.store.head?.height ?? 0); run the same command again to go on from there")
+    }
+
+    /// Opens the data dir and the node; commits the genesis block when the dir is new.
+    func openNode(progress: (String) -> Void) throws -> Node {
+        let store: ChainStore
+        do { store = try ChainStore(path: settings.dataDir, chainId: settings.chainId) } catch {
+            throw CommandError(error.message)
+        }
+        if store.head == nil {
+            progress("creating the genesis block with \(settings.genesis.count) accounts in \(settings.dataDir)…")
+            do { _ = try store.commitGenesis(state: try settings.genesisState(), timestamp: Node.unixNow()) } catch
+            let e as StorageError
+            { throw CommandError(e.message) }
+        }
+        let threads = ProcessInfo.processInfo.activeProcessorCount
+        do {
+            return try Node(
+                store: store, executor: ParallelExecutor(vm: BankVM(), threads: threads),
+                configuration: Node.Configuration(
+                    blockTime: settings.blockTime, maxBlockSize: settings.maxBlockSize,
+                    mempool: Mempool.Configuration(chainId: settings.chainId, capacity: settings.mempoolCapacity)))
+        } catch {
+            throw CommandError(error.message)
+        }
+    }
+}
+
+/// The block loop as a service: runs until graceful shutdown, then lets the block in progress commit.
+struct NodeService: Service {
+    let node: Node
+
+    func run() async throws {
+        node.start()
+        try? await gracefulShutdown()
+        await node.stop()
+    }
+}
+
+/// `height 1234 · 5,000 tx/s · mempool 12` on one terminal line, refreshed every second.
+struct StatusLineService: Service {
+    let node: Node
+
+    func run() async throws {
+        defer {
+            print("\r\u{1B}[2K", terminator: "")
+            fflush(nil)
+        }
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            let (tps, total) = node.throughput()
+            let line =
+                "height \(node.store.head?.height ?? 0) · \(Int(tps.rounded())) tx/s · mempool \(node.mempool.count) · \(total) committed"
+            print("\r\u{1B}[2K\(line)", terminator: "")
+            fflush(nil)
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+}

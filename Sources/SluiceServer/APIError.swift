@@ -1,0 +1,65 @@
+import Foundation
+public import HTTPTypes
+public import Hummingbird
+import NIOCore
+import Logging
+import SluiceAPI
+
+/// An API error: an HTTP status and `{"error": "…", "code": "…"}`. Everything a handler rejects is one
+/// of these; `JSONErrorMiddleware` turns any other error (Hummingbird's own 404s and 413s included)
+/// into one too, so a client always gets JSON.
+public struct APIError: HTTPResponseError, Sendable {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let message: String
+
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, code: "bad_request", message) }
+    public static func notFound(_ message: String) -> APIError { APIError(.notFound, code: "not_found", message) }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        jsonResponse(ErrorJSON(error: message, code: code), status: status)
+    }
+}
+
+/// Maps every error that escapes a handler to a JSON `APIError` response.
+struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as HTTPError {
+            switch error.status {
+            case .notFound:
+                throw APIError(
+                    .notFound, code: "not_found",
+                    "no route \(request.method) \(request.uri.path): see GET /openapi.json for the API")
+            case .contentTooLarge:
+                throw APIError(.contentTooLarge, code: "body_too_large", "the request body is too large")
+            case .methodNotAllowed:
+                throw APIError(.methodNotAllowed, code: "method_not_allowed", "\(request.method) is not allowed here")
+            default:
+                throw APIError(error.status, code: error.status.code < 500 ? "bad_request" : "internal", error.body ?? "\(error.status)")
+            }
+        } catch {
+            context.logger.error("request failed: \(error)")
+            throw APIError(.internalServerError, code: "internal", "internal error: \(error)")
+        }
+    }
+}
+
+/// A JSON response with the API's encoder.
+func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+    let data = (try? APIJSON.encoder().encode(value)) ?? Data("{}".utf8)
+    return Response(
+        status: status, headers: [.contentType: "application/json; charset=utf-8"],
+        body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+}

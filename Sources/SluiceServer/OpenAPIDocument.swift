@@ -1,0 +1,218 @@
+/// `GET /openapi.json`: the API described in OpenAPI 3.1. A test walks every path and operation here
+/// against the router, and every schema against real responses, so the two cannot drift apart.
+public enum OpenAPIDocument {
+    public static var json: [UInt8] { Array(text.utf8) }
+
+    static let hash = #"{"type": "string", "pattern": "^0x[0-9a-f]{64}$"}"#
+    static let amount = #"{"type": "string", "pattern": "^[0-9]+$", "description": "decimal, up to 2^128-1"}"#
+    static let u64 = #"{"type": "integer", "minimum": 0}"#
+
+    static let errors = #"""
+        "400": {"$ref": "#/components/responses/Error"},
+        "404": {"$ref": "#/components/responses/Error"}
+        """#
+
+    public static let text = #"""
+        {
+          "openapi": "3.1.0",
+          "info": {
+            "title": "Sluice node API",
+            "version": "\#(APIServer.version)",
+            "description": "A Sluice node: submit signed transactions, read accounts, blocks, receipts and state proofs, follow committed blocks. Amounts are decimal strings; hashes and addresses 0x-prefixed hex. Every error is {\"error\", \"code\"}."
+          },
+          "servers": [{"url": "http://127.0.0.1:8645"}],
+          "paths": {
+            "/v1/transactions": {
+              "post": {
+                "operationId": "submitTransaction",
+                "summary": "Submit one signed transaction to the mempool.",
+                "requestBody": {"required": true, "content": {
+                  "application/json": {"schema": {"$ref": "#/components/schemas/Transaction"}},
+                  "application/vnd.sluice.tx": {"schema": {"type": "string", "format": "binary", "description": "the canonical encoding"}}
+                }},
+                "responses": {
+                  "202": {"description": "accepted, pending", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubmitResult"}}}},
+                  "400": {"$ref": "#/components/responses/Error"},
+                  "409": {"$ref": "#/components/responses/Error"},
+                  "413": {"$ref": "#/components/responses/Error"},
+                  "429": {"$ref": "#/components/responses/Error"},
+                  "503": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
+            "/v1/transactions/batch": {
+              "post": {
+                "operationId": "submitTransactions",
+                "summary": "Submit many signed transactions; one result each, in order.",
+                "requestBody": {"required": true, "content": {
+                  "application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Transaction"}}},
+                  "application/vnd.sluice.txs": {"schema": {"type": "string", "format": "binary", "description": "ULEB128 count, then the canonical encodings"}}
+                }},
+                "responses": {
+                  "200": {"description": "per-transaction results", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchResult"}}}},
+                  "400": {"$ref": "#/components/responses/Error"},
+                  "413": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
+            "/v1/transactions/{hash}": {
+              "get": {
+                "operationId": "getTransaction",
+                "summary": "A transaction: pending in the mempool, or committed with its block and receipt.",
+                "parameters": [{"name": "hash", "in": "path", "required": true, "schema": \#(hash)}],
+                "responses": {
+                  "200": {"description": "found", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TransactionStatus"}}}},
+                  \#(errors)
+                }
+              }
+            },
+            "/v1/accounts/{address}": {
+              "get": {
+                "operationId": "getAccount",
+                "summary": "An account's balance and sequence in the latest state, and its pending transactions.",
+                "parameters": [{"name": "address", "in": "path", "required": true, "schema": \#(hash)}],
+                "responses": {
+                  "200": {"description": "the account (exists: false if never funded)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AccountInfo"}}}},
+                  "400": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
+            "/v1/blocks/{height}": {
+              "get": {
+                "operationId": "getBlock",
+                "summary": "A block by height, hash, or latest.",
+                "parameters": [
+                  {"name": "height", "in": "path", "required": true, "schema": {"type": "string", "description": "a height, latest, or a block hash"}},
+                  {"name": "full", "in": "query", "required": false, "schema": {"type": "boolean"}}
+                ],
+                "responses": {
+                  "200": {"description": "the block", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Block"}}}},
+                  \#(errors)
+                }
+              }
+            },
+            "/v1/state/proof/{key}": {
+              "get": {
+                "operationId": "getStateProof",
+                "summary": "A state value (or its absence) with its Merkle proof against the state root.",
+                "parameters": [
+                  {"name": "key", "in": "path", "required": true, "schema": {"type": "string", "description": "an address, bank/account/0x…, or an encoded state key"}},
+                  {"name": "height", "in": "query", "required": false, "schema": \#(u64)}
+                ],
+                "responses": {
+                  "200": {"description": "the proof", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/StateProof"}}}},
+                  \#(errors)
+                }
+              }
+            },
+            "/v1/status": {
+              "get": {
+                "operationId": "getStatus",
+                "summary": "The node: chain, head, mempool, throughput.",
+                "responses": {
+                  "200": {"description": "status", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Status"}}}}
+                }
+              }
+            },
+            "/v1/events": {
+              "get": {
+                "operationId": "events",
+                "summary": "WebSocket: one BlockEvent text message per committed block, optionally only receipts of transactions from or to one account.",
+                "parameters": [{"name": "account", "in": "query", "required": false, "schema": \#(hash)}],
+                "responses": {
+                  "101": {"description": "switching to WebSocket; messages are BlockEvent", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BlockEvent"}}}},
+                  "400": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
+            "/metrics": {
+              "get": {
+                "operationId": "metrics",
+                "summary": "Prometheus metrics: height, tx/s, mempool size, re-executions, block time histogram.",
+                "responses": {"200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}
+              }
+            },
+            "/openapi.json": {
+              "get": {
+                "operationId": "openapi",
+                "summary": "This document.",
+                "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}
+              }
+            }
+          },
+          "components": {
+            "responses": {
+              "Error": {"description": "an error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            },
+            "schemas": {
+              "Error": {"type": "object", "required": ["error", "code"], "additionalProperties": false, "properties": {
+                "error": {"type": "string"},
+                "code": {"type": "string", "enum": ["bad_request", "not_found", "body_too_large", "method_not_allowed", "internal", "bad_signature", "wrong_chain", "expired", "oversized", "gas_limit_too_low", "gas_price_too_low", "unknown_sender", "sequence_too_old", "sequence_too_far_ahead", "fee_unpayable", "duplicate", "underpriced", "sender_limit", "mempool_full"]}
+              }},
+              "Payload": {"type": "object", "required": ["type", "to", "amount"], "additionalProperties": false, "properties": {
+                "type": {"type": "string", "enum": ["transfer", "compute-transfer"]},
+                "to": \#(hash), "amount": \#(amount), "rounds": {"type": "integer", "minimum": 0}
+              }},
+              "Authenticator": {"type": "object", "required": ["scheme", "publicKey", "signature"], "additionalProperties": false, "properties": {
+                "scheme": {"type": "string", "enum": ["ed25519", "ml-dsa-65"]},
+                "publicKey": {"type": "string"}, "signature": {"type": "string"}
+              }},
+              "Transaction": {"type": "object", "required": ["sender", "sequence", "gasLimit", "gasPrice", "payload"], "additionalProperties": false, "properties": {
+                "chainId": \#(u64), "sender": \#(hash), "sequence": \#(u64), "gasLimit": \#(u64), "gasPrice": \#(u64),
+                "expiry": \#(u64), "payload": {"$ref": "#/components/schemas/Payload"},
+                "authenticator": {"$ref": "#/components/schemas/Authenticator"}
+              }},
+              "Receipt": {"type": "object", "required": ["index", "transactionHash", "status", "gasUsed", "fee"], "additionalProperties": false, "properties": {
+                "index": {"type": "integer"}, "transactionHash": \#(hash),
+                "status": {"type": "string", "enum": ["success", "failed", "discarded"]},
+                "gasUsed": \#(u64), "fee": \#(amount), "error": {"type": "string"}, "output": \#(hash)
+              }},
+              "SubmitResult": {"type": "object", "required": ["hash", "accepted", "status"], "additionalProperties": false, "properties": {
+                "hash": \#(hash), "accepted": {"type": "boolean"}, "status": {"type": "string", "enum": ["pending", "rejected"]},
+                "code": {"type": "string"}, "error": {"type": "string"}
+              }},
+              "BatchResult": {"type": "object", "required": ["accepted", "rejected", "results"], "additionalProperties": false, "properties": {
+                "accepted": {"type": "integer"}, "rejected": {"type": "integer"},
+                "results": {"type": "array", "items": {"$ref": "#/components/schemas/SubmitResult"}}
+              }},
+              "TransactionStatus": {"type": "object", "required": ["hash", "status"], "additionalProperties": false, "properties": {
+                "hash": \#(hash), "status": {"type": "string", "enum": ["pending", "committed"]},
+                "transaction": {"$ref": "#/components/schemas/Transaction"}, "blockHeight": \#(u64), "index": \#(u64),
+                "receipt": {"$ref": "#/components/schemas/Receipt"}
+              }},
+              "AccountInfo": {"type": "object", "required": ["address", "balance", "sequence", "exists", "height", "pending"], "additionalProperties": false, "properties": {
+                "address": \#(hash), "balance": \#(amount), "sequence": \#(u64), "exists": {"type": "boolean"},
+                "height": \#(u64), "pending": {"type": "integer"}
+              }},
+              "Block": {"type": "object", "required": ["height", "hash", "chainId", "parentHash", "timestamp", "proposer", "transactionsRoot", "parentStateRoot", "stateRoot", "transactionCount", "transactionHashes"], "additionalProperties": false, "properties": {
+                "height": \#(u64), "hash": \#(hash), "chainId": \#(u64), "parentHash": \#(hash), "timestamp": \#(u64),
+                "proposer": \#(hash), "transactionsRoot": \#(hash), "parentStateRoot": \#(hash), "stateRoot": \#(hash),
+                "transactionCount": {"type": "integer"}, "transactionHashes": {"type": "array", "items": \#(hash)},
+                "transactions": {"type": "array", "items": {"$ref": "#/components/schemas/Transaction"}},
+                "receipts": {"type": "array", "items": {"$ref": "#/components/schemas/Receipt"}}
+              }},
+              "StateProof": {"type": "object", "required": ["key", "keyBytes", "height", "root", "proof"], "additionalProperties": false, "properties": {
+                "key": {"type": "string"}, "keyBytes": {"type": "string"}, "height": \#(u64), "root": \#(hash),
+                "value": {"type": "object", "properties": {"type": {"type": "string"}, "balance": \#(amount), "sequence": \#(u64), "hex": {"type": "string"}}},
+                "valueHash": \#(hash), "proof": {"type": "object", "description": "the Merkle siblings and the leaf found, see sluice state verify"}
+              }},
+              "Status": {"type": "object", "required": ["version", "chainId", "height", "headHash", "stateRoot", "headTimestamp", "mempoolSize", "mempoolSenders", "transactionsPerSecond", "committedTransactions", "blockTimeMillis", "maxBlockSize", "uptimeSeconds"], "additionalProperties": false, "properties": {
+                "version": {"type": "string"}, "chainId": \#(u64), "height": \#(u64), "headHash": \#(hash), "stateRoot": \#(hash),
+                "headTimestamp": \#(u64), "mempoolSize": {"type": "integer"}, "mempoolSenders": {"type": "integer"},
+                "transactionsPerSecond": {"type": "number"}, "committedTransactions": \#(u64), "blockTimeMillis": {"type": "integer"},
+                "maxBlockSize": {"type": "integer"}, "uptimeSeconds": {"type": "number"}
+              }},
+              "EventReceipt": {"type": "object", "required": ["index", "transactionHash", "sender", "status", "fee"], "additionalProperties": false, "properties": {
+                "index": {"type": "integer"}, "transactionHash": \#(hash), "sender": \#(hash), "to": \#(hash),
+                "status": {"type": "string", "enum": ["success", "failed", "discarded"]}, "fee": \#(amount), "error": {"type": "string"}
+              }},
+              "BlockEvent": {"type": "object", "required": ["type", "height", "hash", "timestamp", "stateRoot", "transactionCount", "receipts"], "additionalProperties": false, "properties": {
+                "type": {"type": "string", "enum": ["block"]}, "height": \#(u64), "hash": \#(hash), "timestamp": \#(u64),
+                "stateRoot": \#(hash), "transactionCount": {"type": "integer"},
+                "receipts": {"type": "array", "items": {"$ref": "#/components/schemas/EventReceipt"}}
+              }}
+            }
+          }
+        }
+        """#
+}

@@ -1,0 +1,3 @@
+import Testing
+@testable import SluiceServer
+@Test func placeholderBuilds() {}
