@@ -127,6 +127,6 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(
-            name: "SluiceCommandsTests", dependencies: ["SluiceCommands", "SluiceRuntime"], swiftSettings: upcoming),
+            name: "SluiceCommandsTests", dependencies: ["SluiceCommands", "SluiceRuntime", "SluiceAPI"], swiftSettings: upcoming),
     ]
 )

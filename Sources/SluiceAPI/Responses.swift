@@ -24,14 +24,21 @@ public struct AccountInfoJSON: Codable, Sendable, Equatable {
     public var height: UInt64
     /// Transactions of this sender waiting in the mempool.
     public var pending: Int
+    /// The sequence a new transaction of this sender should carry: the account's sequence plus the
+    /// unbroken run of its pending sequences (a gap in the mempool is not skipped).
+    public var nextSequence: UInt64
 
-    public init(address: Address, balance: Amount, sequence: UInt64, exists: Bool, height: UInt64, pending: Int) {
+    public init(
+        address: Address, balance: Amount, sequence: UInt64, exists: Bool, height: UInt64, pending: Int,
+        nextSequence: UInt64
+    ) {
         self.address = address
         self.balance = balance
         self.sequence = sequence
         self.exists = exists
         self.height = height
         self.pending = pending
+        self.nextSequence = nextSequence
     }
 }
 
@@ -67,8 +74,8 @@ public struct BatchResultJSON: Codable, Sendable, Equatable {
     }
 }
 
-/// `GET /v1/transactions/{hash}`: `pending` (in the mempool), `committed` (with its block, index and
-/// receipt) or `unknown`.
+/// `GET /v1/transactions/{hash}`: `pending` (in the mempool) or `committed` (with its block, index and
+/// receipt); a hash the node does not know is a 404 `not_found`.
 public struct TransactionStatusJSON: Codable, Sendable, Equatable {
     public var hash: Hash
     public var status: String
@@ -221,7 +228,8 @@ public struct EventReceiptJSON: Codable, Sendable, Equatable {
 public enum APIJSON {
     public static func encoder(pretty: Bool = false) -> JSONEncoder {
         let e = JSONEncoder()
-        e.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        e.outputFormatting =
+            pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         return e
     }
 

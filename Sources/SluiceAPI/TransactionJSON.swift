@@ -28,7 +28,9 @@ public struct AccountJSON: Codable, Sendable, Equatable {
 extension KeyedDecodingContainer {
     /// Decodes a non-negative integer with a message that names the field. (Foundation reports a
     /// negative or fractional number for an unsigned field as "not valid JSON", without the field.)
-    public func decodeUnsigned<T: FixedWidthInteger & UnsignedInteger & Decodable>(_: T.Type, forKey key: Key) throws -> T {
+    public func decodeUnsigned<T: FixedWidthInteger & UnsignedInteger & Decodable>(_: T.Type, forKey key: Key) throws
+        -> T
+    {
         if let v = try? decode(T.self, forKey: key) { return v }
         if let v = try? decode(Int64.self, forKey: key), v < 0 {
             throw DecodingError.dataCorruptedError(
@@ -42,7 +44,8 @@ extension KeyedDecodingContainer {
         throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "expected an unsigned integer")
     }
 
-    public func decodeUnsignedIfPresent<T: FixedWidthInteger & UnsignedInteger & Decodable>(_: T.Type, forKey key: Key) throws
+    public func decodeUnsignedIfPresent<T: FixedWidthInteger & UnsignedInteger & Decodable>(_: T.Type, forKey key: Key)
+        throws
         -> T?
     {
         guard contains(key), try !decodeNil(forKey: key) else { return nil }
@@ -186,4 +189,3 @@ public struct ReceiptJSON: Codable, Sendable, Equatable {
         output = r.output
     }
 }
-

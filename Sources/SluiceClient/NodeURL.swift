@@ -16,6 +16,7 @@ struct NodeURL: Sendable, Equatable {
         let bad = { (why: String) in
             ClientError("'\(text)' is not a node URL: \(why) (expected http://HOST:PORT, e.g. http://127.0.0.1:8645)")
         }
+        guard text.contains("://") else { throw bad("it has no http:// in front") }
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased() else {
             throw bad("it does not parse as a URL")
         }

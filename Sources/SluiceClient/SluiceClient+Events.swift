@@ -14,11 +14,16 @@ extension SluiceClient {
     /// The largest event message read (a block's receipts).
     static let maxEventBytes = 16 << 20
 
-    /// Committed blocks as they come, from now on: all of them, or (with `account`) those with
-    /// transactions sent by or to that account, listing only their receipts. The stream finishes when
-    /// the node closes the socket, and throws when it cannot connect or a message does not decode.
-    public func events(account: Address? = nil) -> AsyncThrowingStream<BlockEventJSON, any Error> {
-        let url = node.webSocket + "/v1/events" + (account.map { "?account=\($0.hex)" } ?? "")
+    /// Committed blocks as they come: from now on, or (with `from`) the stored blocks from that height
+    /// first, so a client that reconnects asks for the height after the last one it saw and misses
+    /// nothing; all blocks, or (with `account`) those with transactions sent by or to that account,
+    /// listing only their receipts. The stream finishes when the node closes the socket, and throws
+    /// when it cannot connect or a message does not decode.
+    public func events(account: Address? = nil, from: UInt64? = nil) -> AsyncThrowingStream<BlockEventJSON, any Error> {
+        var query: [String] = []
+        if let account { query.append("account=\(account.hex)") }
+        if let from { query.append("from=\(from)") }
+        let url = node.webSocket + "/v1/events" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
         let base = baseURL
         return AsyncThrowingStream { continuation in
             let task = Task {

@@ -110,10 +110,14 @@ public struct SluiceClient: Sendable {
                 throw ClientError("stopped waiting for transaction \(hash.hex): the task was cancelled")
             }
         }
-        let state =
-            last?.status == "pending"
-            ? "still pending in the mempool (is the node producing blocks? see `sluice status`)"
-            : "unknown to the node (never admitted, or dropped from the mempool: see `sluice tx show \(hash.hex)`)"
+        let state: String
+        if let last, last.status == "pending" {
+            let sender = last.transaction.map { " (`sluice account show \($0.sender.hex)`)" } ?? ""
+            state =
+                "still pending in the mempool: is an earlier sequence of its sender missing\(sender), or is the node not producing blocks (`sluice status`)?"
+        } else {
+            state = "unknown to the node: never admitted, or dropped from the mempool (`sluice tx show \(hash.hex)`)"
+        }
         throw ClientError("transaction \(hash.hex) was not committed within \(timeout): it is \(state)")
     }
 
@@ -157,13 +161,12 @@ public struct SluiceClient: Sendable {
             let response = try await http.execute(request, timeout: timeout)
             let buffer = try await response.body.collect(upTo: maxResponseBytes)
             return (Int(response.status.code), Data(buffer.readableBytesView))
-        } catch let error as NIOTooManyBytesError {
-            _ = error
+        } catch is NIOTooManyBytesError {
             throw ClientError(
                 "\(request.method) \(path): the node's answer is over \(maxResponseBytes) bytes; ask for less")
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             throw ClientError(
-                "\(request.method) \(path): the node at \(baseURL) did not answer within \(requestTimeout); is it overloaded? check `sluice status`"
+                "\(request.method) \(path): the node at \(baseURL) did not answer within \(requestTimeout): is it overloaded or stuck?"
             )
         } catch is CancellationError {
             throw ClientError("\(request.method) \(path): cancelled")
@@ -208,7 +211,7 @@ func transportReason(_ error: any Error) -> String {
     if let error = error as? HTTPClientError, error == .connectTimeout {
         return "connecting timed out"
     }
-    if let error = error as? IOError { return error.description }
+    if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
     let text = "\(error)"
     if text.contains("Connection refused") || text.contains("ECONNREFUSED") { return "connection refused" }
     return text

@@ -1,8 +1,8 @@
 import Foundation
 public import HTTPTypes
 public import Hummingbird
-import NIOCore
 import Logging
+import NIOCore
 import SluiceAPI
 
 /// An API error: an HTTP status and `{"error": "…", "code": "…"}`. Everything a handler rejects is one
@@ -47,8 +47,15 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             case .methodNotAllowed:
                 throw APIError(.methodNotAllowed, code: "method_not_allowed", "\(request.method) is not allowed here")
             default:
-                throw APIError(error.status, code: error.status.code < 500 ? "bad_request" : "internal", error.body ?? "\(error.status)")
+                throw APIError(
+                    error.status, code: error.status.code < 500 ? "bad_request" : "internal",
+                    error.body ?? "\(error.status)")
             }
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, code: "body_too_large", "the request body is too large")
+        } catch let error as any HTTPResponseError {
+            throw APIError(
+                error.status, code: error.status.code < 500 ? "bad_request" : "internal", "\(error.status)")
         } catch {
             context.logger.error("request failed: \(error)")
             throw APIError(.internalServerError, code: "internal", "internal error: \(error)")

@@ -38,6 +38,7 @@ public struct APIServer: Sendable {
         self.node = node
         self.limits = limits
         let metrics = NodeMetrics()
+        metrics.height.set(Double(node.store.head?.height ?? 0))
         self.metrics = metrics
         node.observe { metrics.record($0) }
     }
@@ -79,12 +80,20 @@ public struct APIServer: Sendable {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.json)))
         }
         router.ws("/v1/events") { request, _ in
+            // The same route answers plain HTTP: without an upgrade it would be an empty 200.
+            guard request.headers[.upgrade]?.lowercased() == "websocket" else {
+                throw APIError.badRequest(
+                    "/v1/events is a WebSocket: connect with a WebSocket client (ws://…/v1/events)")
+            }
             // Refuse a bad filter before upgrading, so the client gets a clear HTTP error.
             _ = try EventFilter(request.uri.queryParameters.get("account"))
+            _ = try EventStart(request.uri.queryParameters.get("from"), head: api.node.store.head?.height ?? 0)
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
-            let filter = try EventFilter(context.request.uri.queryParameters.get("account"))
-            try await api.streamEvents(filter: filter, inbound: inbound, outbound: outbound)
+            let query = context.request.uri.queryParameters
+            let filter = try EventFilter(query.get("account"))
+            let start = try EventStart(query.get("from"), head: api.node.store.head?.height ?? 0)
+            try await api.streamEvents(filter: filter, start: start, inbound: inbound, outbound: outbound)
         }
         return router
     }
@@ -125,7 +134,8 @@ public struct APIServer: Sendable {
         } else {
             let json: [TransactionJSON]
             do { json = try APIJSON.decoder().decode([TransactionJSON].self, from: Data(body)) } catch {
-                throw APIError.badRequest("the body is not a list of transactions: \(describe(error, item: "transaction"))")
+                throw APIError.badRequest(
+                    "the body is not a list of transactions: \(describe(error, item: "transaction"))")
             }
             guard json.count <= limits.batchCount else {
                 throw APIError.badRequest("\(json.count) transactions in one batch: the limit is \(limits.batchCount)")
@@ -144,7 +154,8 @@ public struct APIServer: Sendable {
         return jsonResponse(
             BatchResultJSON(
                 results: results.map { r in
-                    SubmitResultJSON(hash: r.hash, accepted: r.isAccepted, code: r.rejection?.code, error: r.rejection?.message)
+                    SubmitResultJSON(
+                        hash: r.hash, accepted: r.isAccepted, code: r.rejection?.code, error: r.rejection?.message)
                 }))
     }
 
@@ -193,18 +204,28 @@ public struct APIServer: Sendable {
         do { address = Address(try Hash(hex: text)) } catch {
             throw APIError.badRequest("'\(text)' is not an address: use 0x followed by 64 hex digits")
         }
-        let height = node.store.head?.height ?? 0
-        let pending = node.mempool.transactions(from: address).count
-        switch node.store.peek(.account(address)) {
-        case .account(let a)?:
-            return jsonResponse(
-                AccountInfoJSON(
-                    address: address, balance: a.balance, sequence: a.sequence, exists: true, height: height,
-                    pending: pending))
-        default:
-            return jsonResponse(
-                AccountInfoJSON(address: address, balance: .zero, sequence: 0, exists: false, height: height, pending: pending))
+        // The height names the state the balance was read from: read again if a block committed meanwhile.
+        var height = node.store.head?.height ?? 0
+        var value = node.store.peek(.account(address))
+        for _ in 0..<3 {
+            let after = node.store.head?.height ?? 0
+            if after == height { break }
+            height = after
+            value = node.store.peek(.account(address))
         }
+        let queued = node.mempool.transactions(from: address).map(\.sequence).sorted()
+        var info = AccountInfoJSON(
+            address: address, balance: .zero, sequence: 0, exists: false, height: height, pending: queued.count,
+            nextSequence: 0)
+        if case .account(let a)? = value {
+            info.balance = a.balance
+            info.sequence = a.sequence
+            info.exists = true
+        }
+        var next = info.sequence
+        for s in queued where s == next { next += 1 }
+        info.nextSequence = next
+        return jsonResponse(info)
     }
 
     func block(_ request: Request, _ context: APIRequestContext) throws -> Response {
@@ -215,7 +236,10 @@ public struct APIServer: Sendable {
             height = store.head?.height ?? 0
         } else if let h = UInt64(text) {
             height = h
-        } else if let hash = try? Hash(hex: text), let h = try store.height(ofBlock: hash) {
+        } else if let hash = try? Hash(hex: text) {
+            guard let h = try store.height(ofBlock: hash) else {
+                throw APIError.notFound("no block with hash \(hash.hex)")
+            }
             height = h
         } else {
             throw APIError.badRequest("'\(text)' is not a block: use a height, latest, or a block hash that exists")
@@ -228,7 +252,9 @@ public struct APIServer: Sendable {
         if full {
             receipts = []
             for i in block.transactions.indices {
-                if let r = try store.receipt(height: height, index: UInt32(i)) { receipts!.append(ReceiptJSON(index: i, r)) }
+                if let r = try store.receipt(height: height, index: UInt32(i)) {
+                    receipts!.append(ReceiptJSON(index: i, r))
+                }
             }
         }
         return jsonResponse(
@@ -272,7 +298,9 @@ public struct APIServer: Sendable {
     private func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
         var request = request
         let buffer: ByteBuffer
-        do { buffer = try await request.collectBody(upTo: limit) } catch let e as HTTPError where e.status == .contentTooLarge {
+        do { buffer = try await request.collectBody(upTo: limit) } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, code: "body_too_large", "the request body is over \(limit) bytes")
+        } catch let e as HTTPError where e.status == .contentTooLarge {
             throw APIError(.contentTooLarge, code: "body_too_large", "the request body is over \(limit) bytes")
         }
         return Array(buffer.readableBytesView)
@@ -284,6 +312,8 @@ public struct APIServer: Sendable {
     }
 
     private func parseHash(_ text: String, what: String) throws -> Hash {
-        do { return try Hash(hex: text) } catch { throw APIError.badRequest("'\(text)' is not a \(what): use 0x followed by 64 hex digits") }
+        do { return try Hash(hex: text) } catch {
+            throw APIError.badRequest("'\(text)' is not a \(what): use 0x followed by 64 hex digits")
+        }
     }
 }

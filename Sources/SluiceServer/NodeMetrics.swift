@@ -1,9 +1,9 @@
 import Foundation
 import Prometheus
+import SluiceCore
+import SluiceExecution
 import SluiceNode
 import SluiceStorage
-import SluiceExecution
-import SluiceCore
 
 /// The node's Prometheus metrics, served at `GET /metrics`: updated on the block thread after each
 /// commit (cheap: a few atomic stores), gauges of the mempool read when scraped.
@@ -35,11 +35,13 @@ final class NodeMetrics: Sendable {
             name: "sluice_transactions_committed_total", help: "Transactions committed in blocks.")
         blocks = registry.makeCounter(name: "sluice_blocks_committed_total", help: "Blocks committed.")
         reExecutions = registry.makeCounter(
-            name: "sluice_execution_reexecutions_total", help: "Block-STM re-executions (incarnations beyond the first).")
+            name: "sluice_execution_reexecutions_total",
+            help: "Block-STM re-executions (incarnations beyond the first).")
         aborts = registry.makeCounter(
             name: "sluice_execution_validation_aborts_total", help: "Block-STM validations that failed.")
         failedOrDiscarded = registry.makeCounter(
-            name: "sluice_transactions_unsuccessful_total", help: "Committed transactions that failed or were discarded.")
+            name: "sluice_transactions_unsuccessful_total",
+            help: "Committed transactions that failed or were discarded.")
         blockTime = registry.makeDurationHistogram(
             name: "sluice_block_time_seconds", buckets: seconds,
             help: "Time to produce a block: prepare, execute, root update and synced commit.")

@@ -96,7 +96,7 @@ public enum OpenAPIDocument {
                 "operationId": "getStateProof",
                 "summary": "A state value (or its absence) with its Merkle proof against the state root.",
                 "parameters": [
-                  {"name": "key", "in": "path", "required": true, "schema": {"type": "string", "description": "an address, bank/account/0x…, or an encoded state key"}},
+                  {"name": "key", "in": "path", "required": true, "schema": {"type": "string", "description": "an account address (0x + 64 hex) or an encoded state key (0x + 72 hex); one path segment"}},
                   {"name": "height", "in": "query", "required": false, "schema": \#(u64)}
                 ],
                 "responses": {
@@ -117,8 +117,11 @@ public enum OpenAPIDocument {
             "/v1/events": {
               "get": {
                 "operationId": "events",
-                "summary": "WebSocket: one BlockEvent text message per committed block, optionally only receipts of transactions from or to one account.",
-                "parameters": [{"name": "account", "in": "query", "required": false, "schema": \#(hash)}],
+                "summary": "WebSocket: one BlockEvent text message per committed block, optionally only receipts of transactions from or to one account, optionally starting from a stored height.",
+                "parameters": [
+                  {"name": "account", "in": "query", "required": false, "schema": \#(hash)},
+                  {"name": "from", "in": "query", "required": false, "schema": \#(u64), "description": "replay stored blocks from this height first (at most 100,000 back)"}
+                ],
                 "responses": {
                   "101": {"description": "switching to WebSocket; messages are BlockEvent", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BlockEvent"}}}},
                   "400": {"$ref": "#/components/responses/Error"}
@@ -180,9 +183,9 @@ public enum OpenAPIDocument {
                 "transaction": {"$ref": "#/components/schemas/Transaction"}, "blockHeight": \#(u64), "index": \#(u64),
                 "receipt": {"$ref": "#/components/schemas/Receipt"}
               }},
-              "AccountInfo": {"type": "object", "required": ["address", "balance", "sequence", "exists", "height", "pending"], "additionalProperties": false, "properties": {
+              "AccountInfo": {"type": "object", "required": ["address", "balance", "sequence", "exists", "height", "pending", "nextSequence"], "additionalProperties": false, "properties": {
                 "address": \#(hash), "balance": \#(amount), "sequence": \#(u64), "exists": {"type": "boolean"},
-                "height": \#(u64), "pending": {"type": "integer"}
+                "height": \#(u64), "pending": {"type": "integer"}, "nextSequence": \#(u64)
               }},
               "Block": {"type": "object", "required": ["height", "hash", "chainId", "parentHash", "timestamp", "proposer", "transactionsRoot", "parentStateRoot", "stateRoot", "transactionCount", "transactionHashes"], "additionalProperties": false, "properties": {
                 "height": \#(u64), "hash": \#(hash), "chainId": \#(u64), "parentHash": \#(hash), "timestamp": \#(u64),

@@ -1,4 +1,5 @@
 import Foundation
+import SluiceAPI
 import SluiceCore
 import Testing
 

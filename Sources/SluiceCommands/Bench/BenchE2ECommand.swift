@@ -6,7 +6,8 @@ extension BenchCommand {
     struct E2E: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "e2e",
-            abstract: "Transfers through a whole node over HTTP: committed tx/s and latency, against the signature ceiling.",
+            abstract:
+                "Transfers through a whole node over HTTP: committed tx/s and latency, against the signature ceiling.",
             discussion: """
                 Measures, in one run: the Ed25519 verification ceiling on all cores, then N pre-signed transfers
                 from S senders submitted as binary batches over HTTP to a devnet started in a temporary dir (or to
@@ -47,7 +48,8 @@ extension BenchCommand {
 
         func validate() throws {
             guard txs >= 1, senders >= 1, batch >= 1, connections >= 1, threads >= 1, maxBlockSize >= 1 else {
-                throw ValidationError("--txs, --senders, --batch, --connections, --threads and --max-block-size must be positive")
+                throw ValidationError(
+                    "--txs, --senders, --batch, --connections, --threads and --max-block-size must be positive")
             }
             guard (txs + senders - 1) / senders <= 64 else {
                 throw ValidationError(
@@ -76,12 +78,20 @@ extension BenchCommand {
                 func f(_ v: Double, _ d: Int = 0) -> String { String(format: "%.\(d)f", v) }
                 print("")
                 print("end to end (\(report.node), \(report.cores) cores):")
-                print("  committed:        \(f(report.committedPerSecond)) tx/s  (\(report.transactions) transfers in \(f(report.totalSeconds, 2)) s; submitting took \(f(report.submitSeconds, 2)) s)")
-                print("  latency:          p50 \(f(report.latencyP50Millis)) ms, p99 \(f(report.latencyP99Millis)) ms, max \(f(report.latencyMaxMillis)) ms (submit → commit seen)")
+                print(
+                    "  committed:        \(f(report.committedPerSecond)) tx/s  (\(report.transactions) transfers in \(f(report.totalSeconds, 2)) s; submitting took \(f(report.submitSeconds, 2)) s)"
+                )
+                print(
+                    "  latency:          p50 \(f(report.latencyP50Millis)) ms, p99 \(f(report.latencyP99Millis)) ms, max \(f(report.latencyMaxMillis)) ms (submit → commit seen)"
+                )
                 print("  Ed25519 ceiling:  \(f(report.ed25519CeilingPerSecond)) verifications/s on all cores")
                 print("  ratio:            \(f(report.ratioToCeiling * 100, 1)) % of the ceiling")
-                if let blocks = report.blocks, let exec = report.nodeExecuteSeconds, let commit = report.nodeCommitSeconds {
-                    print("  node:             \(blocks) blocks of \(f(report.averageBlockSize ?? 0)) tx on average; execute \(f(exec, 2)) s, commit \(f(commit, 2)) s")
+                if let blocks = report.blocks, let exec = report.nodeExecuteSeconds,
+                    let commit = report.nodeCommitSeconds
+                {
+                    print(
+                        "  node:             \(blocks) blocks of \(f(report.averageBlockSize ?? 0)) tx on average; execute \(f(exec, 2)) s, commit \(f(commit, 2)) s"
+                    )
                 }
                 if report.rejected > 0 { print("  rejected:         \(report.rejected)") }
             }

@@ -69,7 +69,9 @@ struct E2EBenchmark: Sendable {
         let senderKeys = try (0..<options.senders).map { i in
             var seed = [UInt8](repeating: 0, count: 32)
             var rng = SplitMix64(seed: 0xE2E0_0000 &+ UInt64(i))
-            for j in 0..<4 { withUnsafeBytes(of: rng.next().littleEndian) { seed.replaceSubrange(j * 8..<j * 8 + 8, with: $0) } }
+            for j in 0..<4 {
+                withUnsafeBytes(of: rng.next().littleEndian) { seed.replaceSubrange(j * 8..<j * 8 + 8, with: $0) }
+            }
             return try SigningKey(scheme: .ed25519, seed: seed)
         }
 
@@ -106,11 +108,13 @@ struct E2EBenchmark: Sendable {
             await group.triggerGracefulShutdown()
             _ = try? await server.value
             await node.stop()
+            node.store.close()
             throw error
         }
         await group.triggerGracefulShutdown()
         _ = try? await server.value
         await node.stop()
+        node.store.close()
         return report
     }
 
@@ -154,7 +158,8 @@ struct E2EBenchmark: Sendable {
         let startHeight = status.height
         let batches = stride(from: 0, to: txs.count, by: options.batch).map { $0..<min($0 + options.batch, txs.count) }
 
-        progress("submitting over HTTP: \(batches.count) batches of \(options.batch) on \(options.connections) connections…")
+        progress(
+            "submitting over HTTP: \(batches.count) batches of \(options.batch) on \(options.connections) connections…")
         let started = DispatchTime.now().uptimeNanoseconds
         let observer = Task { () throws -> UInt64 in
             var seen = startHeight
@@ -237,14 +242,17 @@ struct E2EBenchmark: Sendable {
             report.nodeCommitSeconds = Double(s.commitNanos) / 1e9
         }
         if rejected > 0 {
-            progress("warning: \(rejected) transactions were rejected (first: \(tracker.firstRejection.withLock { $0 } ?? "?"))")
+            progress(
+                "warning: \(rejected) transactions were rejected (first: \(tracker.firstRejection.withLock { $0 } ?? "?"))"
+            )
         }
         return report
     }
 
     /// Funds the senders from one key on an external node, 64 transfers at a time (the mempool's
     /// sequence window), waiting for each wave to commit.
-    private func fund(_ keys: [SigningKey], from funder: SigningKey, client: SluiceClient, chainId: UInt64) async throws {
+    private func fund(_ keys: [SigningKey], from funder: SigningKey, client: SluiceClient, chainId: UInt64) async throws
+    {
         progress("funding \(keys.count) senders from \(funder.address.hex)…")
         var sequence = try await client.account(funder.address).sequence
         var start = 0

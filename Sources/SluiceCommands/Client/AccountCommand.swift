@@ -20,7 +20,7 @@ struct AccountCommand: AsyncParsableCommand {
                 sequence to sign with is sequence + pending.
 
                 Example:
-                  sluice account show 0x3b6a27bcceb6a42d62a3a8d02a6f0d73653215771de243a63ac048a18b59da29
+                  sluice account show ADDRESS
                 """)
 
         @OptionGroup var options: NodeOptions
@@ -89,7 +89,8 @@ struct AccountCommand: AsyncParsableCommand {
             guard let value = proof.value else { return "holds the value with hash \(proof.valueHash?.hex ?? "")" }
             switch value.type {
             case "account":
-                return "holds balance \(value.balance.map(String.init(describing:)) ?? "?"), sequence \(value.sequence.map(String.init) ?? "?")"
+                return
+                    "holds balance \(value.balance.map(String.init(describing:)) ?? "?"), sequence \(value.sequence.map(String.init) ?? "?")"
             default:
                 return "holds \(value.hex ?? "bytes")"
             }

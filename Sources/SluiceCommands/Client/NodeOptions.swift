@@ -12,7 +12,8 @@ struct NodeOptions: ParsableArguments {
     static let defaultNode = "http://127.0.0.1:8645"
 
     @Option(
-        name: .long, help: ArgumentHelp("The node's API (default: $SLUICE_NODE, else \(defaultNode)).", valueName: "url"))
+        name: .long,
+        help: ArgumentHelp("The node's API (default: $SLUICE_NODE, else \(defaultNode)).", valueName: "url"))
     var node: String?
 
     @Flag(help: "Print the API's JSON (pretty, sorted keys) instead of text.")
@@ -81,7 +82,8 @@ struct DurationArgument: ExpressibleByArgument, CustomStringConvertible {
     init?(argument: String) {
         let units: [(suffix: String, nanoseconds: Double)] = [("ms", 1e6), ("s", 1e9), ("m", 60e9), ("", 1e9)]
         for unit in units where argument.hasSuffix(unit.suffix) {
-            guard let n = Double(argument.dropLast(unit.suffix.count)), n.isFinite, n > 0, n <= 86_400 * 1e9 / unit.nanoseconds
+            guard let n = Double(argument.dropLast(unit.suffix.count)), n.isFinite, n > 0,
+                n <= 86_400 * 1e9 / unit.nanoseconds
             else { continue }
             duration = .nanoseconds(Int64(n * unit.nanoseconds))
             text = argument

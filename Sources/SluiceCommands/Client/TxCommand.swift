@@ -16,7 +16,7 @@ struct TxCommand: AsyncParsableCommand {
             abstract: "Sign a transfer with a key file and submit it to the node.",
             discussion: """
                 The chain id comes from the node, and the sequence (unless --sequence) from the sender's \
-                account: its sequence plus its transactions pending in the mempool. Prints the transaction's \
+                account: its sequence plus the unbroken run of its transactions pending in the mempool. Prints the transaction's \
                 hash once the mempool admits it; a rejection prints the node's reason and code and exits 1. \
                 With --wait, waits until a block commits the transaction and prints the receipt; exits 1 if \
                 it failed or was discarded.
@@ -24,7 +24,7 @@ struct TxCommand: AsyncParsableCommand {
                 The fee is the gas used times --gas-price, paid from the sender's balance.
 
                 Example:
-                  sluice tx transfer --key .sluice/devnet/keys/dev-0.json --to ADDRESS --amount 1000 --wait
+                  sluice tx transfer --key DATA/keys/dev-0.json --to ADDRESS --amount 1000 --wait
                 """)
 
         @OptionGroup var options: NodeOptions
@@ -47,7 +47,7 @@ struct TxCommand: AsyncParsableCommand {
         @Option(help: "The most gas the transaction may use.")
         var gasLimit: UInt64 = 20
 
-        @Option(help: "The sequence to sign with (default: the account's sequence + its pending transactions).")
+        @Option(help: "The sequence to sign with (default: the account's next free sequence, pending ones counted).")
         var sequence: UInt64?
 
         @Option(help: "Seconds from now after which the transaction may no longer be included (default: never).")
@@ -75,7 +75,7 @@ struct TxCommand: AsyncParsableCommand {
                     nextSequence = sequence
                 } else {
                     let account = try await client.account(key.address)
-                    nextSequence = account.sequence &+ UInt64(clamping: account.pending)
+                    nextSequence = account.nextSequence
                 }
                 let tx = Transaction(
                     chainId: chainId, sender: key.address, sequence: nextSequence, gasLimit: gasLimit,
@@ -106,7 +106,8 @@ struct TxCommand: AsyncParsableCommand {
             }
             guard keys.count == 1, let only = keys.first else {
                 throw CommandError(
-                    "\(key) holds \(keys.count) keys: name the sender with --from ADDRESS (see `sluice keys show \(key)`)")
+                    "\(key) holds \(keys.count) keys: name the sender with --from ADDRESS (see `sluice keys show \(key)`)"
+                )
             }
             return only
         }
@@ -116,7 +117,8 @@ struct TxCommand: AsyncParsableCommand {
             let now = UInt64(max(0, Date().timeIntervalSince1970))
             let (sum, overflow) = now.addingReportingOverflow(expirySeconds)
             guard !overflow, sum != Transaction.never else {
-                throw CommandError("--expiry-seconds: \(expirySeconds) is too far in the future; leave it out for no expiry")
+                throw CommandError(
+                    "--expiry-seconds: \(expirySeconds) is too far in the future; leave it out for no expiry")
             }
             return sum
         }

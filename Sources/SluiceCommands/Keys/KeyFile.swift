@@ -73,4 +73,3 @@ func prettyJSON<T: Encodable>(_ value: T) throws -> Data {
     data.append(0x0a)
     return data
 }
-

@@ -159,7 +159,8 @@ struct NodeCommand: AsyncParsableCommand {
                 let settings = try NodeSettings.load(path: config)
                 var runner = NodeRunner(settings: settings)
                 guard let level = Logger.Level(rawValue: logLevel) else {
-                    throw CommandError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+                    throw CommandError(
+                        "--log-level must be one of trace, debug, info, notice, warning, error, critical")
                 }
                 runner.logLevel = level
                 runner.statusLine = !noStatus

@@ -1,13 +1,13 @@
 import Foundation
 import Logging
 import ServiceLifecycle
-import UnixSignals
 import SluiceCore
 import SluiceExecution
 import SluiceNode
 import SluiceRuntime
 import SluiceServer
 import SluiceStorage
+import UnixSignals
 
 /// Runs one node from its settings until SIGINT or SIGTERM: opens (or creates, with its genesis) the data
 /// dir, starts the block loop and the API, prints where to reach them, shows a live status line on a
@@ -54,8 +54,11 @@ struct NodeRunner {
             try await group.run()
         } catch {
             await node.stop()
+            node.store.close()
             throw CommandError("the node stopped: \(error)")
         }
+        // The API and the block thread are stopped: close RocksDB before the process exits.
+        node.store.close()
         print("stopped at height \(node.store.head?.height ?? 0); run the same command again to go on from there")
     }
 
@@ -67,8 +70,8 @@ struct NodeRunner {
         }
         if store.head == nil {
             progress("creating the genesis block with \(settings.genesis.count) accounts in \(settings.dataDir)…")
-            do { _ = try store.commitGenesis(state: try settings.genesisState(), timestamp: Node.unixNow()) } catch
-            let e as StorageError
+            do { _ = try store.commitGenesis(state: try settings.genesisState(), timestamp: Node.unixNow()) } catch let
+                e as StorageError
             { throw CommandError(e.message) }
         }
         let threads = ProcessInfo.processInfo.activeProcessorCount

@@ -84,7 +84,8 @@ struct NodeSettings: Equatable {
                 do {
                     settings.genesis.append(
                         AccountJSON(
-                            address: Address(try Hash(hex: address)), balance: try Amount(decimal: balance), sequence: 0))
+                            address: Address(try Hash(hex: address)), balance: try Amount(decimal: balance), sequence: 0
+                        ))
                 } catch {
                     throw fail("genesis.accounts[\(i)]", describe(error))
                 }
@@ -130,7 +131,9 @@ struct NodeSettings: Equatable {
             let (sum, overflow) = supply.addingReportingOverflow(a.balance.value)
             guard !overflow else { throw CommandError("the genesis supply would exceed 2^128-1") }
             supply = sum
-            guard state.updateValue(.account(AccountState(balance: a.balance, sequence: 0)), forKey: .account(a.address)) == nil
+            guard
+                state.updateValue(.account(AccountState(balance: a.balance, sequence: 0)), forKey: .account(a.address))
+                    == nil
             else { throw CommandError("genesis account \(a.address.hex) is listed twice") }
         }
         return state
@@ -172,5 +175,6 @@ func parseDuration(_ text: String) throws -> Duration {
 
 func formatDuration(_ d: Duration) -> String {
     let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-    return ms.truncatingRemainder(dividingBy: 1000) == 0 ? "\(Int(ms / 1000))s" : "\(ms.rounded() == ms ? String(Int(ms)) : String(ms))ms"
+    return ms.truncatingRemainder(dividingBy: 1000) == 0
+        ? "\(Int(ms / 1000))s" : "\(ms.rounded() == ms ? String(Int(ms)) : String(ms))ms"
 }

@@ -1,6 +1,6 @@
 import Foundation
-import SluiceCore
 import SluiceAPI
+import SluiceCore
 import SluiceRuntime
 
 // The JSON files of `sluice t8n`, as in Ethereum's t8n tools: a pre-state, a list of transactions,

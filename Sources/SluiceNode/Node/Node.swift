@@ -37,7 +37,9 @@ public final class Node: @unchecked Sendable {
         public var maxBlockSize: Int
         public var mempool: Mempool.Configuration
 
-        public init(blockTime: Duration = .milliseconds(250), maxBlockSize: Int = 10_000, mempool: Mempool.Configuration) {
+        public init(
+            blockTime: Duration = .milliseconds(250), maxBlockSize: Int = 10_000, mempool: Mempool.Configuration
+        ) {
             self.blockTime = blockTime
             self.maxBlockSize = maxBlockSize
             self.mempool = mempool
@@ -71,7 +73,9 @@ public final class Node: @unchecked Sendable {
     private let lastTimestamp: Mutex<UInt64>
 
     /// Opens a node on a store that already holds a genesis block.
-    public init(store: ChainStore, executor: ParallelExecutor<BankVM>, configuration: Configuration) throws(StorageError) {
+    public init(store: ChainStore, executor: ParallelExecutor<BankVM>, configuration: Configuration)
+        throws(StorageError)
+    {
         guard let head = store.head else { throw StorageError(.invalid, "the data dir has no genesis block") }
         precondition(configuration.mempool.chainId == store.chainId)
         self.configuration = configuration
@@ -145,8 +149,11 @@ public final class Node: @unchecked Sendable {
         precondition(!loopState.running, "the node is already running")
         loopState.running = true
         loop.unlock()
-        let thread = Thread { [self] in
-            run()
+        // The thread holds the node only while it runs, so the node (and its store) can go as soon as
+        // `stop()` returns.
+        let finished = self.finished
+        let thread = Thread { [weak self] in
+            self?.run()
             finished.signal()
         }
         thread.name = "sluice-blocks"
@@ -190,7 +197,8 @@ public final class Node: @unchecked Sendable {
 
     private func run() {
         let period = configuration.blockTime
-        let periodNanos = UInt64(period.components.seconds) * 1_000_000_000 + UInt64(period.components.attoseconds / 1_000_000_000)
+        let periodNanos =
+            UInt64(period.components.seconds) * 1_000_000_000 + UInt64(period.components.attoseconds / 1_000_000_000)
         var deadline = DispatchTime.now().uptimeNanoseconds + periodNanos
         // Set when the last block was not full although the mempool holds a block's worth: the rest
         // waits on sequence gaps, so the next block waits for the block time.

@@ -1,7 +1,6 @@
 public import SluiceCore
 public import SluiceMerkle
 
-
 /// A state value (or its absence) with the Merkle proof that ties it to a state root.
 /// A light client checks it with only the root: `verify()`.
 public struct StateProof: Sendable, Equatable {

@@ -123,6 +123,9 @@ public final class ChainStore: @unchecked Sendable {
 
     func setHead(_ head: ChainHead) { headLock.withLock { $0 = head } }
 
+    /// Closes the data dir now (see `RocksDatabase.close`). Call it when nothing else uses the store.
+    public func close() { database.close() }
+
     // MARK: Reading
 
     public func block(at height: UInt64) throws(StorageError) -> Block? {

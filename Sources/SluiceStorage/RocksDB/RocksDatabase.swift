@@ -1,5 +1,6 @@
 import CRocksDB
 import Foundation
+import Synchronization
 
 // A thin owner of a RocksDB database opened through its C API (Debian's librocksdb-dev), with named
 // column families. Everything the chain stores goes through `WriteBatch`es written with a synced WAL,
@@ -15,6 +16,7 @@ public final class RocksDatabase: @unchecked Sendable {
     private let syncWrite: OpaquePointer
     private let bulkWrite: OpaquePointer
     private var families: [String: OpaquePointer] = [:]
+    private let closed = Atomic<Bool>(false)
     public let path: String
 
     /// Opens (creating if missing) the database at `path` with exactly `columnFamilies` (plus "default").
@@ -69,9 +71,23 @@ public final class RocksDatabase: @unchecked Sendable {
         for (name, handle) in zip(names, handles) { families[name] = handle! }
     }
 
-    deinit {
+    /// Closes the database now (its memtables stay in the WAL), instead of whenever the last reference
+    /// goes: a process that exits while RocksDB is still open can crash in its static destructors. Call
+    /// it when nothing else uses the database; later calls fail with "closed".
+    public func close() {
+        guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            return
+        }
         for (_, handle) in families { rocksdb_column_family_handle_destroy(handle) }
         rocksdb_close(db)
+    }
+
+    private func checkOpen() throws(StorageError) {
+        if closed.load(ordering: .acquiring) { throw StorageError(.database, "the database at \(path) is closed") }
+    }
+
+    deinit {
+        close()
         Self.destroyOptions(options, tableOptions, cache, readOptions, syncWrite, bulkWrite)
     }
 
@@ -94,6 +110,7 @@ public final class RocksDatabase: @unchecked Sendable {
 
     /// The value at `key` in a column family, or nil.
     public func get(_ family: String, _ key: [UInt8]) throws(StorageError) -> [UInt8]? {
+        try checkOpen()
         var error: UnsafeMutablePointer<CChar>? = nil
         let handle = self.family(family)
         let slice = key.withUnsafeBufferPointer { k in
@@ -111,6 +128,7 @@ public final class RocksDatabase: @unchecked Sendable {
 
     /// Writes a batch atomically. `sync` waits until the WAL is on disk (every block commit does).
     public func write(_ batch: WriteBatch, sync: Bool = true) throws(StorageError) {
+        try checkOpen()
         var error: UnsafeMutablePointer<CChar>? = nil
         rocksdb_write(db, sync ? syncWrite : bulkWrite, batch.batch, &error)
         if let error { throw Self.error(error, "writing a batch of \(batch.count) records") }
@@ -122,6 +140,7 @@ public final class RocksDatabase: @unchecked Sendable {
         _ family: String, prefix: [UInt8] = [], from start: [UInt8]? = nil,
         _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
     ) throws {
+        try checkOpen()
         let iterator = rocksdb_create_iterator_cf(db, readOptions, self.family(family))!
         defer { rocksdb_iter_destroy(iterator) }
         let seekKey = start ?? prefix
@@ -149,6 +168,7 @@ public final class RocksDatabase: @unchecked Sendable {
 
     /// Flushes memtables to disk files (used before measuring the size on disk).
     public func flush() throws(StorageError) {
+        try checkOpen()
         let options = rocksdb_flushoptions_create()
         defer { rocksdb_flushoptions_destroy(options) }
         rocksdb_flushoptions_set_wait(options, 1)
