@@ -215,9 +215,7 @@ public struct EventReceiptJSON: Codable, Sendable, Equatable {
         self.index = index
         transactionHash = receipt.transactionHash
         sender = transaction.sender
-        switch transaction.payload {
-        case .transfer(let to, _), .computeTransfer(let to, _, _): self.to = to
-        }
+        to = transaction.payload.recipient
         status = receipt.status.name
         fee = receipt.fee
         error = receipt.error

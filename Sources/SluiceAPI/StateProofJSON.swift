@@ -46,6 +46,10 @@ public struct StateProofJSON: Codable, Sendable {
         switch p.value {
         case .account(let a)?: value = Value(type: "account", balance: a.balance, sequence: a.sequence)
         case .bytes(let b)?: value = Value(type: "bytes", hex: "0x" + Hex.encode(b))
+        // Market records travel as their canonical encoding: the value hash is over exactly those bytes.
+        case .provider(let r)?: value = Value(type: "provider", hex: "0x" + Hex.encode(r.canonicalBytes))
+        case .job(let r)?: value = Value(type: "job", hex: "0x" + Hex.encode(r.canonicalBytes))
+        case .book(let r)?: value = Value(type: "book", hex: "0x" + Hex.encode(r.canonicalBytes))
         case nil: value = nil
         }
     }
@@ -67,6 +71,17 @@ public struct StateProofJSON: Codable, Sendable {
                 decoded = .account(AccountState(balance: balance, sequence: sequence))
             case "bytes":
                 do { decoded = .bytes(try Hex.decode(value.hex ?? "")) } catch {
+                    throw WireError("field value.hex: \(error.message)")
+                }
+            case "provider", "job", "book":
+                do {
+                    let raw = try Hex.decode(value.hex ?? "")
+                    switch value.type {
+                    case "provider": decoded = .provider(try ProviderRecord(canonicalBytes: raw))
+                    case "job": decoded = .job(try JobRecord(canonicalBytes: raw))
+                    default: decoded = .book(try MarketBook(canonicalBytes: raw))
+                    }
+                } catch {
                     throw WireError("field value.hex: \(error.message)")
                 }
             default:

@@ -53,19 +53,56 @@ extension KeyedDecodingContainer {
     }
 }
 
+/// A payload: `{"type": "transfer", "to", "amount"}`, `{"type": "compute-transfer", "to", "amount",
+/// "rounds"}`, `{"type": "provider.register", "offer": {…}}`, `{"type": "job.submit", "job": {…}}`,
+/// `{"type": "job.cancel", "jobId"}`. Only the fields of its type may be present.
 public struct PayloadJSON: Codable, Sendable, Equatable {
     public var type: String
-    public var to: Address
-    public var amount: Amount
+    public var to: Address?
+    public var amount: Amount?
     /// Only for `compute-transfer`.
     public var rounds: UInt32?
+    /// Only for `provider.register`.
+    public var offer: ProviderOfferJSON?
+    /// Only for `job.submit`.
+    public var job: JobSpecJSON?
+    /// Only for `job.cancel`.
+    public var jobId: Hash?
+
+    enum CodingKeys: String, CodingKey {
+        case type, to, amount, rounds, offer, job, jobId
+    }
+
+    static let fields: [String: Set<CodingKeys>] = [
+        "transfer": [.to, .amount], "compute-transfer": [.to, .amount, .rounds], "provider.register": [.offer],
+        "job.submit": [.job], "job.cancel": [.jobId],
+    ]
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         type = try c.decode(String.self, forKey: .type)
-        to = try c.decode(Address.self, forKey: .to)
-        amount = try c.decode(Amount.self, forKey: .amount)
+        guard let expected = Self.fields[type] else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .type, in: c,
+                debugDescription:
+                    "unknown payload type '\(type)' (use \(Self.fields.keys.sorted().joined(separator: ", ")))")
+        }
+        for key in c.allKeys where key != .type && !expected.contains(key) {
+            throw DecodingError.dataCorruptedError(
+                forKey: key, in: c, debugDescription: "not a field of a \(type) payload")
+        }
+        for key in expected where key != .rounds {
+            guard c.contains(key) else {
+                throw DecodingError.keyNotFound(
+                    key, .init(codingPath: c.codingPath, debugDescription: "a \(type) payload needs \(key.stringValue)"))
+            }
+        }
+        to = try c.decodeIfPresent(Address.self, forKey: .to)
+        amount = try c.decodeIfPresent(Amount.self, forKey: .amount)
         rounds = try c.decodeUnsignedIfPresent(UInt32.self, forKey: .rounds)
+        offer = try c.decodeIfPresent(ProviderOfferJSON.self, forKey: .offer)
+        job = try c.decodeIfPresent(JobSpecJSON.self, forKey: .job)
+        jobId = try c.decodeIfPresent(Hash.self, forKey: .jobId)
     }
 
     public init(_ p: Payload) {
@@ -78,20 +115,121 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
             self.to = to
             self.amount = amount
             self.rounds = rounds
+        case .providerRegister(let registration): offer = ProviderOfferJSON(registration)
+        case .jobSubmit(let spec): job = JobSpecJSON(spec)
+        case .jobCancel(let id): jobId = id
+        }
+    }
+
+    /// One line for people: "transfer 100 to 0x…", "job.submit 2 × 1 GPU …".
+    public var summary: String {
+        switch type {
+        case "transfer", "compute-transfer":
+            let r = rounds.map { " (\($0) rounds)" } ?? ""
+            return "\(type) \(amount.map(\.description) ?? "?") to \(to?.hex ?? "?")\(r)"
+        case "provider.register":
+            guard let offer else { return type }
+            let gpus = offer.devices.map { "\($0.count) × \($0.model) \($0.vramGb) GB" }.joined(separator: ", ")
+            return "provider.register \(gpus) at \(offer.pricePerGpuHour)/GPU-hour, stake \(offer.stake)"
+        case "job.submit":
+            guard let job else { return type }
+            return
+                "job.submit \(job.redundancy) × \(job.gpuCount) GPU, ≤ \(job.maxPricePerGpuHour)/GPU-hour, ≤ \(job.maxDurationSeconds) s"
+        case "job.cancel": return "job.cancel \(jobId?.hex ?? "?")"
+        default: return type
         }
     }
 
     public func payload() throws(WireError) -> Payload {
         switch type {
-        case "transfer": return .transfer(to: to, amount: amount)
+        case "transfer":
+            guard let to, let amount else { throw WireError("field payload: a transfer needs to and amount") }
+            return .transfer(to: to, amount: amount)
         case "compute-transfer":
+            guard let to, let amount else { throw WireError("field payload: a compute-transfer needs to and amount") }
             guard let rounds else {
                 throw WireError("field payload.rounds: missing (compute-transfer needs rounds)")
             }
             return .computeTransfer(to: to, amount: amount, rounds: rounds)
+        case "provider.register":
+            guard let offer else { throw WireError("field payload.offer: missing") }
+            return .providerRegister(offer.registration)
+        case "job.submit":
+            guard let job else { throw WireError("field payload.job: missing") }
+            return .jobSubmit(job.spec)
+        case "job.cancel":
+            guard let jobId else { throw WireError("field payload.jobId: missing") }
+            return .jobCancel(job: jobId)
         default:
-            throw WireError("field payload.type: unknown payload type '\(type)' (use transfer or compute-transfer)")
+            throw WireError(
+                "field payload.type: unknown payload type '\(type)' (use \(Self.fields.keys.sorted().joined(separator: ", ")))")
         }
+    }
+}
+
+/// `provider.register`'s offer.
+public struct ProviderOfferJSON: Codable, Sendable, Equatable {
+    public struct Device: Codable, Sendable, Equatable {
+        public var model: String
+        public var vramGb: UInt32
+        public var count: UInt32
+        public var score: UInt64
+    }
+
+    public var devices: [Device]
+    public var region: String
+    public var endpoint: String
+    public var stake: Amount
+    public var pricePerGpuHour: Amount
+
+    public init(_ r: ProviderRegistration) {
+        devices = r.devices.map { Device(model: $0.model, vramGb: $0.vramGB, count: $0.count, score: $0.score) }
+        region = r.region
+        endpoint = r.endpoint
+        stake = r.stake
+        pricePerGpuHour = r.pricePerGPUHour
+    }
+
+    public var registration: ProviderRegistration {
+        ProviderRegistration(
+            devices: devices.map { GPUDevice(model: $0.model, vramGB: $0.vramGb, count: $0.count, score: $0.score) },
+            region: region, endpoint: endpoint, stake: stake, pricePerGPUHour: pricePerGpuHour)
+    }
+}
+
+/// `job.submit`'s spec.
+public struct JobSpecJSON: Codable, Sendable, Equatable {
+    public var runner: String
+    public var bundleHash: Hash
+    public var bundleUri: String
+    public var inputsHash: Hash
+    public var gpuCount: UInt32
+    public var minVramGb: UInt32
+    public var model: String
+    public var maxDurationSeconds: UInt64
+    public var maxPricePerGpuHour: Amount
+    public var redundancy: UInt8
+    public var verification: UInt8
+
+    public init(_ s: JobSpec) {
+        runner = s.runner
+        bundleHash = s.bundleHash
+        bundleUri = s.bundleURI
+        inputsHash = s.inputsHash
+        gpuCount = s.gpuCount
+        minVramGb = s.minVramGB
+        model = s.model
+        maxDurationSeconds = s.maxDurationSeconds
+        maxPricePerGpuHour = s.maxPricePerGPUHour
+        redundancy = s.redundancy
+        verification = s.verification
+    }
+
+    public var spec: JobSpec {
+        JobSpec(
+            runner: runner, bundleHash: bundleHash, bundleURI: bundleUri, inputsHash: inputsHash, gpuCount: gpuCount,
+            minVramGB: minVramGb, model: model, maxDurationSeconds: maxDurationSeconds,
+            maxPricePerGPUHour: maxPricePerGpuHour, redundancy: redundancy, verification: verification)
     }
 }
 

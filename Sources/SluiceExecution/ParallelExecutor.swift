@@ -223,24 +223,24 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     /// Executes a block; the result is identical to `SequentialExecutor` whatever the path.
     /// - Complexity: O(n) executions plus re-executions; O(1) expected work per read and write.
     public func execute<Base: StateReader<VM.Value>>(
-        _ txs: [VM.Transaction], base: Base
+        _ txs: [VM.Transaction], base: Base, context: BlockContext = BlockContext()
     ) -> BlockExecution<VM.Value, VM.Output> {
         let start = monotonicNanos()
         let plan = plan(txs)
         let planned = monotonicNanos()
         if !plan.parallel {
-            var result = sequential.execute(txs, base: base, keyCapacityHint: plan.declaredKeys)
+            var result = sequential.execute(txs, base: base, keyCapacityHint: plan.declaredKeys, context: context)
             result.statistics.reason = plan.reason
             result.statistics.predictedSpeedup = plan.predictedSpeedup
             result.statistics.planNanos = planned - start
             result.statistics.totalNanos += planned - start
             return result
         }
-        if let result = runBlockSTM(txs, base: base, plan: plan, start: start, planned: planned) {
+        if let result = runBlockSTM(txs, base: base, plan: plan, context: context, start: start, planned: planned) {
             return result
         }
         // The block outgrew the preallocated tables: run it sequentially; the next block gets more room.
-        var result = sequential.execute(txs, base: base, keyCapacityHint: plan.declaredKeys)
+        var result = sequential.execute(txs, base: base, keyCapacityHint: plan.declaredKeys, context: context)
         result.statistics.reason = "memory overflow, ran sequentially"
         result.statistics.planNanos = planned - start
         result.statistics.totalNanos = monotonicNanos() - start
@@ -252,7 +252,7 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     private var overflowHint = 4
 
     private func runBlockSTM<Base: StateReader<VM.Value>>(
-        _ txs: [VM.Transaction], base: Base, plan: Plan, start: UInt64, planned: UInt64
+        _ txs: [VM.Transaction], base: Base, plan: Plan, context: BlockContext, start: UInt64, planned: UInt64
     ) -> BlockExecution<VM.Value, VM.Output>? {
         let n = txs.count
         reserve(transactions: n)
@@ -290,7 +290,7 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
             outputs[i] = nil
         }
         let finalWrites = out.withUnsafeBufferPointer {
-            vm.finalize(outputs: $0, state: FinalStateReader(memory: memory, base: base))
+            vm.finalize(outputs: $0, state: FinalStateReader(memory: memory, base: base), context: context)
         }
         var writes: [StateWrite<VM.Value>] = []
         writes.reserveCapacity(n * 2)

@@ -48,7 +48,7 @@ public struct SequentialExecutor<VM: BlockVM>: Sendable {
 
     /// - Complexity: O(n) VM executions, with O(1) expected overlay work per read and write.
     public func execute<Base: StateReader<VM.Value>>(
-        _ transactions: [VM.Transaction], base: Base, keyCapacityHint: Int = 0
+        _ transactions: [VM.Transaction], base: Base, keyCapacityHint: Int = 0, context: BlockContext = BlockContext()
     ) -> BlockExecution<VM.Value, VM.Output> {
         let start = monotonicNanos()
         var view = SequentialView(base: base, capacity: Swift.max(keyCapacityHint, transactions.count * 2))
@@ -64,7 +64,7 @@ public struct SequentialExecutor<VM: BlockVM>: Sendable {
         }
         let executed = monotonicNanos()
         let finalWrites = outputs.withUnsafeBufferPointer {
-            vm.finalize(outputs: $0, state: OverlayReader(overlay: view.overlay, base: base))
+            vm.finalize(outputs: $0, state: OverlayReader(overlay: view.overlay, base: base), context: context)
         }
         for w in finalWrites { view.overlay[w.key] = .some(w.value) }
         var writes: [StateWrite<VM.Value>] = []

@@ -50,11 +50,27 @@ public protocol BlockVM: Sendable {
     /// Roughly how many nanoseconds executing the transaction takes, for the adaptive choice of path.
     func estimatedCost(of transaction: Transaction) -> Double
 
-    /// Block-end writes computed from the outputs (commutative deltas such as fees), after every
-    /// transaction. `state` reads the state after the block's transactions.
-    func finalize<Reader: StateReader<Value>>(outputs: UnsafeBufferPointer<Output>, state: Reader) -> [StateWrite<
-        Value
-    >]
+    /// Block-end writes computed from the outputs (commutative deltas such as fees, the market's batch
+    /// auction), after every transaction. `state` reads the state after the block's transactions. When
+    /// a key is written twice, the later write wins.
+    func finalize<Reader: StateReader<Value>>(
+        outputs: UnsafeBufferPointer<Output>, state: Reader, context: BlockContext
+    ) -> [StateWrite<Value>]
+}
+
+/// What the block-end step knows of the block besides its transactions.
+public struct BlockContext: Sendable, Hashable {
+    public var height: UInt64
+    /// Unix seconds.
+    public var timestamp: UInt64
+    /// Unpredictable before the parent block exists (the parent's hash): seeds audits and challenges.
+    public var seed: Hash
+
+    public init(height: UInt64 = 1, timestamp: UInt64 = 0, seed: Hash = .zero) {
+        self.height = height
+        self.timestamp = timestamp
+        self.seed = seed
+    }
 }
 
 /// One write of a block: a key and its new value, or nil for a deletion.

@@ -152,9 +152,24 @@ public enum OpenAPIDocument {
                 "error": {"type": "string"},
                 "code": {"type": "string", "enum": ["bad_request", "not_found", "body_too_large", "method_not_allowed", "internal", "bad_signature", "wrong_chain", "expired", "oversized", "gas_limit_too_low", "gas_price_too_low", "unknown_sender", "sequence_too_old", "sequence_too_far_ahead", "fee_unpayable", "duplicate", "underpriced", "sender_limit", "mempool_full"]}
               }},
-              "Payload": {"type": "object", "required": ["type", "to", "amount"], "additionalProperties": false, "properties": {
-                "type": {"type": "string", "enum": ["transfer", "compute-transfer"]},
-                "to": \#(hash), "amount": \#(amount), "rounds": {"type": "integer", "minimum": 0}
+              "Payload": {"type": "object", "required": ["type"], "additionalProperties": false, "properties": {
+                "type": {"type": "string", "enum": ["transfer", "compute-transfer", "provider.register", "job.submit", "job.cancel"]},
+                "to": \#(hash), "amount": \#(amount), "rounds": {"type": "integer", "minimum": 0},
+                "offer": {"$ref": "#/components/schemas/ProviderOffer"},
+                "job": {"$ref": "#/components/schemas/JobSpec"},
+                "jobId": \#(hash)
+              }, "description": "transfer and compute-transfer: to, amount (+ rounds); provider.register: offer; job.submit: job; job.cancel: jobId"},
+              "ProviderOffer": {"type": "object", "required": ["devices", "region", "endpoint", "stake", "pricePerGpuHour"], "additionalProperties": false, "properties": {
+                "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
+                  "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64)
+                }}},
+                "region": {"type": "string"}, "endpoint": {"type": "string"}, "stake": \#(amount), "pricePerGpuHour": \#(amount)
+              }},
+              "JobSpec": {"type": "object", "required": ["runner", "bundleHash", "bundleUri", "inputsHash", "gpuCount", "minVramGb", "model", "maxDurationSeconds", "maxPricePerGpuHour", "redundancy", "verification"], "additionalProperties": false, "properties": {
+                "runner": {"type": "string", "enum": ["process", "container"]}, "bundleHash": \#(hash), "bundleUri": {"type": "string"},
+                "inputsHash": \#(hash), "gpuCount": {"type": "integer", "minimum": 1}, "minVramGb": {"type": "integer", "minimum": 0},
+                "model": {"type": "string"}, "maxDurationSeconds": \#(u64), "maxPricePerGpuHour": \#(amount),
+                "redundancy": {"type": "integer", "minimum": 1, "maximum": 16}, "verification": {"type": "integer", "minimum": 0}
               }},
               "Authenticator": {"type": "object", "required": ["scheme", "publicKey", "signature"], "additionalProperties": false, "properties": {
                 "scheme": {"type": "string", "enum": ["ed25519", "ml-dsa-65"]},

@@ -84,8 +84,8 @@ struct HintedBankVM: BlockVM {
     func estimatedCost(of tx: BankTransaction) -> Double { hints == .none ? bank.estimatedCost(of: tx) : 5000 }
 
     func finalize<Reader: StateReader<StateValue>>(
-        outputs: UnsafeBufferPointer<BankReceipt>, state: Reader
-    ) -> [StateWrite<StateValue>] { bank.finalize(outputs: outputs, state: state) }
+        outputs: UnsafeBufferPointer<BankReceipt>, state: Reader, context: BlockContext
+    ) -> [StateWrite<StateValue>] { bank.finalize(outputs: outputs, state: state, context: context) }
 }
 
 /// Writes many undeclared keys per transaction, to overflow the executor's preallocated tables.
@@ -104,6 +104,6 @@ struct WideWriterVM: BlockVM {
     func declaredWrites(of tx: BankTransaction, _ body: (StateKey) -> Void) -> Bool { false }
     func estimatedCost(of tx: BankTransaction) -> Double { 50_000 }
     func finalize<Reader: StateReader<StateValue>>(
-        outputs: UnsafeBufferPointer<BankReceipt>, state: Reader
+        outputs: UnsafeBufferPointer<BankReceipt>, state: Reader, context: BlockContext
     ) -> [StateWrite<StateValue>] { [] }
 }

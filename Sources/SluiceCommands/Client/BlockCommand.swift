@@ -73,7 +73,7 @@ struct BlockCommand: AsyncParsableCommand {
                             " → \($0.status), gas \($0.gasUsed), fee \($0.fee)\($0.error.map { ": \($0)" } ?? "")"
                         } ?? ""
                     print(
-                        "  \(i): \(hash) \(tx.sender.hex) #\(tx.sequence) \(tx.payload.type) \(tx.payload.amount) to \(tx.payload.to.hex)\(receipt)"
+                        "  \(i): \(hash) \(tx.sender.hex) #\(tx.sequence) \(tx.payload.summary)\(receipt)"
                     )
                 }
             } else {

@@ -163,7 +163,7 @@ func printTransaction(_ status: TransactionStatusJSON) {
             """
             sender:   \(tx.sender.hex)
             sequence: \(tx.sequence)
-            payload:  \(tx.payload.type) \(tx.payload.amount) to \(tx.payload.to.hex)\(tx.payload.rounds.map { " (\($0) rounds)" } ?? "")
+            payload:  \(tx.payload.summary)
             gas:      limit \(tx.gasLimit), price \(tx.gasPrice)\(tx.expiry.map { "\nexpiry:   \($0)" } ?? "")
             """)
     }

@@ -10,6 +10,12 @@ public struct StateKey: Hashable, Comparable, Sendable, CustomStringConvertible 
         public init(rawValue: UInt32) { self.rawValue = rawValue }
         /// `bank/account/<address>`: balance and sequence.
         public static let bankAccount = Space(rawValue: 1)
+        /// `market/provider/<address>`: a provider's stake, devices, ask and reputation.
+        public static let marketProvider = Space(rawValue: 2)
+        /// `market/job/<id>`: a job, its escrow and its assignments.
+        public static let marketJob = Space(rawValue: 3)
+        /// `market/book`: the open jobs and the registered providers (written at block end only).
+        public static let marketBook = Space(rawValue: 4)
     }
 
     public var space: Space
@@ -22,6 +28,9 @@ public struct StateKey: Hashable, Comparable, Sendable, CustomStringConvertible 
     }
 
     public static func account(_ address: Address) -> StateKey { StateKey(space: .bankAccount, id: address.hash) }
+    public static func provider(_ address: Address) -> StateKey { StateKey(space: .marketProvider, id: address.hash) }
+    public static func job(_ id: Hash) -> StateKey { StateKey(space: .marketJob, id: id) }
+    public static let marketBook = StateKey(space: .marketBook, id: .zero)
 
     /// A keyed, well-mixed 64-bit hash, used for table slots and lock stripes. It differs between
     /// processes, so nothing that must be deterministic may depend on it.
@@ -52,6 +61,9 @@ public struct StateKey: Hashable, Comparable, Sendable, CustomStringConvertible 
     public var description: String {
         switch space {
         case .bankAccount: "bank/account/\(id.hex)"
+        case .marketProvider: "market/provider/\(id.hex)"
+        case .marketJob: "market/job/\(id.hex)"
+        case .marketBook: "market/book"
         default: "\(space.rawValue)/\(id.hex)"
         }
     }

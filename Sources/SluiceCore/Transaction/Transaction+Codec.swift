@@ -10,6 +10,15 @@ extension Payload: CanonicalCodable {
             w.write(to)
             w.write(amount)
             w.write(rounds)
+        case .providerRegister(let registration):
+            w.writeULEB(2)
+            w.write(registration)
+        case .jobSubmit(let spec):
+            w.writeULEB(3)
+            w.write(spec)
+        case .jobCancel(let job):
+            w.writeULEB(4)
+            w.write(job)
         }
     }
 
@@ -20,6 +29,9 @@ extension Payload: CanonicalCodable {
         case 1:
             self = .computeTransfer(
                 to: try r.readAddress(), amount: try r.readAmount(), rounds: try r.read(UInt32.self))
+        case 2: self = .providerRegister(try r.read(ProviderRegistration.self))
+        case 3: self = .jobSubmit(try r.read(JobSpec.self))
+        case 4: self = .jobCancel(job: try r.readHash())
         case let tag: throw CoreError(.codec, "unknown payload type \(tag) at offset \(at)")
         }
     }

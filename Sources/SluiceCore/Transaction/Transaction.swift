@@ -5,12 +5,29 @@ public enum Payload: Hashable, Sendable {
     /// A transfer that also does a fixed CPU cost: `rounds` chained SHA-256 digests starting from the
     /// transaction's hash. It stands in for contract calls in benchmarks until Wasm contracts exist.
     case computeTransfer(to: Address, amount: Amount, rounds: UInt32)
+    /// Become a GPU provider: stake and offer devices at a price (docs/MARKET.md).
+    case providerRegister(ProviderRegistration)
+    /// Submit a job to the market, escrowing its maximum cost.
+    case jobSubmit(JobSpec)
+    /// Cancel an open job of the sender: its escrow comes back.
+    case jobCancel(job: Hash)
 
     /// The JSON `type` name.
     public var typeName: String {
         switch self {
         case .transfer: "transfer"
         case .computeTransfer: "compute-transfer"
+        case .providerRegister: "provider.register"
+        case .jobSubmit: "job.submit"
+        case .jobCancel: "job.cancel"
+        }
+    }
+
+    /// The account that receives an amount, for payloads that move one.
+    public var recipient: Address? {
+        switch self {
+        case .transfer(let to, _), .computeTransfer(let to, _, _): to
+        case .providerRegister, .jobSubmit, .jobCancel: nil
         }
     }
 }

@@ -18,16 +18,23 @@ public struct BankReceipt: Hashable, Sendable {
     public var gasUsed: UInt64
     public var fee: Amount
     public var error: BankError
-    /// The compute workload's last digest.
+    /// The compute workload's last digest; the new job's id for `job.submit`; the provider's address
+    /// hash for `provider.register`.
     public var output: Hash?
+    /// What the block-end market step has to look at.
+    public var market: MarketEffect
 
     @inlinable
-    public init(status: Receipt.Status, gasUsed: UInt64, fee: Amount, error: BankError, output: Hash?) {
+    public init(
+        status: Receipt.Status, gasUsed: UInt64, fee: Amount, error: BankError, output: Hash?,
+        market: MarketEffect = .none
+    ) {
         self.status = status
         self.gasUsed = gasUsed
         self.fee = fee
         self.error = error
         self.output = output
+        self.market = market
     }
 
     @inlinable
@@ -62,6 +69,9 @@ public struct BankVM: BlockVM {
         switch payload {
         case .transfer: transferGas
         case .computeTransfer(_, _, let rounds): transferGas + UInt64(rounds) * computeRoundGas
+        case .providerRegister: MarketParameters.registerGas
+        case .jobSubmit: MarketParameters.submitGas
+        case .jobCancel: MarketParameters.cancelGas
         }
     }
 
@@ -87,6 +97,8 @@ public struct BankVM: BlockVM {
             to = t
             amount = a
             rounds = r
+        case .providerRegister, .jobSubmit, .jobCancel:
+            return try executeMarket(tx, sender: sender, gas: gas, view: &view)
         }
         // Read the recipient before the work, so a dependency is found before the work is done.
         let recipientKey = StateKey.account(to)
@@ -134,6 +146,9 @@ public struct BankVM: BlockVM {
         switch tx.payload {
         case .transfer(let to, _), .computeTransfer(let to, _, _):
             if to != tx.sender { body(.account(to)) }
+        case .providerRegister: body(.provider(tx.sender))
+        case .jobSubmit: body(.job(JobRecord.id(consumer: tx.sender, sequence: tx.sequence)))
+        case .jobCancel(let job): body(.job(job))
         }
         return true
     }
@@ -142,19 +157,32 @@ public struct BankVM: BlockVM {
         switch tx.payload {
         case .transfer: 120
         case .computeTransfer(_, _, let rounds): 120 + 150 * Double(rounds)
+        case .providerRegister: 400
+        case .jobSubmit: 500
+        case .jobCancel: 300
         }
     }
 
+    /// Block end: the fees go to the treasury, then the market's batch auction runs (new providers and
+    /// jobs join the book, open jobs are matched or expire).
     public func finalize<Reader: StateReader<StateValue>>(
-        outputs: UnsafeBufferPointer<BankReceipt>, state: Reader
+        outputs: UnsafeBufferPointer<BankReceipt>, state: Reader, context: BlockContext
     ) -> [StateWrite<StateValue>] {
         var total: UInt128 = 0
-        for o in outputs { total += o.fee.value }
-        guard total > 0 else { return [] }
-        let key = StateKey.account(.treasury)
-        var treasury = state.read(key)?.account ?? AccountState(balance: .zero, sequence: 0)
-        // Supply is bounded by UInt128 at genesis, so the sum of balances cannot overflow.
-        treasury.balance = Amount(treasury.balance.value + total)
-        return [StateWrite(key: key, value: .account(treasury))]
+        var market = false
+        for o in outputs {
+            total += o.fee.value
+            if o.market != .none { market = true }
+        }
+        var pending = PendingWrites(state: state)
+        if total > 0 {
+            let key = StateKey.account(.treasury)
+            var treasury = pending.read(key)?.account ?? AccountState(balance: .zero, sequence: 0)
+            // Supply is bounded by UInt128 at genesis, so the sum of balances cannot overflow.
+            treasury.balance = Amount(treasury.balance.value + total)
+            pending.write(key, .account(treasury))
+        }
+        MarketAuction.run(outputs: outputs, context: context, anyMarketTransaction: market, writes: &pending)
+        return pending.writes
     }
 }

@@ -9,6 +9,9 @@ public enum BankError: UInt8, Sendable, CaseIterable {
     case senderMissing, sequenceMismatch, gasLimitTooLow, cannotPayMaxFee
     // Failed: fee and sequence taken, transfer not applied.
     case insufficientBalance, balanceOverflow
+    // Failed market transactions (fee and sequence taken, nothing else changed).
+    case alreadyRegistered, stakeTooLow, invalidOffer, invalidJob, escrowOverflow, cannotPayEscrow, jobNotFound,
+        notJobOwner, jobNotOpen, cannotPayStake
 
     public var message: String? {
         switch self {
@@ -24,6 +27,17 @@ public enum BankError: UInt8, Sendable, CaseIterable {
         case .cannotPayMaxFee: "the sender's balance cannot pay gasLimit × gasPrice"
         case .insufficientBalance: "the amount is more than the sender's balance after the fee"
         case .balanceOverflow: "the recipient's balance would overflow"
+        case .alreadyRegistered: "the sender is already a registered provider"
+        case .stakeTooLow: "the stake is below the market's minimum stake"
+        case .invalidOffer: "the offer needs at least one device with a count above 0 and a price above 0"
+        case .invalidJob:
+            "the job spec is invalid: redundancy 1…16, at least one GPU, duration 1 s…7 days, runner process or container"
+        case .escrowOverflow: "the job's escrow (k × GPUs × price × hours) overflows"
+        case .cannotPayEscrow: "the sender's balance after the fee cannot pay the job's escrow"
+        case .jobNotFound: "there is no such job"
+        case .notJobOwner: "only the job's consumer can cancel it"
+        case .jobNotOpen: "the job is no longer open (matched, cancelled or expired)"
+        case .cannotPayStake: "the sender's balance after the fee cannot pay the stake"
         }
     }
 }

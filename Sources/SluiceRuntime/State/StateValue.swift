@@ -16,6 +16,12 @@ public enum StateValue: Hashable, Sendable {
     case account(AccountState)
     /// An opaque record, canonically encoded by its module.
     case bytes([UInt8])
+    /// `market/provider/<address>`.
+    case provider(ProviderRecord)
+    /// `market/job/<id>`.
+    case job(JobRecord)
+    /// `market/book`.
+    case book(MarketBook)
 
     @inlinable public var account: AccountState? {
         if case .account(let a) = self { return a }
@@ -44,6 +50,15 @@ extension StateValue: CanonicalCodable {
         case .bytes(let b):
             w.writeULEB(1)
             w.writeBytes(b)
+        case .provider(let p):
+            w.writeULEB(2)
+            w.write(p)
+        case .job(let j):
+            w.writeULEB(3)
+            w.write(j)
+        case .book(let b):
+            w.writeULEB(4)
+            w.write(b)
         }
     }
 
@@ -52,6 +67,9 @@ extension StateValue: CanonicalCodable {
         switch try r.readULEB() {
         case 0: self = .account(try r.read(AccountState.self))
         case 1: self = .bytes(try r.readBytes())
+        case 2: self = .provider(try r.read(ProviderRecord.self))
+        case 3: self = .job(try r.read(JobRecord.self))
+        case 4: self = .book(try r.read(MarketBook.self))
         case let tag: throw CoreError(.codec, "unknown state value type \(tag) at offset \(at)")
         }
     }

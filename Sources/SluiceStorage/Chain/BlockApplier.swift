@@ -45,7 +45,8 @@ public struct BlockApplier: Sendable {
         let prepared = BankTransaction.prepare(
             transactions, chainId: store.chainId, timestamp: timestamp, verify: verify, threads: executor.threads)
         prefetch(prepared)
-        let execution = executor.execute(prepared, base: store)
+        let context = BlockContext(height: parent.height + 1, timestamp: timestamp, seed: parent.blockHash)
+        let execution = executor.execute(prepared, base: store, context: context)
         let executed = DispatchTime.now().uptimeNanoseconds
         var receipts: [Receipt] = []
         receipts.reserveCapacity(prepared.count)

@@ -1,0 +1,148 @@
+// The payloads of the GPU compute market (`Market` in SluiceRuntime executes them; docs/MARKET.md).
+
+/// One class of GPU a provider offers.
+public struct GPUDevice: Hashable, Sendable {
+    /// e.g. "NVIDIA H100 80GB HBM3", as `nvidia-smi` names it; "cpu" for CPU capacity.
+    public var model: String
+    public var vramGB: UInt32
+    public var count: UInt32
+    /// The proof-of-GPU benchmark score the provider claims (checked by the chain's challenges).
+    public var score: UInt64
+
+    public init(model: String, vramGB: UInt32, count: UInt32, score: UInt64) {
+        self.model = model
+        self.vramGB = vramGB
+        self.count = count
+        self.score = score
+    }
+}
+
+/// `provider.register`: stake and offer devices at a price.
+public struct ProviderRegistration: Hashable, Sendable {
+    public var devices: [GPUDevice]
+    public var region: String
+    /// Where the provider's agent can be reached (informational; jobs flow through the chain).
+    public var endpoint: String
+    /// Taken from the sender's balance into the provider's stake.
+    public var stake: Amount
+    /// Price per GPU-hour, in base units.
+    public var pricePerGPUHour: Amount
+
+    public init(devices: [GPUDevice], region: String, endpoint: String, stake: Amount, pricePerGPUHour: Amount) {
+        self.devices = devices
+        self.region = region
+        self.endpoint = endpoint
+        self.stake = stake
+        self.pricePerGPUHour = pricePerGPUHour
+    }
+}
+
+/// What a job needs and may cost. The escrow, `redundancy × gpuCount × maxPricePerGPUHour × maxDuration`
+/// (hours, rounded up to the base unit), is taken when the job is submitted.
+public struct JobSpec: Hashable, Sendable {
+    /// How the provider runs it: "process" or "container".
+    public var runner: String
+    public var bundleHash: Hash
+    public var bundleURI: String
+    public var inputsHash: Hash
+    public var gpuCount: UInt32
+    public var minVramGB: UInt32
+    /// A model the GPUs must be (empty: any).
+    public var model: String
+    public var maxDurationSeconds: UInt64
+    public var maxPricePerGPUHour: Amount
+    /// k: how many providers run it independently.
+    public var redundancy: UInt8
+    /// 0: results must agree among the k providers (commit-reveal).
+    public var verification: UInt8
+
+    public init(
+        runner: String, bundleHash: Hash, bundleURI: String, inputsHash: Hash, gpuCount: UInt32, minVramGB: UInt32,
+        model: String, maxDurationSeconds: UInt64, maxPricePerGPUHour: Amount, redundancy: UInt8, verification: UInt8
+    ) {
+        self.runner = runner
+        self.bundleHash = bundleHash
+        self.bundleURI = bundleURI
+        self.inputsHash = inputsHash
+        self.gpuCount = gpuCount
+        self.minVramGB = minVramGB
+        self.model = model
+        self.maxDurationSeconds = maxDurationSeconds
+        self.maxPricePerGPUHour = maxPricePerGPUHour
+        self.redundancy = redundancy
+        self.verification = verification
+    }
+
+    /// The escrow the job takes: k × GPUs × price × duration in hours, rounded up; nil on overflow.
+    public var escrow: Amount? {
+        let (perHour, o1) = maxPricePerGPUHour.value.multipliedReportingOverflow(by: UInt128(gpuCount) * UInt128(redundancy))
+        let (total, o2) = perHour.multipliedReportingOverflow(by: UInt128(maxDurationSeconds))
+        guard !o1, !o2 else { return nil }
+        let (hours, remainder) = total.quotientAndRemainder(dividingBy: 3600)
+        return Amount(hours + (remainder > 0 ? 1 : 0))
+    }
+}
+
+extension GPUDevice: CanonicalCodable {
+    public func encode(to w: inout CanonicalWriter) {
+        w.writeString(model)
+        w.write(vramGB)
+        w.write(count)
+        w.write(score)
+    }
+
+    public init(from r: inout CanonicalReader) throws(CoreError) {
+        model = try r.readString(max: 128)
+        vramGB = try r.read(UInt32.self)
+        count = try r.read(UInt32.self)
+        score = try r.read(UInt64.self)
+    }
+}
+
+extension ProviderRegistration: CanonicalCodable {
+    public func encode(to w: inout CanonicalWriter) {
+        w.writeArray(devices)
+        w.writeString(region)
+        w.writeString(endpoint)
+        w.write(stake)
+        w.write(pricePerGPUHour)
+    }
+
+    public init(from r: inout CanonicalReader) throws(CoreError) {
+        devices = try r.readArray(GPUDevice.self, max: 64)
+        region = try r.readString(max: 64)
+        endpoint = try r.readString(max: 256)
+        stake = try r.readAmount()
+        pricePerGPUHour = try r.readAmount()
+    }
+}
+
+extension JobSpec: CanonicalCodable {
+    public func encode(to w: inout CanonicalWriter) {
+        w.writeString(runner)
+        w.write(bundleHash)
+        w.writeString(bundleURI)
+        w.write(inputsHash)
+        w.write(gpuCount)
+        w.write(minVramGB)
+        w.writeString(model)
+        w.write(maxDurationSeconds)
+        w.write(maxPricePerGPUHour)
+        w.write(redundancy)
+        w.write(verification)
+    }
+
+    public init(from r: inout CanonicalReader) throws(CoreError) {
+        runner = try r.readString(max: 32)
+        bundleHash = try r.readHash()
+        bundleURI = try r.readString(max: 512)
+        inputsHash = try r.readHash()
+        gpuCount = try r.read(UInt32.self)
+        minVramGB = try r.read(UInt32.self)
+        model = try r.readString(max: 128)
+        maxDurationSeconds = try r.read(UInt64.self)
+        maxPricePerGPUHour = try r.readAmount()
+        redundancy = try r.read(UInt8.self)
+        verification = try r.read(UInt8.self)
+    }
+}

@@ -1,0 +1,262 @@
+public import SluiceCore
+public import SluiceExecution
+
+// The GPU compute market's transactions (docs/MARKET.md). They run inside the Bank's rules: the same
+// discard checks (sender, sequence, gas, max fee), then the fee is taken and the sequence advances, and
+// the market action either applies (success) or not (failed, with its reason).
+//
+// A submission touches only its consumer's account and a new job key, a registration only its
+// provider's account and provider key: they run in parallel. Who gets which job is decided at block
+// end (`MarketAuction`), from the book and the records, never from the order of transactions.
+
+/// What a transaction left for the block-end market step.
+public enum MarketEffect: UInt8, Sendable, Hashable {
+    case none
+    /// A new provider (its address hash is the receipt's output).
+    case registered
+    /// A new job (its id is the receipt's output).
+    case submitted
+    /// A job was cancelled (its book entry goes at block end).
+    case cancelled
+}
+
+extension BankVM {
+    func executeMarket<View: StateView<StateValue>>(
+        _ tx: BankTransaction, sender account: AccountState, gas: UInt64, view: inout View
+    ) throws(ExecutionSuspended) -> BankReceipt {
+        let senderKey = StateKey.account(tx.sender)
+        var sender = account
+        let fee = Amount.product(gas, tx.gasPrice)
+        sender.balance = Amount(sender.balance.value - fee.value)  // cannot underflow: checked against the max fee
+        sender.sequence += 1
+        func failed(_ error: BankError) -> BankReceipt {
+            view.write(senderKey, .account(sender))
+            return BankReceipt(status: .failed, gasUsed: gas, fee: fee, error: error, output: nil)
+        }
+
+        switch tx.payload {
+        case .providerRegister(let offer):
+            let key = StateKey.provider(tx.sender)
+            if try view.read(key) != nil { return failed(.alreadyRegistered) }
+            guard offer.stake >= MarketParameters.minimumStake else { return failed(.stakeTooLow) }
+            guard !offer.devices.isEmpty, offer.devices.allSatisfy({ $0.count > 0 }), offer.pricePerGPUHour > .zero,
+                offer.devices.reduce(UInt64(0), { $0 + UInt64($1.count) }) <= UInt64(UInt32.max)
+            else { return failed(.invalidOffer) }
+            guard let left = sender.balance.subtracting(offer.stake) else { return failed(.cannotPayStake) }
+            sender.balance = left
+            view.write(senderKey, .account(sender))
+            view.write(key, .provider(ProviderRecord(owner: tx.sender, offer: offer)))
+            return BankReceipt(
+                status: .success, gasUsed: gas, fee: fee, error: .none, output: tx.sender.hash, market: .registered)
+
+        case .jobSubmit(let spec):
+            guard spec.redundancy >= 1, spec.redundancy <= MarketParameters.maxRedundancy, spec.gpuCount >= 1,
+                spec.maxDurationSeconds >= 1, spec.maxDurationSeconds <= MarketParameters.maxDurationSeconds,
+                spec.runner == "process" || spec.runner == "container"
+            else { return failed(.invalidJob) }
+            guard let escrow = spec.escrow else { return failed(.escrowOverflow) }
+            guard let left = sender.balance.subtracting(escrow) else { return failed(.cannotPayEscrow) }
+            let id = JobRecord.id(consumer: tx.sender, sequence: tx.sequence)
+            sender.balance = left
+            view.write(senderKey, .account(sender))
+            view.write(.job(id), .job(JobRecord(id: id, consumer: tx.sender, spec: spec, escrow: escrow)))
+            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .submitted)
+
+        case .jobCancel(let id):
+            guard case .job(var job)? = try view.read(.job(id)) else { return failed(.jobNotFound) }
+            guard job.consumer == tx.sender else { return failed(.notJobOwner) }
+            guard job.status == .open else { return failed(.jobNotOpen) }
+            // Cannot overflow: the escrow came out of balances, and supply fits UInt128.
+            sender.balance = Amount(sender.balance.value + job.escrow.value)
+            job.escrow = .zero
+            job.status = .cancelled
+            view.write(senderKey, .account(sender))
+            view.write(.job(id), .job(job))
+            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .cancelled)
+
+        case .transfer, .computeTransfer:
+            preconditionFailure("not a market transaction")
+        }
+    }
+}
+
+/// Block-end writes over the state after the block: reads see earlier writes of the same step.
+public struct PendingWrites<Reader: StateReader<StateValue>> {
+    let state: Reader
+    private(set) var values: [StateKey: StateValue?] = [:]
+    private(set) var order: [StateKey] = []
+
+    init(state: Reader) { self.state = state }
+
+    func read(_ key: StateKey) -> StateValue? {
+        if let v = values[key] { return v }
+        return state.read(key)
+    }
+
+    mutating func write(_ key: StateKey, _ value: StateValue?) {
+        if values.updateValue(value, forKey: key) == nil { order.append(key) }
+    }
+
+    /// In first-write order (deterministic: the step runs in a fixed order).
+    var writes: [StateWrite<StateValue>] { order.map { StateWrite(key: $0, value: values[$0]!) } }
+}
+
+/// The market's batch auction at block end.
+///
+/// 1. Providers registered in this block join the book, jobs submitted in it join the open jobs.
+/// 2. Open jobs that are no longer open (cancelled) leave; open jobs older than `openJobBlocks` expire
+///    with their escrow refunded.
+/// 3. The rest are matched: jobs by (max price desc, submit height asc, id asc); each takes the k
+///    cheapest eligible providers (active, devices that fit, ask ≤ its max price, free GPUs ≥ its GPU
+///    count) by (ask asc, reputation desc, address asc) at their own ask, or stays open when fewer
+///    than k fit. A provider's free GPUs shrink as it is assigned within the same pass.
+/// Nothing here depends on the order of the block's transactions: only on the set of new records
+/// (sorted by id) and on the stored ones.
+enum MarketAuction {
+    static func run<Reader: StateReader<StateValue>>(
+        outputs: UnsafeBufferPointer<BankReceipt>, context: BlockContext, anyMarketTransaction: Bool,
+        writes: inout PendingWrites<Reader>
+    ) {
+        let stored = writes.read(.marketBook)
+        guard case .book(var book)? = stored else {
+            // No book yet: only a block with market transactions starts one.
+            guard anyMarketTransaction else { return }
+            run(book: MarketBook(), outputs: outputs, context: context, writes: &writes, stored: nil)
+            return
+        }
+        // Nothing new and nothing open: the book stays as it is (empty blocks cost nothing here).
+        guard anyMarketTransaction || !book.openJobs.isEmpty else { return }
+        run(book: book, outputs: outputs, context: context, writes: &writes, stored: book)
+    }
+
+    private static func run<Reader: StateReader<StateValue>>(
+        book start: MarketBook, outputs: UnsafeBufferPointer<BankReceipt>, context: BlockContext,
+        writes: inout PendingWrites<Reader>, stored: MarketBook?
+    ) {
+        var book = start
+        // 1. New providers and jobs, sorted so that their order in the block does not matter.
+        var newProviders: [Address] = []
+        var newJobs: [Hash] = []
+        for o in outputs where o.status == .success {
+            switch o.market {
+            case .registered: if let h = o.output { newProviders.append(Address(h)) }
+            case .submitted: if let h = o.output { newJobs.append(h) }
+            case .cancelled, .none: break
+            }
+        }
+        newProviders.sort()
+        newJobs.sort()
+        for address in newProviders {
+            guard case .provider(var p)? = writes.read(.provider(address)) else { continue }
+            p.registeredHeight = context.height
+            writes.write(.provider(address), .provider(p))
+        }
+        if !newProviders.isEmpty { book.providers = mergeSorted(book.providers, newProviders) }
+        for id in newJobs {
+            guard case .job(var j)? = writes.read(.job(id)) else { continue }
+            j.submitHeight = context.height
+            writes.write(.job(id), .job(j))
+        }
+        book.openJobs.append(contentsOf: newJobs)
+
+        // 2. Drop what is no longer open; expire what waited too long.
+        var open: [JobRecord] = []
+        open.reserveCapacity(book.openJobs.count)
+        for id in book.openJobs {
+            guard case .job(var job)? = writes.read(.job(id)), job.status == .open else { continue }
+            if context.height >= job.submitHeight &+ MarketParameters.openJobBlocks {
+                refund(&job, writes: &writes)
+                job.status = .expired
+                writes.write(.job(id), .job(job))
+                continue
+            }
+            open.append(job)
+        }
+
+        // 3. Match.
+        var providers: [ProviderRecord] = []
+        providers.reserveCapacity(book.providers.count)
+        for address in book.providers {
+            if case .provider(let p)? = writes.read(.provider(address)), p.status == .active, p.free > 0 {
+                providers.append(p)
+            }
+        }
+        providers.sort { a, b in
+            if a.offer.pricePerGPUHour != b.offer.pricePerGPUHour {
+                return a.offer.pricePerGPUHour < b.offer.pricePerGPUHour
+            }
+            if a.reputation != b.reputation { return a.reputation > b.reputation }
+            return a.owner < b.owner
+        }
+        open.sort { a, b in
+            if a.spec.maxPricePerGPUHour != b.spec.maxPricePerGPUHour {
+                return a.spec.maxPricePerGPUHour > b.spec.maxPricePerGPUHour
+            }
+            if a.submitHeight != b.submitHeight { return a.submitHeight < b.submitHeight }
+            return a.id < b.id
+        }
+        var changedProviders = Set<Int>()
+        var stillOpen: [(height: UInt64, id: Hash)] = []
+        for var job in open {
+            let k = Int(job.spec.redundancy)
+            var chosen: [Int] = []
+            chosen.reserveCapacity(k)
+            // Providers are sorted by ask: the first one asking more than the job pays ends the search.
+            for (i, p) in providers.enumerated() {
+                if p.offer.pricePerGPUHour > job.spec.maxPricePerGPUHour { break }
+                if p.free >= job.spec.gpuCount && p.fits(job.spec) && p.owner != job.consumer {
+                    chosen.append(i)
+                    if chosen.count == k { break }
+                }
+            }
+            guard chosen.count == k else {
+                stillOpen.append((job.submitHeight, job.id))
+                continue
+            }
+            job.status = .matched
+            job.matchedHeight = context.height
+            job.assigned = chosen.map {
+                JobRecord.Assignment(provider: providers[$0].owner, pricePerGPUHour: providers[$0].offer.pricePerGPUHour)
+            }
+            for i in chosen {
+                providers[i].busy += job.spec.gpuCount
+                changedProviders.insert(i)
+            }
+            writes.write(.job(job.id), .job(job))
+        }
+        for i in changedProviders.sorted() { writes.write(.provider(providers[i].owner), .provider(providers[i])) }
+
+        // The book keeps the still-open jobs in submission order.
+        stillOpen.sort { $0.height != $1.height ? $0.height < $1.height : $0.id < $1.id }
+        book.openJobs = stillOpen.map(\.id)
+        if book != stored { writes.write(.marketBook, .book(book)) }
+    }
+
+    /// Returns a job's remaining escrow to its consumer.
+    static func refund<Reader: StateReader<StateValue>>(_ job: inout JobRecord, writes: inout PendingWrites<Reader>) {
+        guard job.escrow > .zero else { return }
+        let key = StateKey.account(job.consumer)
+        var account = writes.read(key)?.account ?? AccountState(balance: .zero, sequence: 0)
+        account.balance = Amount(account.balance.value + job.escrow.value)
+        writes.write(key, .account(account))
+        job.escrow = .zero
+    }
+
+    static func mergeSorted(_ a: [Address], _ b: [Address]) -> [Address] {
+        var out: [Address] = []
+        out.reserveCapacity(a.count + b.count)
+        var i = 0
+        var j = 0
+        while i < a.count || j < b.count {
+            if j == b.count || (i < a.count && a[i] < b[j]) {
+                out.append(a[i])
+                i += 1
+            } else {
+                if i < a.count && a[i] == b[j] { i += 1 }
+                out.append(b[j])
+                j += 1
+            }
+        }
+        return out
+    }
+}

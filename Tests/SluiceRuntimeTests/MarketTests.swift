@@ -1,0 +1,322 @@
+import Foundation
+import SluiceCore
+import SluiceExecution
+import SluiceRuntime
+import Testing
+
+private func addr(_ name: String) -> Address { Address(Hash.sha256(Array(name.utf8))) }
+
+/// A chain in memory: blocks run sequentially and with Block-STM (forced, 2 threads), which must agree.
+private struct MarketChain {
+    var state: [StateKey: StateValue]
+    var height: UInt64 = 0
+    var sequences: [Address: UInt64] = [:]
+    var threads = 2
+
+    init(funded: [Address], balance: UInt128 = 1_000_000) {
+        state = [:]
+        for a in funded { state[.account(a)] = .account(AccountState(balance: Amount(balance), sequence: 0)) }
+    }
+
+    /// A transaction from `sender` with its next sequence (counted here, as a wallet would).
+    mutating func tx(_ sender: Address, _ payload: Payload, gasPrice: UInt64 = 1) -> BankTransaction {
+        let seq = sequences[sender, default: 0]
+        sequences[sender] = seq + 1
+        let t = Transaction(chainId: 1, sender: sender, sequence: seq, gasLimit: 100, gasPrice: gasPrice, payload: payload)
+        return BankTransaction(t, hash: t.hash)
+    }
+
+    @discardableResult
+    mutating func block(_ txs: [BankTransaction], at height: UInt64? = nil) -> [BankReceipt] {
+        self.height = height ?? self.height + 1
+        let context = BlockContext(height: self.height, timestamp: 1_000 + self.height, seed: Hash.sha256([1]))
+        let base = DictionaryState(state)
+        let s = SequentialExecutor(vm: BankVM()).execute(txs, base: base, context: context)
+        let p = ParallelExecutor(vm: BankVM(), threads: threads, policy: .forceParallel)
+            .execute(txs, base: base, context: context)
+        #expect(s.outputs == p.outputs, "block \(self.height): outputs differ")
+        #expect(s.sortedWrites == p.sortedWrites, "block \(self.height): writes differ")
+        var post = base
+        post.apply(s.writes)
+        state = post.values
+        return s.outputs
+    }
+
+    func balance(_ a: Address) -> UInt128 { state[.account(a)]?.account?.balance.value ?? 0 }
+    func job(_ id: Hash) -> JobRecord? {
+        if case .job(let j)? = state[.job(id)] { return j }
+        return nil
+    }
+    func provider(_ a: Address) -> ProviderRecord? {
+        if case .provider(let p)? = state[.provider(a)] { return p }
+        return nil
+    }
+    var book: MarketBook? {
+        if case .book(let b)? = state[.marketBook] { return b }
+        return nil
+    }
+
+    /// Balances + escrows still held + stakes: what the market must conserve.
+    var supply: UInt128 {
+        var total: UInt128 = 0
+        for (_, v) in state {
+            switch v {
+            case .account(let a): total += a.balance.value
+            case .job(let j): total += j.escrow.value
+            case .provider(let p): total += p.stake.value
+            case .bytes, .book: break
+            }
+        }
+        return total
+    }
+}
+
+private func offer(price: UInt128, stake: UInt128 = 5_000, gpus: UInt32 = 1, vram: UInt32 = 24, model: String = "RTX 4090")
+    -> Payload
+{
+    .providerRegister(
+        ProviderRegistration(
+            devices: [GPUDevice(model: model, vramGB: vram, count: gpus, score: 100)], region: "eu",
+            endpoint: "http://p", stake: Amount(stake), pricePerGPUHour: Amount(price)))
+}
+
+private func job(
+    maxPrice: UInt128 = 10, k: UInt8 = 1, gpus: UInt32 = 1, hours: UInt64 = 3, vram: UInt32 = 16, model: String = ""
+) -> Payload {
+    .jobSubmit(
+        JobSpec(
+            runner: "process", bundleHash: Hash.sha256([7]), bundleURI: "blob:0x07", inputsHash: .zero, gpuCount: gpus,
+            minVramGB: vram, model: model, maxDurationSeconds: hours * 3600, maxPricePerGPUHour: Amount(maxPrice),
+            redundancy: k, verification: 0))
+}
+
+private let consumer = addr("consumer")
+private let p1 = addr("provider-1")
+private let p2 = addr("provider-2")
+private let p3 = addr("provider-3")
+
+@Suite("The market: registration, submission, block-end matching, cancel, expiry")
+struct MarketTests {
+    @Test func registrationTakesTheStakeAndJoinsTheBook() {
+        var chain = MarketChain(funded: [p1])
+        let r = chain.block([chain.tx(p1, offer(price: 6))])
+        #expect(r[0].status == .success && r[0].market == .registered)
+        #expect(chain.balance(p1) == 1_000_000 - 5_000 - UInt128(MarketParameters.registerGas))
+        let p = chain.provider(p1)
+        #expect(p?.stake == 5_000 && p?.capacity == 1 && p?.busy == 0 && p?.registeredHeight == 1)
+        #expect(chain.book?.providers == [p1])
+    }
+
+    @Test func registrationFailures() {
+        var chain = MarketChain(funded: [p1, p2], balance: 3_000)
+        var r = chain.block([chain.tx(p1, offer(price: 6, stake: 999))])
+        #expect(r[0].status == .failed && r[0].error == .stakeTooLow)
+        r = chain.block([chain.tx(p1, offer(price: 6, stake: 5_000))])
+        #expect(r[0].error == .cannotPayStake)
+        r = chain.block([chain.tx(p1, offer(price: 0, stake: 1_000))])
+        #expect(r[0].error == .invalidOffer)
+        r = chain.block([chain.tx(p1, offer(price: 5, stake: 1_000)), chain.tx(p1, offer(price: 5, stake: 1_000))])
+        #expect(r[0].status == .success && r[1].error == .alreadyRegistered)
+        // Failed ones took only their fee: the supply is intact.
+        #expect(chain.supply == 6_000)
+    }
+
+    @Test func aJobEscrowsAndIsMatchedAtBlockEndAtTheProvidersAsk() throws {
+        var chain = MarketChain(funded: [consumer, p1])
+        chain.block([chain.tx(p1, offer(price: 6))])
+        let r = chain.block([chain.tx(consumer, job(maxPrice: 10, k: 1, hours: 3))])
+        #expect(r[0].status == .success && r[0].market == .submitted)
+        let id = try #require(r[0].output)
+        let j = try #require(chain.job(id))
+        #expect(j.escrow == 30)  // 1 × 1 GPU × 10/h × 3 h
+        #expect(j.status == .matched && j.matchedHeight == 2 && j.submitHeight == 2)
+        #expect(j.assigned == [JobRecord.Assignment(provider: p1, pricePerGPUHour: 6)])
+        #expect(chain.provider(p1)?.busy == 1)
+        #expect(chain.balance(consumer) == 1_000_000 - 30 - UInt128(MarketParameters.submitGas))
+        #expect(chain.book?.openJobs == [])
+    }
+
+    @Test func redundancyTakesTheKCheapestThenReputationThenAddress() throws {
+        var chain = MarketChain(funded: [consumer, p1, p2, p3])
+        chain.block([chain.tx(p1, offer(price: 7)), chain.tx(p2, offer(price: 6)), chain.tx(p3, offer(price: 6))])
+        let r = chain.block([chain.tx(consumer, job(maxPrice: 10, k: 2))])
+        let jobId = try #require(r[0].output)
+        let j = try #require(chain.job(jobId))
+        // p2 and p3 ask 6, p1 asks 7: the two at 6, in address order (equal reputation).
+        #expect(Set(j.assigned.map(\.provider)) == [p2, p3])
+        #expect(j.assigned.map(\.provider) == [p2, p3].sorted())
+        #expect(j.escrow == 60)
+    }
+
+    @Test func jobsAreServedByMaxPriceThenAgeAndCapacityRunsOut() throws {
+        let c2 = addr("consumer-2")
+        var chain = MarketChain(funded: [consumer, c2, p1])
+        chain.block([chain.tx(p1, offer(price: 5, gpus: 1))])
+        // Two jobs in one block, one GPU: the one paying more wins, whatever its place in the block.
+        let r = chain.block([chain.tx(consumer, job(maxPrice: 8)), chain.tx(c2, job(maxPrice: 9))])
+        let cheapId = try #require(r[0].output)
+        let richId = try #require(r[1].output)
+        let cheap = try #require(chain.job(cheapId))
+        let rich = try #require(chain.job(richId))
+        #expect(rich.status == .matched && cheap.status == .open)
+        #expect(chain.book?.openJobs == [cheap.id])
+    }
+
+    @Test func noProviderFitsThenTheJobExpiresWithAFullRefund() throws {
+        var chain = MarketChain(funded: [consumer, p1])
+        chain.block([chain.tx(p1, offer(price: 6, vram: 8))])
+        let before = chain.supply
+        let r = chain.block([chain.tx(consumer, job(vram: 16))])  // needs 16 GB, p1 has 8
+        let id = try #require(r[0].output)
+        #expect(chain.job(id)?.status == .open)
+        chain.block([])
+        #expect(chain.job(id)?.status == .open)
+        let paid = chain.balance(consumer)
+        chain.block([], at: 2 + MarketParameters.openJobBlocks)
+        let j = try #require(chain.job(id))
+        #expect(j.status == .expired && j.escrow == .zero)
+        #expect(chain.balance(consumer) == paid + 30)
+        #expect(chain.book?.openJobs == [])
+        #expect(chain.supply == before)
+    }
+
+    @Test func cancelRefundsAnOpenJobOnlyForItsConsumer() throws {
+        var chain = MarketChain(funded: [consumer, p1])
+        let r = chain.block([chain.tx(consumer, job())])  // no provider at all: stays open
+        let id = try #require(r[0].output)
+        var c = chain.block([chain.tx(p1, .jobCancel(job: id))])
+        #expect(c[0].status == .failed && c[0].error == .notJobOwner)
+        c = chain.block([chain.tx(p1, .jobCancel(job: Hash.sha256([9])))])
+        #expect(c[0].error == .jobNotFound)
+        let before = chain.balance(consumer)
+        c = chain.block([chain.tx(consumer, .jobCancel(job: id))])
+        #expect(c[0].status == .success)
+        #expect(chain.balance(consumer) == before + 30 - UInt128(MarketParameters.cancelGas))
+        #expect(chain.job(id)?.status == .cancelled)
+        #expect(chain.book?.openJobs == [])
+        c = chain.block([chain.tx(consumer, .jobCancel(job: id))])
+        #expect(c[0].error == .jobNotOpen)
+    }
+
+    @Test func aMatchedJobCannotBeCancelled() throws {
+        var chain = MarketChain(funded: [consumer, p1])
+        chain.block([chain.tx(p1, offer(price: 6))])
+        let id = try #require(chain.block([chain.tx(consumer, job())])[0].output)
+        #expect(chain.block([chain.tx(consumer, .jobCancel(job: id))])[0].error == .jobNotOpen)
+    }
+
+    @Test func anEscrowTheConsumerCannotPayIsRefused() {
+        var chain = MarketChain(funded: [consumer], balance: 100)
+        let r = chain.block([chain.tx(consumer, job(maxPrice: 10, k: 2, hours: 5))])  // escrow 100 > 100 - 30
+        #expect(r[0].status == .failed && r[0].error == .cannotPayEscrow)
+        #expect(chain.balance(consumer) == 100 - UInt128(MarketParameters.submitGas))
+        #expect(chain.book?.openJobs ?? [] == [])
+    }
+
+    @Test func invalidSpecsAreRefused() {
+        var chain = MarketChain(funded: [consumer])
+        let r = chain.block([
+            chain.tx(consumer, job(k: 0)), chain.tx(consumer, job(gpus: 0)), chain.tx(consumer, job(hours: 24 * 8)),
+        ])
+        #expect(r.allSatisfy { $0.error == .invalidJob })
+    }
+
+    @Test func theOrderOfTransactionsInABlockDoesNotChangeWhoGetsWhat() {
+        let consumers = (0..<6).map { addr("c\($0)") }
+        let providers = (0..<4).map { addr("p\($0)") }
+        var reference: [StateKey: StateValue]? = nil
+        var rng = SplitMix64(seed: 42)
+        for round in 0..<8 {
+            var chain = MarketChain(funded: consumers + providers)
+            var regs: [BankTransaction] = []
+            for (i, p) in providers.enumerated() { regs.append(chain.tx(p, offer(price: UInt128(5 + i % 2), gpus: 2))) }
+            var jobs: [BankTransaction] = []
+            for (i, c) in consumers.enumerated() {
+                jobs.append(chain.tx(c, job(maxPrice: UInt128(6 + i % 3), k: UInt8(1 + i % 2))))
+            }
+            var all = regs + jobs
+            if round > 0 { all.shuffle(using: &rng) }
+            chain.block(all)
+            if let reference {
+                #expect(chain.state == reference, "round \(round): another order gave another state")
+            } else {
+                reference = chain.state
+            }
+        }
+        // And the auction did something: with 8 GPUs and 9 wanted, one job waits.
+        #expect(reference != nil)
+    }
+
+    @Test func randomMarketAndBankBlocksConserveSupplyAndParallelEqualsSequential() {
+        var rng = SplitMix64(seed: 20_261_126)
+        let people = (0..<12).map { addr("person-\($0)") }
+        var chain = MarketChain(funded: people, balance: 200_000)
+        chain.threads = 4
+        let genesis = chain.supply
+        var submitted: [Hash] = []
+        for _ in 0..<25 {
+            var txs: [BankTransaction] = []
+            for _ in 0..<Int(rng.next() % 40) {
+                let who = people[Int(rng.next() % UInt64(people.count))]
+                switch rng.next() % 6 {
+                case 0:
+                    txs.append(chain.tx(who, offer(price: UInt128(1 + rng.next() % 9), gpus: UInt32(1 + rng.next() % 3))))
+                case 1, 2:
+                    txs.append(
+                        chain.tx(
+                            who,
+                            job(maxPrice: UInt128(1 + rng.next() % 12), k: UInt8(1 + rng.next() % 3), gpus: 1,
+                                hours: 1 + rng.next() % 4)))
+                case 3 where !submitted.isEmpty:
+                    txs.append(chain.tx(who, .jobCancel(job: submitted[Int(rng.next() % UInt64(submitted.count))])))
+                default:
+                    let to = people[Int(rng.next() % UInt64(people.count))]
+                    txs.append(chain.tx(who, .transfer(to: to, amount: Amount(UInt128(rng.next() % 5_000)))))
+                }
+            }
+            let receipts = chain.block(txs)
+            for r in receipts where r.market == .submitted && r.status == .success { submitted.append(r.output!) }
+            // Failed transactions still advance their sender's sequence; discarded ones do not.
+            for (tx, r) in zip(txs, receipts) where r.status == .discarded {
+                chain.sequences[tx.sender] = min(chain.sequences[tx.sender]!, tx.sequence)
+            }
+            #expect(chain.supply == genesis, "block \(chain.height): supply \(chain.supply) ≠ \(genesis)")
+        }
+        #expect(!submitted.isEmpty)
+    }
+
+    @Test func recordsAndPayloadsRoundTripThroughTheCodec() throws {
+        for p in [offer(price: 6), job(), Payload.jobCancel(job: Hash.sha256([3]))] {
+            let t = Transaction(chainId: 1, sender: consumer, sequence: 4, gasLimit: 100, gasPrice: 1, payload: p)
+            #expect(try Transaction(canonicalBytes: t.canonicalBytes) == t)
+        }
+        var j = JobRecord(id: Hash.sha256([1]), consumer: consumer, spec: JobSpec(
+            runner: "container", bundleHash: .zero, bundleURI: "u", inputsHash: .zero, gpuCount: 2, minVramGB: 40,
+            model: "H100", maxDurationSeconds: 60, maxPricePerGPUHour: 9, redundancy: 2, verification: 0), escrow: 5)
+        j.assigned = [.init(provider: p1, pricePerGPUHour: 3)]
+        for v in [
+            StateValue.job(j), .provider(ProviderRecord(owner: p1, offer: try #require(offer(price: 2).registration))),
+            .book(MarketBook(openJobs: [j.id], providers: [p1, p2])),
+        ] {
+            #expect(try StateValue(canonicalBytes: v.canonicalBytes) == v)
+        }
+    }
+
+    @Test func escrowRoundsUpAndRefusesOverflow() {
+        let spec = { (price: UInt128, seconds: UInt64) in
+            JobSpec(
+                runner: "process", bundleHash: .zero, bundleURI: "", inputsHash: .zero, gpuCount: 1, minVramGB: 0,
+                model: "", maxDurationSeconds: seconds, maxPricePerGPUHour: Amount(price), redundancy: 1, verification: 0)
+        }
+        #expect(spec(10, 3600).escrow == 10)
+        #expect(spec(10, 1).escrow == 1)  // 10/3600 rounds up to 1
+        #expect(spec(UInt128.max, 2).escrow == nil)
+    }
+}
+
+extension Payload {
+    fileprivate var registration: ProviderRegistration? {
+        if case .providerRegister(let r) = self { return r }
+        return nil
+    }
+}
