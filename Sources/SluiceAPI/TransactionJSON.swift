@@ -55,7 +55,9 @@ extension KeyedDecodingContainer {
 
 /// A payload: `{"type": "transfer", "to", "amount"}`, `{"type": "compute-transfer", "to", "amount",
 /// "rounds"}`, `{"type": "provider.register", "offer": {…}}`, `{"type": "job.submit", "job": {…}}`,
-/// `{"type": "job.cancel", "jobId"}`. Only the fields of its type may be present.
+/// `{"type": "job.cancel", "jobId"}`, `{"type": "job.commit", "jobId", "commitment"}`,
+/// `{"type": "job.reveal", "jobId", "result", "salt", "usageSeconds"}`. Only the fields of its type may be
+/// present.
 public struct PayloadJSON: Codable, Sendable, Equatable {
     public var type: String
     public var to: Address?
@@ -66,16 +68,23 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
     public var offer: ProviderOfferJSON?
     /// Only for `job.submit`.
     public var job: JobSpecJSON?
-    /// Only for `job.cancel`.
+    /// For `job.cancel`, `job.commit` and `job.reveal`.
     public var jobId: Hash?
+    /// Only for `job.commit`.
+    public var commitment: Hash?
+    /// Only for `job.reveal`.
+    public var result: Hash?
+    public var salt: Hash?
+    public var usageSeconds: UInt64?
 
     enum CodingKeys: String, CodingKey {
-        case type, to, amount, rounds, offer, job, jobId
+        case type, to, amount, rounds, offer, job, jobId, commitment, result, salt, usageSeconds
     }
 
     static let fields: [String: Set<CodingKeys>] = [
         "transfer": [.to, .amount], "compute-transfer": [.to, .amount, .rounds], "provider.register": [.offer],
-        "job.submit": [.job], "job.cancel": [.jobId],
+        "job.submit": [.job], "job.cancel": [.jobId], "job.commit": [.jobId, .commitment],
+        "job.reveal": [.jobId, .result, .salt, .usageSeconds],
     ]
 
     public init(from decoder: any Decoder) throws {
@@ -94,7 +103,8 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
         for key in expected where key != .rounds {
             guard c.contains(key) else {
                 throw DecodingError.keyNotFound(
-                    key, .init(codingPath: c.codingPath, debugDescription: "a \(type) payload needs \(key.stringValue)"))
+                    key, .init(codingPath: c.codingPath, debugDescription: "a \(type) payload needs \(key.stringValue)")
+                )
             }
         }
         to = try c.decodeIfPresent(Address.self, forKey: .to)
@@ -103,6 +113,10 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
         offer = try c.decodeIfPresent(ProviderOfferJSON.self, forKey: .offer)
         job = try c.decodeIfPresent(JobSpecJSON.self, forKey: .job)
         jobId = try c.decodeIfPresent(Hash.self, forKey: .jobId)
+        commitment = try c.decodeIfPresent(Hash.self, forKey: .commitment)
+        result = try c.decodeIfPresent(Hash.self, forKey: .result)
+        salt = try c.decodeIfPresent(Hash.self, forKey: .salt)
+        usageSeconds = try c.decodeUnsignedIfPresent(UInt64.self, forKey: .usageSeconds)
     }
 
     public init(_ p: Payload) {
@@ -118,6 +132,14 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
         case .providerRegister(let registration): offer = ProviderOfferJSON(registration)
         case .jobSubmit(let spec): job = JobSpecJSON(spec)
         case .jobCancel(let id): jobId = id
+        case let .jobCommit(id, commitment):
+            jobId = id
+            self.commitment = commitment
+        case let .jobReveal(id, result, salt, usage):
+            jobId = id
+            self.result = result
+            self.salt = salt
+            usageSeconds = usage
         }
     }
 
@@ -135,7 +157,8 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
             guard let job else { return type }
             return
                 "job.submit \(job.redundancy) × \(job.gpuCount) GPU, ≤ \(job.maxPricePerGpuHour)/GPU-hour, ≤ \(job.maxDurationSeconds) s"
-        case "job.cancel": return "job.cancel \(jobId?.hex ?? "?")"
+        case "job.cancel", "job.commit": return "\(type) \(jobId?.hex ?? "?")"
+        case "job.reveal": return "job.reveal \(jobId?.hex ?? "?") result \(result?.hex ?? "?"), \(usageSeconds ?? 0) s"
         default: return type
         }
     }
@@ -160,9 +183,20 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
         case "job.cancel":
             guard let jobId else { throw WireError("field payload.jobId: missing") }
             return .jobCancel(job: jobId)
+        case "job.commit":
+            guard let jobId, let commitment else {
+                throw WireError("field payload: job.commit needs jobId and commitment")
+            }
+            return .jobCommit(job: jobId, commitment: commitment)
+        case "job.reveal":
+            guard let jobId, let result, let salt, let usageSeconds else {
+                throw WireError("field payload: job.reveal needs jobId, result, salt and usageSeconds")
+            }
+            return .jobReveal(job: jobId, result: result, salt: salt, usageSeconds: usageSeconds)
         default:
             throw WireError(
-                "field payload.type: unknown payload type '\(type)' (use \(Self.fields.keys.sorted().joined(separator: ", ")))")
+                "field payload.type: unknown payload type '\(type)' (use \(Self.fields.keys.sorted().joined(separator: ", ")))"
+            )
         }
     }
 }

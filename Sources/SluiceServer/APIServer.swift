@@ -69,6 +69,7 @@ public struct APIServer: Sendable {
         router.get("/v1/blocks/:height") { request, context in try api.block(request, context) }
         router.get("/v1/state/proof/:key") { request, context in try api.proof(request, context) }
         router.get("/v1/status") { _, _ in jsonResponse(api.status()) }
+        addMarketRoutes(to: router)
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -114,6 +114,52 @@ public enum OpenAPIDocument {
                 }
               }
             },
+            "/v1/market/providers": {
+              "get": {
+                "operationId": "listProviders",
+                "summary": "Every registered provider (from the market book), by address, with its ask and free capacity.",
+                "responses": {
+                  "200": {"description": "the providers", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProviderList"}}}}
+                }
+              }
+            },
+            "/v1/market/providers/{address}": {
+              "get": {
+                "operationId": "getProvider",
+                "summary": "One registered provider.",
+                "parameters": [{"name": "address", "in": "path", "required": true, "schema": \#(hash)}],
+                "responses": {
+                  "200": {"description": "the provider", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Provider"}}}},
+                  \#(errors)
+                }
+              }
+            },
+            "/v1/market/jobs": {
+              "get": {
+                "operationId": "listJobs",
+                "summary": "One page of jobs by id, optionally only those in one state; follow `next` with `after` for the next page.",
+                "parameters": [
+                  {"name": "status", "in": "query", "required": false, "schema": {"type": "string", "enum": \#(jobStatusNames)}},
+                  {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+                  {"name": "after", "in": "query", "required": false, "schema": \#(hash), "description": "list the jobs whose id comes after this one (the previous page's next)"}
+                ],
+                "responses": {
+                  "200": {"description": "the page", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobList"}}}},
+                  "400": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
+            "/v1/market/jobs/{id}": {
+              "get": {
+                "operationId": "getJob",
+                "summary": "One job: its state, escrow, spec and assigned providers.",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": \#(hash)}],
+                "responses": {
+                  "200": {"description": "the job", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Job"}}}},
+                  \#(errors)
+                }
+              }
+            },
             "/v1/events": {
               "get": {
                 "operationId": "events",
@@ -153,12 +199,12 @@ public enum OpenAPIDocument {
                 "code": {"type": "string", "enum": ["bad_request", "not_found", "body_too_large", "method_not_allowed", "internal", "bad_signature", "wrong_chain", "expired", "oversized", "gas_limit_too_low", "gas_price_too_low", "unknown_sender", "sequence_too_old", "sequence_too_far_ahead", "fee_unpayable", "duplicate", "underpriced", "sender_limit", "mempool_full"]}
               }},
               "Payload": {"type": "object", "required": ["type"], "additionalProperties": false, "properties": {
-                "type": {"type": "string", "enum": ["transfer", "compute-transfer", "provider.register", "job.submit", "job.cancel"]},
+                "type": {"type": "string", "enum": ["transfer", "compute-transfer", "provider.register", "job.submit", "job.cancel", "job.commit", "job.reveal"]},
                 "to": \#(hash), "amount": \#(amount), "rounds": {"type": "integer", "minimum": 0},
                 "offer": {"$ref": "#/components/schemas/ProviderOffer"},
                 "job": {"$ref": "#/components/schemas/JobSpec"},
-                "jobId": \#(hash)
-              }, "description": "transfer and compute-transfer: to, amount (+ rounds); provider.register: offer; job.submit: job; job.cancel: jobId"},
+                "jobId": \#(hash), "commitment": \#(hash), "result": \#(hash), "salt": \#(hash), "usageSeconds": \#(u64)
+              }, "description": "transfer and compute-transfer: to, amount (+ rounds); provider.register: offer; job.submit: job; job.cancel: jobId; job.commit: jobId, commitment; job.reveal: jobId, result, salt, usageSeconds"},
               "ProviderOffer": {"type": "object", "required": ["devices", "region", "endpoint", "stake", "pricePerGpuHour"], "additionalProperties": false, "properties": {
                 "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
                   "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64)
@@ -228,6 +274,37 @@ public enum OpenAPIDocument {
                 "type": {"type": "string", "enum": ["block"]}, "height": \#(u64), "hash": \#(hash), "timestamp": \#(u64),
                 "stateRoot": \#(hash), "transactionCount": {"type": "integer"},
                 "receipts": {"type": "array", "items": {"$ref": "#/components/schemas/EventReceipt"}}
+              }},
+              "Provider": {"type": "object", "required": ["address", "status", "devices", "region", "endpoint", "stake", "pricePerGpuHour", "capacity", "busy", "free", "reputation", "jobsDone", "jobsFailed", "jobsDisputed", "registeredHeight"], "additionalProperties": false, "properties": {
+                "address": \#(hash), "status": {"type": "string", "description": "active"},
+                "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
+                  "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64)
+                }}},
+                "region": {"type": "string"}, "endpoint": {"type": "string"},
+                "stake": \#(amount), "pricePerGpuHour": \#(amount),
+                "capacity": {"type": "integer", "minimum": 0, "description": "GPUs offered"},
+                "busy": {"type": "integer", "minimum": 0, "description": "GPUs taken by matched jobs"},
+                "free": {"type": "integer", "minimum": 0, "description": "GPUs left to match"},
+                "reputation": {"type": "integer", "description": "done - 2 x failed - 3 x disputed"},
+                "jobsDone": {"type": "integer", "minimum": 0}, "jobsFailed": {"type": "integer", "minimum": 0},
+                "jobsDisputed": {"type": "integer", "minimum": 0}, "registeredHeight": \#(u64)
+              }},
+              "ProviderList": {"type": "object", "required": ["height", "providers"], "additionalProperties": false, "properties": {
+                "height": \#(u64), "providers": {"type": "array", "items": {"$ref": "#/components/schemas/Provider"}}
+              }},
+              "Job": {"type": "object", "required": ["id", "consumer", "status", "spec", "escrow", "submitHeight", "assigned", "failedProviders"], "additionalProperties": false, "properties": {
+                "id": \#(hash), "consumer": \#(hash), "status": {"type": "string", "enum": \#(jobStatusNames)},
+                "spec": {"$ref": "#/components/schemas/JobSpec"}, "escrow": \#(amount),
+                "submitHeight": \#(u64), "matchedHeight": \#(u64), "deadline": \#(u64), "result": \#(hash),
+                "failedProviders": {"type": "array", "items": \#(hash)},
+                "assigned": {"type": "array", "items": {"type": "object", "required": ["provider", "pricePerGpuHour"], "additionalProperties": false, "properties": {
+                  "provider": \#(hash), "pricePerGpuHour": \#(amount), "commitment": \#(hash), "result": \#(hash),
+                  "usageSeconds": \#(u64), "paid": \#(amount)
+                }}}
+              }},
+              "JobList": {"type": "object", "required": ["height", "jobs"], "additionalProperties": false, "properties": {
+                "height": \#(u64), "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}},
+                "next": \#(hash)
               }}
             }
           }

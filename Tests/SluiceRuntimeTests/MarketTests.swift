@@ -22,14 +22,20 @@ private struct MarketChain {
     mutating func tx(_ sender: Address, _ payload: Payload, gasPrice: UInt64 = 1) -> BankTransaction {
         let seq = sequences[sender, default: 0]
         sequences[sender] = seq + 1
-        let t = Transaction(chainId: 1, sender: sender, sequence: seq, gasLimit: 100, gasPrice: gasPrice, payload: payload)
+        let t = Transaction(
+            chainId: 1, sender: sender, sequence: seq, gasLimit: 100, gasPrice: gasPrice, payload: payload)
         return BankTransaction(t, hash: t.hash)
     }
 
+    /// Unix seconds of the next block (each block adds one second unless told otherwise).
+    var clock: UInt64 = 1_000
+
     @discardableResult
-    mutating func block(_ txs: [BankTransaction], at height: UInt64? = nil) -> [BankReceipt] {
+    mutating func block(_ txs: [BankTransaction], at height: UInt64? = nil, after seconds: UInt64 = 1) -> [BankReceipt]
+    {
         self.height = height ?? self.height + 1
-        let context = BlockContext(height: self.height, timestamp: 1_000 + self.height, seed: Hash.sha256([1]))
+        clock += seconds
+        let context = BlockContext(height: self.height, timestamp: clock, seed: Hash.sha256([1]))
         let base = DictionaryState(state)
         let s = SequentialExecutor(vm: BankVM()).execute(txs, base: base, context: context)
         let p = ParallelExecutor(vm: BankVM(), threads: threads, policy: .forceParallel)
@@ -71,7 +77,9 @@ private struct MarketChain {
     }
 }
 
-private func offer(price: UInt128, stake: UInt128 = 5_000, gpus: UInt32 = 1, vram: UInt32 = 24, model: String = "RTX 4090")
+private func offer(
+    price: UInt128, stake: UInt128 = 5_000, gpus: UInt32 = 1, vram: UInt32 = 24, model: String = "RTX 4090"
+)
     -> Payload
 {
     .providerRegister(
@@ -254,27 +262,45 @@ struct MarketTests {
         chain.threads = 4
         let genesis = chain.supply
         var submitted: [Hash] = []
-        for _ in 0..<25 {
+        var results: [String: Hash] = [:]
+        for _ in 0..<40 {
             var txs: [BankTransaction] = []
             for _ in 0..<Int(rng.next() % 40) {
                 let who = people[Int(rng.next() % UInt64(people.count))]
                 switch rng.next() % 6 {
                 case 0:
-                    txs.append(chain.tx(who, offer(price: UInt128(1 + rng.next() % 9), gpus: UInt32(1 + rng.next() % 3))))
+                    txs.append(
+                        chain.tx(who, offer(price: UInt128(1 + rng.next() % 9), gpus: UInt32(1 + rng.next() % 3))))
                 case 1, 2:
                     txs.append(
                         chain.tx(
                             who,
-                            job(maxPrice: UInt128(1 + rng.next() % 12), k: UInt8(1 + rng.next() % 3), gpus: 1,
+                            job(
+                                maxPrice: UInt128(1 + rng.next() % 12), k: UInt8(1 + rng.next() % 3), gpus: 1,
                                 hours: 1 + rng.next() % 4)))
                 case 3 where !submitted.isEmpty:
-                    txs.append(chain.tx(who, .jobCancel(job: submitted[Int(rng.next() % UInt64(submitted.count))])))
+                    let id = submitted[Int(rng.next() % UInt64(submitted.count))]
+                    // Mostly the job's work: a commitment or a reveal by one of its providers (a wrong
+                    // result now and then, for disputes); else a cancel by whoever.
+                    if let j = chain.job(id), let a = j.assigned.randomElement(using: &rng), rng.next() % 4 != 0 {
+                        let result = Hash.sha256(withUnsafeBytes(of: id) { Array($0) } + [rng.next() % 8 == 0 ? 1 : 0])
+                        let claimed = results[id.hex + a.provider.hex] ?? result
+                        results[id.hex + a.provider.hex] = claimed
+                        if j.status == .matched {
+                            txs.append(chain.tx(a.provider, commit(id, a.provider, result: claimed)))
+                        } else {
+                            txs.append(chain.tx(a.provider, reveal(id, result: claimed, usage: rng.next() % 20_000)))
+                        }
+                    } else {
+                        txs.append(chain.tx(who, .jobCancel(job: id)))
+                    }
                 default:
                     let to = people[Int(rng.next() % UInt64(people.count))]
                     txs.append(chain.tx(who, .transfer(to: to, amount: Amount(UInt128(rng.next() % 5_000)))))
                 }
             }
-            let receipts = chain.block(txs)
+            // Now and then hours pass: deadlines expire, providers get slashed, jobs are re-matched.
+            let receipts = chain.block(txs, after: rng.next() % 5 == 0 ? 20_000 : 1)
             for r in receipts where r.market == .submitted && r.status == .success { submitted.append(r.output!) }
             // Failed transactions still advance their sender's sequence; discarded ones do not.
             for (tx, r) in zip(txs, receipts) where r.status == .discarded {
@@ -283,6 +309,8 @@ struct MarketTests {
             #expect(chain.supply == genesis, "block \(chain.height): supply \(chain.supply) ≠ \(genesis)")
         }
         #expect(!submitted.isEmpty)
+        let statuses = Set(submitted.compactMap { chain.job($0)?.status })
+        #expect(statuses.count >= 3, "the random blocks should reach several job states, got \(statuses)")
     }
 
     @Test func recordsAndPayloadsRoundTripThroughTheCodec() throws {
@@ -290,9 +318,12 @@ struct MarketTests {
             let t = Transaction(chainId: 1, sender: consumer, sequence: 4, gasLimit: 100, gasPrice: 1, payload: p)
             #expect(try Transaction(canonicalBytes: t.canonicalBytes) == t)
         }
-        var j = JobRecord(id: Hash.sha256([1]), consumer: consumer, spec: JobSpec(
-            runner: "container", bundleHash: .zero, bundleURI: "u", inputsHash: .zero, gpuCount: 2, minVramGB: 40,
-            model: "H100", maxDurationSeconds: 60, maxPricePerGPUHour: 9, redundancy: 2, verification: 0), escrow: 5)
+        var j = JobRecord(
+            id: Hash.sha256([1]), consumer: consumer,
+            spec: JobSpec(
+                runner: "container", bundleHash: .zero, bundleURI: "u", inputsHash: .zero, gpuCount: 2, minVramGB: 40,
+                model: "H100", maxDurationSeconds: 60, maxPricePerGPUHour: 9, redundancy: 2, verification: 0), escrow: 5
+        )
         j.assigned = [.init(provider: p1, pricePerGPUHour: 3)]
         for v in [
             StateValue.job(j), .provider(ProviderRecord(owner: p1, offer: try #require(offer(price: 2).registration))),
@@ -306,11 +337,148 @@ struct MarketTests {
         let spec = { (price: UInt128, seconds: UInt64) in
             JobSpec(
                 runner: "process", bundleHash: .zero, bundleURI: "", inputsHash: .zero, gpuCount: 1, minVramGB: 0,
-                model: "", maxDurationSeconds: seconds, maxPricePerGPUHour: Amount(price), redundancy: 1, verification: 0)
+                model: "", maxDurationSeconds: seconds, maxPricePerGPUHour: Amount(price), redundancy: 1,
+                verification: 0)
         }
         #expect(spec(10, 3600).escrow == 10)
         #expect(spec(10, 1).escrow == 1)  // 10/3600 rounds up to 1
         #expect(spec(UInt128.max, 2).escrow == nil)
+    }
+}
+
+private func commit(_ job: Hash, _ provider: Address, result: Hash, salt: Hash = Hash.sha256([42])) -> Payload {
+    .jobCommit(job: job, commitment: JobCommitment.make(job: job, provider: provider, result: result, salt: salt))
+}
+
+private func reveal(_ job: Hash, result: Hash, usage: UInt64, salt: Hash = Hash.sha256([42])) -> Payload {
+    .jobReveal(job: job, result: result, salt: salt, usageSeconds: usage)
+}
+
+@Suite("The market: commit, reveal, settlement, missed deadlines")
+struct MarketSettlementTests {
+    /// Two providers (asks 6 and 7), one consumer, a matched k = 2 job (1 GPU, ≤ 10/h, ≤ 3 h: escrow 60).
+    private func matched() throws -> (MarketChain, Hash) {
+        var chain = MarketChain(funded: [consumer, p1, p2, p3], balance: 1_000_000_000)
+        chain.block([chain.tx(p1, offer(price: 6_000_000)), chain.tx(p2, offer(price: 7_000_000))])
+        let r = chain.block([chain.tx(consumer, job(maxPrice: 10_000_000, k: 2, hours: 3))])
+        let id = try #require(r[0].output)
+        let j = try #require(chain.job(id))
+        #expect(j.status == .matched && j.escrow == 60_000_000)
+        return (chain, id)
+    }
+
+    @Test func agreeingRevealsArePaidForTheirUsageAndTheRestIsRefunded() throws {
+        var (chain, id) = try matched()
+        let result = Hash.sha256(Array("the picture".utf8))
+        let before = (chain.balance(consumer), chain.balance(p1), chain.balance(p2), chain.balance(.treasury))
+        var r = chain.block([
+            chain.tx(p1, commit(id, p1, result: result)), chain.tx(p2, commit(id, p2, result: result)),
+        ])
+        #expect(r.allSatisfy { $0.status == .success })
+        #expect(chain.job(id)?.status == .committed)
+        // A reveal before every commitment is in would be refused; now both reveal 2 hours of use.
+        r = chain.block([
+            chain.tx(p1, reveal(id, result: result, usage: 7200)),
+            chain.tx(p2, reveal(id, result: result, usage: 7200)),
+        ])
+        #expect(r.allSatisfy { $0.status == .success })
+        let j = try #require(chain.job(id))
+        #expect(j.status == .settled && j.result == result && j.escrow == .zero)
+        // p1: 6/h × 2 h = 12 (less 2 %: 11.76), p2: 7/h × 2 h = 14 (13.72); fee 0.52; refund 60 − 26 = 34.
+        #expect(chain.balance(p1) == before.1 + 11_760_000 - 2 * UInt128(MarketParameters.commitGas))
+        #expect(chain.balance(p2) == before.2 + 13_720_000 - 2 * UInt128(MarketParameters.commitGas))
+        #expect(chain.balance(consumer) == before.0 + 34_000_000)
+        #expect(chain.balance(.treasury) == before.3 + 520_000 + 4 * UInt128(MarketParameters.commitGas))
+        #expect(chain.provider(p1)?.busy == 0 && chain.provider(p1)?.jobsDone == 1)
+        #expect(chain.book?.activeJobs == [])
+    }
+
+    @Test func usageIsCappedByTheMaximumDuration() throws {
+        var (chain, id) = try matched()
+        let result = Hash.sha256([5])
+        chain.block([chain.tx(p1, commit(id, p1, result: result)), chain.tx(p2, commit(id, p2, result: result))])
+        chain.block([
+            chain.tx(p1, reveal(id, result: result, usage: 99_999)), chain.tx(p2, reveal(id, result: result, usage: 1)),
+        ])
+        let j = try #require(chain.job(id))
+        #expect(j.assigned.map(\.paid) == [18_000_000, 1_944])  // 6/h × 3 h; 7/h × 1 s rounded down
+    }
+
+    @Test func disagreeingRevealsDisputeTheJobAndHoldTheEscrow() throws {
+        var (chain, id) = try matched()
+        chain.block([
+            chain.tx(p1, commit(id, p1, result: Hash.sha256([1]))),
+            chain.tx(p2, commit(id, p2, result: Hash.sha256([2]))),
+        ])
+        chain.block([
+            chain.tx(p1, reveal(id, result: Hash.sha256([1]), usage: 60)),
+            chain.tx(p2, reveal(id, result: Hash.sha256([2]), usage: 60)),
+        ])
+        let j = try #require(chain.job(id))
+        #expect(j.status == .disputed && j.escrow == 60_000_000)
+        #expect(chain.provider(p1)?.busy == 0)
+    }
+
+    @Test func commitAndRevealRules() throws {
+        var (chain, id) = try matched()
+        let result = Hash.sha256([3])
+        // Not assigned; reveal before the commit phase ends; double commit; a reveal that does not match.
+        var r = chain.block([chain.tx(consumer, commit(id, consumer, result: result))])
+        #expect(r[0].error == .notAssigned)
+        r = chain.block([chain.tx(p1, commit(id, p1, result: result)), chain.tx(p1, commit(id, p1, result: result))])
+        #expect(r[0].status == .success && r[1].error == .alreadyCommitted)
+        r = chain.block([chain.tx(p1, reveal(id, result: result, usage: 1))])
+        #expect(r[0].error == .notRevealPhase)
+        chain.block([chain.tx(p2, commit(id, p2, result: result))])
+        r = chain.block([chain.tx(p2, reveal(id, result: Hash.sha256([4]), usage: 1))])
+        #expect(r[0].error == .revealMismatch)
+        // p2 copies p1's commitment? It would not match p2's own reveal: the commitment binds the provider.
+        #expect(
+            JobCommitment.make(job: id, provider: p1, result: result, salt: .zero)
+                != JobCommitment.make(job: id, provider: p2, result: result, salt: .zero))
+    }
+
+    @Test func aProviderThatMissesTheCommitDeadlineIsSlashedAndTheJobRematched() throws {
+        var (chain, id) = try matched()
+        // A third provider joins; p2 never commits.
+        chain.block([chain.tx(p3, offer(price: 8_000_000))])
+        let result = Hash.sha256([6])
+        chain.block([chain.tx(p1, commit(id, p1, result: result))])
+        let consumerBefore = chain.balance(consumer)
+        let stakeBefore = try #require(chain.provider(p2)).stake
+        chain.block([], after: 3 * 3600 + MarketParameters.commitGraceSeconds + 1)
+        let p2After = try #require(chain.provider(p2))
+        #expect(p2After.stake.value == stakeBefore.value * 9 / 10 && p2After.jobsFailed == 1 && p2After.busy == 0)
+        #expect(chain.balance(consumer) == consumerBefore + stakeBefore.value / 10)
+        let j = try #require(chain.job(id))
+        // Reopened and matched again in the same block: p1 keeps its commitment, p3 takes p2's slot.
+        #expect(j.status == .matched)
+        #expect(j.assigned.map(\.provider) == [p1, p3])
+        #expect(j.assigned[0].commitment != nil && j.assigned[1].commitment == nil)
+    }
+
+    @Test func missedRevealsAreSlashedAndTheRevealedResultSettles() throws {
+        var (chain, id) = try matched()
+        let result = Hash.sha256([7])
+        chain.block([chain.tx(p1, commit(id, p1, result: result)), chain.tx(p2, commit(id, p2, result: result))])
+        chain.block([chain.tx(p1, reveal(id, result: result, usage: 3600))])
+        chain.block([], after: MarketParameters.revealWindowSeconds + 1)
+        let j = try #require(chain.job(id))
+        #expect(j.status == .settled && j.assigned.map(\.provider) == [p1])
+        #expect(chain.provider(p2)?.jobsFailed == 1)
+    }
+
+    @Test func supplyIsConservedThroughTheWholeLifecycle() throws {
+        var (chain, id) = try matched()
+        let supply = chain.supply
+        let result = Hash.sha256([8])
+        chain.block([chain.tx(p1, commit(id, p1, result: result)), chain.tx(p2, commit(id, p2, result: result))])
+        #expect(chain.supply == supply)
+        chain.block([
+            chain.tx(p1, reveal(id, result: result, usage: 5000)),
+            chain.tx(p2, reveal(id, result: result, usage: 4000)),
+        ])
+        #expect(chain.supply == supply)
     }
 }
 

@@ -20,6 +20,8 @@ func walkEveryRoute(_ chain: TestChain, _ api: APIClient, alice: TestSender, bob
     #expect(initial.height == 0)
     #expect(initial.version == APIServer.version)
     #expect(initial.mempoolSize == 0)
+    // The market routes on a chain without market activity (their full tests: MarketRouteTests).
+    try await walkEmptyMarket(api)
 
     // Transactions go in while the node is stopped, so they are seen pending first.
     let a0 = alice.tx(0, to: bob.address, amount: 100)

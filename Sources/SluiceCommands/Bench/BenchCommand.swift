@@ -21,7 +21,7 @@ struct BenchCommand: ParsableCommand {
                 Signature verification is not included: see `sluice bench verify`.
                 """)
 
-        @Option(help: "p2p, hotspot or compute.")
+        @Option(help: "p2p, hotspot, compute or market (job submissions matched at block end against --providers).")
         var workload: String = "p2p"
 
         @Option(help: "Number of accounts (the contention level: 2 is maximal contention).")
@@ -35,6 +35,9 @@ struct BenchCommand: ParsableCommand {
 
         @Option(help: "Worker threads of the parallel executor.")
         var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+        @Option(help: "Providers registered at genesis for the market workload.")
+        var providers: Int = 1_000
 
         @Option(help: "SHA-256 rounds per transaction of the compute workload.")
         var computeRounds: UInt32 = 32
@@ -53,7 +56,7 @@ struct BenchCommand: ParsableCommand {
 
         func validate() throws {
             guard ExecutionBenchmark.Workload(rawValue: workload) != nil else {
-                throw ValidationError("--workload must be p2p, hotspot or compute")
+                throw ValidationError("--workload must be p2p, hotspot, compute or market")
             }
             guard accounts >= 1 else { throw ValidationError("--accounts must be at least 1") }
             guard blockSize >= 1, blocks >= 1 else {
@@ -64,12 +67,13 @@ struct BenchCommand: ParsableCommand {
         }
 
         func run() throws {
-            let bench = ExecutionBenchmark(
+            var bench = ExecutionBenchmark(
                 workload: ExecutionBenchmark.Workload(rawValue: workload)!, accounts: accounts, blockSize: blockSize,
                 blocks: blocks, threads: threads, computeRounds: computeRounds, forceParallel: forceParallel,
                 seed: seed,
                 claimBatch: claimBatch
             )
+            bench.marketProviders = providers
             let report: ExecutionBenchmark.Report = try reportingErrors {
                 return try bench.run { line in
                     if !json { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
@@ -105,6 +109,10 @@ struct BenchCommand: ParsableCommand {
                 (
                     "parallel time split",
                     "plan \(f(r.parallelPlanMillis)) ms, execute \(f(r.parallelExecuteMillis)) ms, finalize \(f(r.parallelFinalizeMillis)) ms"
+                ),
+                (
+                    "block-end step share",
+                    "\(f(100 * r.parallelFinalizeMillis / Swift.max(1e-9, 1000 * Double(r.blocks * r.blockSize) / r.parallelTxPerSecond), 1)) % of the parallel time (fees; for market: the matching)"
                 ),
                 (
                     "re-executions / aborts / suspensions",

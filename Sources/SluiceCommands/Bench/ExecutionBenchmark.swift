@@ -12,7 +12,12 @@ struct ExecutionBenchmark {
         case hotspot
         /// p2p transfers that also do `computeRounds` chained SHA-256 digests (a stand-in for contract calls).
         case compute
+        /// Job submissions from random consumers, matched at block end against `marketProviders` providers.
+        case market
     }
+
+    /// Providers registered at genesis for the market workload.
+    var marketProviders = 1_000
 
     var workload: Workload
     var accounts: Int
@@ -65,6 +70,20 @@ struct ExecutionBenchmark {
         for i in 0..<accounts {
             state[.account(Self.address(i))] = .account(AccountState(balance: Amount(1_000_000_000_000), sequence: 0))
         }
+        if workload == .market {
+            // Providers with room for every job of the run, asking 50…149 per GPU-hour.
+            var book = MarketBook()
+            for i in 0..<marketProviders {
+                let owner = Address(Hash.sha256(Array("bench-provider-\(i)".utf8)))
+                let offer = ProviderRegistration(
+                    devices: [GPUDevice(model: "RTX 4090", vramGB: 24, count: UInt32(blockSize * blocks), score: 100)],
+                    region: "eu", endpoint: "", stake: 10_000, pricePerGPUHour: Amount(UInt128(50 + i % 100)))
+                state[.provider(owner)] = .provider(ProviderRecord(owner: owner, offer: offer))
+                book.providers.append(owner)
+            }
+            book.providers.sort()
+            state[.marketBook] = .book(book)
+        }
         return state
     }
 
@@ -80,10 +99,20 @@ struct ExecutionBenchmark {
             for _ in 0..<blockSize {
                 let s = rng.below(accounts)
                 let r = workload == .hotspot ? 0 : rng.below(accounts)
-                let payload: Payload =
-                    workload == .compute
-                    ? .computeTransfer(to: addresses[r], amount: 1, rounds: computeRounds)
-                    : .transfer(to: addresses[r], amount: 1)
+                let payload: Payload
+                switch workload {
+                case .compute: payload = .computeTransfer(to: addresses[r], amount: 1, rounds: computeRounds)
+                case .market:
+                    payload = .jobSubmit(
+                        JobSpec(
+                            runner: "process", bundleHash: Hash.sha256([UInt8(r & 0xff)]), bundleURI: "",
+                            inputsHash: .zero,
+                            gpuCount: 1, minVramGB: 16, model: "", maxDurationSeconds: 3600,
+                            maxPricePerGPUHour: Amount(UInt128(100 + rng.below(100))),
+                            redundancy: UInt8(1 + rng.below(2)),
+                            verification: 0))
+                case .p2p, .hotspot: payload = .transfer(to: addresses[r], amount: 1)
+                }
                 let tx = Transaction(
                     chainId: 1, sender: addresses[s], sequence: sequences[s], gasLimit: BankVM.gas(of: payload),
                     gasPrice: 1, payload: payload)

@@ -75,7 +75,8 @@ public struct JobSpec: Hashable, Sendable {
 
     /// The escrow the job takes: k × GPUs × price × duration in hours, rounded up; nil on overflow.
     public var escrow: Amount? {
-        let (perHour, o1) = maxPricePerGPUHour.value.multipliedReportingOverflow(by: UInt128(gpuCount) * UInt128(redundancy))
+        let (perHour, o1) = maxPricePerGPUHour.value.multipliedReportingOverflow(
+            by: UInt128(gpuCount) * UInt128(redundancy))
         let (total, o2) = perHour.multipliedReportingOverflow(by: UInt128(maxDurationSeconds))
         guard !o1, !o2 else { return nil }
         let (hours, remainder) = total.quotientAndRemainder(dividingBy: 3600)
@@ -144,5 +145,20 @@ extension JobSpec: CanonicalCodable {
         maxPricePerGPUHour = try r.readAmount()
         redundancy = try r.read(UInt8.self)
         verification = try r.read(UInt8.self)
+    }
+}
+
+/// A provider's commitment to a result: SHA-256 of a domain tag, the job, the provider, the result and a
+/// salt. Binding the job and the provider means another provider cannot reuse it (copy the commitment
+/// now, replay the reveal later).
+public enum JobCommitment {
+    public static func make(job: Hash, provider: Address, result: Hash, salt: Hash) -> Hash {
+        var w = CanonicalWriter(capacity: 160)
+        for b in "SLUICE::commit".utf8 { w.write(b) }
+        w.write(job)
+        w.write(provider)
+        w.write(result)
+        w.write(salt)
+        return Hash.sha256(w.bytes)
     }
 }

@@ -19,6 +19,16 @@ extension Payload: CanonicalCodable {
         case .jobCancel(let job):
             w.writeULEB(4)
             w.write(job)
+        case let .jobCommit(job, commitment):
+            w.writeULEB(5)
+            w.write(job)
+            w.write(commitment)
+        case let .jobReveal(job, result, salt, usage):
+            w.writeULEB(6)
+            w.write(job)
+            w.write(result)
+            w.write(salt)
+            w.write(usage)
         }
     }
 
@@ -32,6 +42,11 @@ extension Payload: CanonicalCodable {
         case 2: self = .providerRegister(try r.read(ProviderRegistration.self))
         case 3: self = .jobSubmit(try r.read(JobSpec.self))
         case 4: self = .jobCancel(job: try r.readHash())
+        case 5: self = .jobCommit(job: try r.readHash(), commitment: try r.readHash())
+        case 6:
+            self = .jobReveal(
+                job: try r.readHash(), result: try r.readHash(), salt: try r.readHash(),
+                usageSeconds: try r.read(UInt64.self))
         case let tag: throw CoreError(.codec, "unknown payload type \(tag) at offset \(at)")
         }
     }

@@ -11,6 +11,10 @@ public enum Payload: Hashable, Sendable {
     case jobSubmit(JobSpec)
     /// Cancel an open job of the sender: its escrow comes back.
     case jobCancel(job: Hash)
+    /// An assigned provider commits to its result: `JobCommitment.make(…)`, hiding it until all commit.
+    case jobCommit(job: Hash, commitment: Hash)
+    /// An assigned provider reveals its result, the salt of its commitment and the seconds it used.
+    case jobReveal(job: Hash, result: Hash, salt: Hash, usageSeconds: UInt64)
 
     /// The JSON `type` name.
     public var typeName: String {
@@ -20,6 +24,8 @@ public enum Payload: Hashable, Sendable {
         case .providerRegister: "provider.register"
         case .jobSubmit: "job.submit"
         case .jobCancel: "job.cancel"
+        case .jobCommit: "job.commit"
+        case .jobReveal: "job.reveal"
         }
     }
 
@@ -27,7 +33,7 @@ public enum Payload: Hashable, Sendable {
     public var recipient: Address? {
         switch self {
         case .transfer(let to, _), .computeTransfer(let to, _, _): to
-        case .providerRegister, .jobSubmit, .jobCancel: nil
+        case .providerRegister, .jobSubmit, .jobCancel, .jobCommit, .jobReveal: nil
         }
     }
 }

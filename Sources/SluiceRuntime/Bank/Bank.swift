@@ -72,6 +72,8 @@ public struct BankVM: BlockVM {
         case .providerRegister: MarketParameters.registerGas
         case .jobSubmit: MarketParameters.submitGas
         case .jobCancel: MarketParameters.cancelGas
+        case .jobCommit: MarketParameters.commitGas
+        case .jobReveal: MarketParameters.revealGas
         }
     }
 
@@ -97,7 +99,7 @@ public struct BankVM: BlockVM {
             to = t
             amount = a
             rounds = r
-        case .providerRegister, .jobSubmit, .jobCancel:
+        case .providerRegister, .jobSubmit, .jobCancel, .jobCommit, .jobReveal:
             return try executeMarket(tx, sender: sender, gas: gas, view: &view)
         }
         // Read the recipient before the work, so a dependency is found before the work is done.
@@ -148,7 +150,7 @@ public struct BankVM: BlockVM {
             if to != tx.sender { body(.account(to)) }
         case .providerRegister: body(.provider(tx.sender))
         case .jobSubmit: body(.job(JobRecord.id(consumer: tx.sender, sequence: tx.sequence)))
-        case .jobCancel(let job): body(.job(job))
+        case .jobCancel(let job), .jobCommit(let job, _), .jobReveal(let job, _, _, _): body(.job(job))
         }
         return true
     }
@@ -159,7 +161,8 @@ public struct BankVM: BlockVM {
         case .computeTransfer(_, _, let rounds): 120 + 150 * Double(rounds)
         case .providerRegister: 400
         case .jobSubmit: 500
-        case .jobCancel: 300
+        case .jobCancel, .jobCommit: 300
+        case .jobReveal: 500
         }
     }
 

@@ -11,7 +11,8 @@ public enum BankError: UInt8, Sendable, CaseIterable {
     case insufficientBalance, balanceOverflow
     // Failed market transactions (fee and sequence taken, nothing else changed).
     case alreadyRegistered, stakeTooLow, invalidOffer, invalidJob, escrowOverflow, cannotPayEscrow, jobNotFound,
-        notJobOwner, jobNotOpen, cannotPayStake
+        notJobOwner, jobNotOpen, cannotPayStake, notAssigned, alreadyCommitted, notCommitPhase, notRevealPhase,
+        revealMismatch, alreadyRevealed
 
     public var message: String? {
         switch self {
@@ -38,6 +39,12 @@ public enum BankError: UInt8, Sendable, CaseIterable {
         case .notJobOwner: "only the job's consumer can cancel it"
         case .jobNotOpen: "the job is no longer open (matched, cancelled or expired)"
         case .cannotPayStake: "the sender's balance after the fee cannot pay the stake"
+        case .notAssigned: "the sender is not assigned to this job"
+        case .alreadyCommitted: "the sender already committed a result for this job"
+        case .notCommitPhase: "the job does not take commitments now (not matched, or every provider committed)"
+        case .notRevealPhase: "the job does not take reveals now (commitments are still missing, or it is settled)"
+        case .revealMismatch: "the result and salt do not match the sender's commitment"
+        case .alreadyRevealed: "the sender already revealed its result for this job"
         }
     }
 }

@@ -18,6 +18,8 @@ public enum MarketEffect: UInt8, Sendable, Hashable {
     case submitted
     /// A job was cancelled (its book entry goes at block end).
     case cancelled
+    /// A commitment or a reveal arrived (the block-end step looks at the job's active state anyway).
+    case delivered
 }
 
 extension BankVM {
@@ -74,6 +76,35 @@ extension BankVM {
             view.write(.job(id), .job(job))
             return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .cancelled)
 
+        case let .jobCommit(id, commitment):
+            guard case .job(var job)? = try view.read(.job(id)) else { return failed(.jobNotFound) }
+            guard let slot = job.assigned.firstIndex(where: { $0.provider == tx.sender }) else {
+                return failed(.notAssigned)
+            }
+            guard job.status == .matched else { return failed(.notCommitPhase) }
+            guard job.assigned[slot].commitment == nil else { return failed(.alreadyCommitted) }
+            job.assigned[slot].commitment = commitment
+            view.write(senderKey, .account(sender))
+            view.write(.job(id), .job(job))
+            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
+
+        case let .jobReveal(id, result, salt, usage):
+            guard case .job(var job)? = try view.read(.job(id)) else { return failed(.jobNotFound) }
+            guard let slot = job.assigned.firstIndex(where: { $0.provider == tx.sender }) else {
+                return failed(.notAssigned)
+            }
+            guard job.status == .committed else { return failed(.notRevealPhase) }
+            guard job.assigned[slot].result == nil else { return failed(.alreadyRevealed) }
+            guard
+                job.assigned[slot].commitment
+                    == JobCommitment.make(job: id, provider: tx.sender, result: result, salt: salt)
+            else { return failed(.revealMismatch) }
+            job.assigned[slot].result = result
+            job.assigned[slot].usageSeconds = min(usage, job.spec.maxDurationSeconds)
+            view.write(senderKey, .account(sender))
+            view.write(.job(id), .job(job))
+            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
+
         case .transfer, .computeTransfer:
             preconditionFailure("not a market transaction")
         }
@@ -125,7 +156,7 @@ enum MarketAuction {
             return
         }
         // Nothing new and nothing open: the book stays as it is (empty blocks cost nothing here).
-        guard anyMarketTransaction || !book.openJobs.isEmpty else { return }
+        guard anyMarketTransaction || !book.openJobs.isEmpty || !book.activeJobs.isEmpty else { return }
         run(book: book, outputs: outputs, context: context, writes: &writes, stored: book)
     }
 
@@ -141,7 +172,7 @@ enum MarketAuction {
             switch o.market {
             case .registered: if let h = o.output { newProviders.append(Address(h)) }
             case .submitted: if let h = o.output { newJobs.append(h) }
-            case .cancelled, .none: break
+            case .cancelled, .delivered, .none: break
             }
         }
         newProviders.sort()
@@ -159,12 +190,27 @@ enum MarketAuction {
         }
         book.openJobs.append(contentsOf: newJobs)
 
-        // 2. Drop what is no longer open; expire what waited too long.
+        // 2. Jobs under way: commitments complete or overdue, reveals complete or overdue.
+        var stillActive: [Hash] = []
+        var reopened: [Hash] = []
+        for id in book.activeJobs {
+            guard case .job(var job)? = writes.read(.job(id)) else { continue }
+            switch advance(&job, context: context, writes: &writes) {
+            case .active: stillActive.append(id)
+            case .reopened: reopened.append(id)
+            case .done: break
+            }
+            writes.write(.job(id), .job(job))
+        }
+        book.openJobs.append(contentsOf: reopened)
+
+        // 3. Drop what is no longer open; expire what waited too long.
         var open: [JobRecord] = []
         open.reserveCapacity(book.openJobs.count)
         for id in book.openJobs {
             guard case .job(var job)? = writes.read(.job(id)), job.status == .open else { continue }
             if context.height >= job.submitHeight &+ MarketParameters.openJobBlocks {
+                for a in job.assigned { release(a.provider, gpus: job.spec.gpuCount, writes: &writes) }
                 refund(&job, writes: &writes)
                 job.status = .expired
                 writes.write(.job(id), .job(job))
@@ -173,7 +219,7 @@ enum MarketAuction {
             open.append(job)
         }
 
-        // 3. Match.
+        // 4. Match.
         var providers: [ProviderRecord] = []
         providers.reserveCapacity(book.providers.count)
         for address in book.providers {
@@ -198,47 +244,162 @@ enum MarketAuction {
         var changedProviders = Set<Int>()
         var stillOpen: [(height: UInt64, id: Hash)] = []
         for var job in open {
-            let k = Int(job.spec.redundancy)
+            // A job reopened after a missed commitment keeps the providers that did commit.
+            let need = Int(job.spec.redundancy) - job.assigned.count
             var chosen: [Int] = []
-            chosen.reserveCapacity(k)
+            chosen.reserveCapacity(need)
             // Providers are sorted by ask: the first one asking more than the job pays ends the search.
-            for (i, p) in providers.enumerated() {
+            for (i, p) in providers.enumerated() where need > 0 {
                 if p.offer.pricePerGPUHour > job.spec.maxPricePerGPUHour { break }
-                if p.free >= job.spec.gpuCount && p.fits(job.spec) && p.owner != job.consumer {
+                if p.free >= job.spec.gpuCount && p.fits(job.spec) && p.owner != job.consumer
+                    && !job.assigned.contains(where: { $0.provider == p.owner })
+                    && !job.failedProviders.contains(p.owner)
+                {
                     chosen.append(i)
-                    if chosen.count == k { break }
+                    if chosen.count == need { break }
                 }
             }
-            guard chosen.count == k else {
+            guard chosen.count == need else {
                 stillOpen.append((job.submitHeight, job.id))
                 continue
             }
             job.status = .matched
             job.matchedHeight = context.height
-            job.assigned = chosen.map {
-                JobRecord.Assignment(provider: providers[$0].owner, pricePerGPUHour: providers[$0].offer.pricePerGPUHour)
-            }
+            job.deadline = context.timestamp &+ job.spec.maxDurationSeconds &+ MarketParameters.commitGraceSeconds
             for i in chosen {
+                job.assigned.append(
+                    JobRecord.Assignment(
+                        provider: providers[i].owner, pricePerGPUHour: providers[i].offer.pricePerGPUHour))
                 providers[i].busy += job.spec.gpuCount
                 changedProviders.insert(i)
             }
             writes.write(.job(job.id), .job(job))
+            stillActive.append(job.id)
         }
         for i in changedProviders.sorted() { writes.write(.provider(providers[i].owner), .provider(providers[i])) }
 
-        // The book keeps the still-open jobs in submission order.
+        // The book keeps the still-open jobs in submission order, the active ones by id.
         stillOpen.sort { $0.height != $1.height ? $0.height < $1.height : $0.id < $1.id }
         book.openJobs = stillOpen.map(\.id)
+        book.activeJobs = stillActive.sorted()
         if book != stored { writes.write(.marketBook, .book(book)) }
+    }
+
+    enum Progress { case active, reopened, done }
+
+    /// Moves a matched or committed job on: all commitments in → reveals due; all reveals in → settled
+    /// (or disputed); a deadline passed → the providers that missed it are slashed and dropped, and the
+    /// job is reopened for their slots (commit phase) or settled with the reveals it has (reveal phase).
+    static func advance<Reader: StateReader<StateValue>>(
+        _ job: inout JobRecord, context: BlockContext, writes: inout PendingWrites<Reader>
+    ) -> Progress {
+        switch job.status {
+        case .matched:
+            if job.assigned.allSatisfy({ $0.commitment != nil }) {
+                job.status = .committed
+                job.deadline = context.timestamp &+ MarketParameters.revealWindowSeconds
+                return .active
+            }
+            guard context.timestamp > job.deadline else { return .active }
+            for a in job.assigned where a.commitment == nil {
+                fail(a.provider, job: job, writes: &writes)
+                job.failedProviders.append(a.provider)
+            }
+            job.assigned.removeAll { $0.commitment == nil }
+            job.status = .open
+            return .reopened
+        case .committed:
+            if job.assigned.allSatisfy({ $0.result != nil }) {
+                settle(&job, writes: &writes)
+                return .done
+            }
+            guard context.timestamp > job.deadline else { return .active }
+            for a in job.assigned where a.result == nil {
+                fail(a.provider, job: job, writes: &writes)
+                job.failedProviders.append(a.provider)
+            }
+            job.assigned.removeAll { $0.result == nil }
+            if job.assigned.isEmpty {
+                refund(&job, writes: &writes)
+                job.status = .expired
+            } else {
+                settle(&job, writes: &writes)
+            }
+            return .done
+        case .open, .cancelled, .expired, .settled, .disputed:
+            return .done
+        }
+    }
+
+    /// All reveals agree: each provider is paid its ask × GPUs × the hours it used (capped by the
+    /// maximum duration, rounded down), less the protocol fee for the treasury; the rest of the escrow
+    /// goes back to the consumer. They disagree: the job is disputed and its escrow held for the audit.
+    static func settle<Reader: StateReader<StateValue>>(_ job: inout JobRecord, writes: inout PendingWrites<Reader>) {
+        let results = Set(job.assigned.compactMap(\.result))
+        for a in job.assigned {
+            release(a.provider, gpus: job.spec.gpuCount, done: results.count == 1, writes: &writes)
+        }
+        guard results.count == 1, let agreed = results.first else {
+            job.status = .disputed
+            return
+        }
+        var fees: UInt128 = 0
+        for i in job.assigned.indices {
+            let a = job.assigned[i]
+            let used = min(a.usageSeconds, job.spec.maxDurationSeconds)
+            // price × GPUs × seconds ÷ 3600, rounded down; it fits: the escrow (rounded up) was computed
+            // from the same product with the maximum price and duration, and k ≥ 1.
+            let pay = min(
+                a.pricePerGPUHour.value * UInt128(job.spec.gpuCount) * UInt128(used) / 3600, job.escrow.value)
+            let fee = pay * MarketParameters.feeBasisPoints / 10_000
+            credit(a.provider, Amount(pay - fee), writes: &writes)
+            fees += fee
+            job.escrow = Amount(job.escrow.value - pay)
+            job.assigned[i].paid = Amount(pay)
+        }
+        if fees > 0 { credit(.treasury, Amount(fees), writes: &writes) }
+        refund(&job, writes: &writes)
+        job.result = agreed
+        job.status = .settled
+    }
+
+    /// A provider missed a deadline: it loses a slice of its stake to the job's consumer, its GPUs are
+    /// freed and its failures counted.
+    static func fail<Reader: StateReader<StateValue>>(
+        _ provider: Address, job: JobRecord, writes: inout PendingWrites<Reader>
+    ) {
+        guard case .provider(var p)? = writes.read(.provider(provider)) else { return }
+        let slash = p.stake.value * MarketParameters.missedDeadlineSlashBasisPoints / 10_000
+        p.stake = Amount(p.stake.value - slash)
+        p.busy = p.busy >= job.spec.gpuCount ? p.busy - job.spec.gpuCount : 0
+        p.jobsFailed += 1
+        writes.write(.provider(provider), .provider(p))
+        if slash > 0 { credit(job.consumer, Amount(slash), writes: &writes) }
+    }
+
+    static func release<Reader: StateReader<StateValue>>(
+        _ provider: Address, gpus: UInt32, done: Bool = false, writes: inout PendingWrites<Reader>
+    ) {
+        guard case .provider(var p)? = writes.read(.provider(provider)) else { return }
+        p.busy = p.busy >= gpus ? p.busy - gpus : 0
+        if done { p.jobsDone += 1 }
+        writes.write(.provider(provider), .provider(p))
+    }
+
+    static func credit<Reader: StateReader<StateValue>>(
+        _ address: Address, _ amount: Amount, writes: inout PendingWrites<Reader>
+    ) {
+        let key = StateKey.account(address)
+        var account = writes.read(key)?.account ?? AccountState(balance: .zero, sequence: 0)
+        // Cannot overflow: the amount comes out of escrows and stakes, and the supply fits UInt128.
+        account.balance = Amount(account.balance.value + amount.value)
+        writes.write(key, .account(account))
     }
 
     /// Returns a job's remaining escrow to its consumer.
     static func refund<Reader: StateReader<StateValue>>(_ job: inout JobRecord, writes: inout PendingWrites<Reader>) {
         guard job.escrow > .zero else { return }
-        let key = StateKey.account(job.consumer)
-        var account = writes.read(key)?.account ?? AccountState(balance: .zero, sequence: 0)
-        account.balance = Amount(account.balance.value + job.escrow.value)
-        writes.write(key, .account(account))
+        credit(job.consumer, job.escrow, writes: &writes)
         job.escrow = .zero
     }
 

@@ -17,12 +17,29 @@ public enum MarketParameters {
     public static let maxRedundancy: UInt8 = 16
     /// The longest job, in seconds.
     public static let maxDurationSeconds: UInt64 = 7 * 24 * 3600
+    public static let commitGas: UInt64 = 20
+    public static let revealGas: UInt64 = 20
+    /// Commitments are due this long after the job's maximum duration has passed since matching.
+    public static let commitGraceSeconds: UInt64 = 600
+    /// Reveals are due this long after the last commitment.
+    public static let revealWindowSeconds: UInt64 = 300
+    /// The protocol's share of each payment, in basis points (2 %), paid to the treasury.
+    public static let feeBasisPoints: UInt128 = 200
+    /// The share of its stake a provider loses for a missed commitment or reveal (10 %), paid to the
+    /// job's consumer for the delay.
+    public static let missedDeadlineSlashBasisPoints: UInt128 = 1_000
 }
 
 /// A registered provider.
 public struct ProviderRecord: Hashable, Sendable {
     public enum Status: UInt8, Sendable {
         case active = 0
+
+        public var name: String {
+            switch self {
+            case .active: "active"
+            }
+        }
     }
 
     public var owner: Address
@@ -72,6 +89,12 @@ public struct JobRecord: Hashable, Sendable {
         case matched = 1
         case cancelled = 2
         case expired = 3
+        /// Every assigned provider committed: reveals are due.
+        case committed = 4
+        /// Paid and refunded.
+        case settled = 5
+        /// The reveals disagree: an audit decides (next slice).
+        case disputed = 6
 
         public var name: String {
             switch self {
@@ -79,17 +102,33 @@ public struct JobRecord: Hashable, Sendable {
             case .matched: "matched"
             case .cancelled: "cancelled"
             case .expired: "expired"
+            case .committed: "committed"
+            case .settled: "settled"
+            case .disputed: "disputed"
             }
         }
     }
 
-    /// One provider assigned to the job, at its own ask.
+    /// One provider assigned to the job, at its own ask, and what it has delivered.
     public struct Assignment: Hashable, Sendable {
         public var provider: Address
         public var pricePerGPUHour: Amount
-        public init(provider: Address, pricePerGPUHour: Amount) {
+        public var commitment: Hash?
+        public var result: Hash?
+        public var usageSeconds: UInt64
+        /// What it was paid at settlement (before the protocol fee).
+        public var paid: Amount
+
+        public init(
+            provider: Address, pricePerGPUHour: Amount, commitment: Hash? = nil, result: Hash? = nil,
+            usageSeconds: UInt64 = 0, paid: Amount = .zero
+        ) {
             self.provider = provider
             self.pricePerGPUHour = pricePerGPUHour
+            self.commitment = commitment
+            self.result = result
+            self.usageSeconds = usageSeconds
+            self.paid = paid
         }
     }
 
@@ -103,6 +142,12 @@ public struct JobRecord: Hashable, Sendable {
     public var submitHeight: UInt64
     public var matchedHeight: UInt64
     public var assigned: [Assignment]
+    /// Unix seconds: when commitments (matched) or reveals (committed) are due.
+    public var deadline: UInt64
+    /// The agreed result, once settled.
+    public var result: Hash?
+    /// Providers that missed a deadline of this job: never assigned to it again.
+    public var failedProviders: [Address]
 
     public init(id: Hash, consumer: Address, spec: JobSpec, escrow: Amount) {
         self.id = id
@@ -113,6 +158,9 @@ public struct JobRecord: Hashable, Sendable {
         submitHeight = 0
         matchedHeight = 0
         assigned = []
+        deadline = 0
+        result = nil
+        failedProviders = []
     }
 
     /// A job's id: SHA-256 of a domain tag, the consumer and the sequence of the submitting transaction.
@@ -125,15 +173,18 @@ public struct JobRecord: Hashable, Sendable {
     }
 }
 
-/// The open jobs (in submission order) and the registered providers (by address). Written only at block
-/// end, so transactions never contend on it.
+/// The open jobs (in submission order), the jobs under way (matched or committed: deadlines to watch)
+/// and the registered providers (by address). Written only at block end, so transactions never contend
+/// on it.
 public struct MarketBook: Hashable, Sendable {
     public var openJobs: [Hash]
     public var providers: [Address]
+    public var activeJobs: [Hash]
 
-    public init(openJobs: [Hash] = [], providers: [Address] = []) {
+    public init(openJobs: [Hash] = [], providers: [Address] = [], activeJobs: [Hash] = []) {
         self.openJobs = openJobs
         self.providers = providers
+        self.activeJobs = activeJobs
     }
 }
 
@@ -171,11 +222,19 @@ extension JobRecord.Assignment: CanonicalCodable {
     public func encode(to w: inout CanonicalWriter) {
         w.write(provider)
         w.write(pricePerGPUHour)
+        w.writeOptional(commitment)
+        w.writeOptional(result)
+        w.write(usageSeconds)
+        w.write(paid)
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
         provider = try r.readAddress()
         pricePerGPUHour = try r.readAmount()
+        commitment = try r.readOptional(Hash.self)
+        result = try r.readOptional(Hash.self)
+        usageSeconds = try r.read(UInt64.self)
+        paid = try r.readAmount()
     }
 }
 
@@ -189,6 +248,9 @@ extension JobRecord: CanonicalCodable {
         w.write(submitHeight)
         w.write(matchedHeight)
         w.writeArray(assigned)
+        w.write(deadline)
+        w.writeOptional(result)
+        w.writeArray(failedProviders)
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
@@ -202,6 +264,9 @@ extension JobRecord: CanonicalCodable {
         submitHeight = try r.read(UInt64.self)
         matchedHeight = try r.read(UInt64.self)
         assigned = try r.readArray(Assignment.self, max: Int(MarketParameters.maxRedundancy))
+        deadline = try r.read(UInt64.self)
+        result = try r.readOptional(Hash.self)
+        failedProviders = try r.readArray(Address.self, max: 1024)
     }
 }
 
@@ -209,10 +274,12 @@ extension MarketBook: CanonicalCodable {
     public func encode(to w: inout CanonicalWriter) {
         w.writeArray(openJobs)
         w.writeArray(providers)
+        w.writeArray(activeJobs)
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
         openJobs = try r.readArray(Hash.self)
         providers = try r.readArray(Address.self)
+        activeJobs = try r.readArray(Hash.self)
     }
 }

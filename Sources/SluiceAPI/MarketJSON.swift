@@ -1,0 +1,158 @@
+public import SluiceCore
+public import SluiceRuntime
+
+// The JSON shapes of the market's routes (`/v1/market/…`, docs/MARKET.md). Each record of the state
+// (`ProviderRecord`, `JobRecord`) maps to JSON in exactly one initializer below, so a field added to a
+// record is added here once and reaches every route, the client and the CLI. `OpenAPIDocument` describes
+// the same shapes (Provider, Job, ProviderList, JobList); a test keeps the two equal.
+
+/// A registered provider, as `GET /v1/market/providers[/{address}]` shows it.
+public struct ProviderJSON: Codable, Sendable, Equatable {
+    public var address: Address
+    /// "active" (more states come with unbonding).
+    public var status: String
+    public var devices: [ProviderOfferJSON.Device]
+    public var region: String
+    public var endpoint: String
+    /// The stake held now (slashes reduce it).
+    public var stake: Amount
+    /// The ask, in base units per GPU-hour.
+    public var pricePerGpuHour: Amount
+    /// GPUs offered, taken by matched jobs, and left to match.
+    public var capacity: UInt32
+    public var busy: UInt32
+    public var free: UInt32
+    /// done − 2 × failed − 3 × disputed.
+    public var reputation: Int64
+    public var jobsDone: UInt32
+    public var jobsFailed: UInt32
+    public var jobsDisputed: UInt32
+    /// The block that registered it.
+    public var registeredHeight: UInt64
+
+    /// The one mapping of a provider record to JSON.
+    public init(_ p: ProviderRecord) {
+        address = p.owner
+        status = p.status.name
+        devices = p.offer.devices.map(ProviderOfferJSON.Device.init)
+        region = p.offer.region
+        endpoint = p.offer.endpoint
+        stake = p.stake
+        pricePerGpuHour = p.offer.pricePerGPUHour
+        capacity = p.capacity
+        busy = p.busy
+        free = p.free
+        reputation = p.reputation
+        jobsDone = p.jobsDone
+        jobsFailed = p.jobsFailed
+        jobsDisputed = p.jobsDisputed
+        registeredHeight = p.registeredHeight
+    }
+
+    /// "2 × NVIDIA H100 80 GB, 1 × RTX 4090 24 GB".
+    public var devicesSummary: String {
+        devices.map { "\($0.count) × \($0.model) \($0.vramGb) GB" }.joined(separator: ", ")
+    }
+}
+
+/// A job, as `GET /v1/market/jobs[/{id}]` shows it.
+public struct JobJSON: Codable, Sendable, Equatable {
+    /// One provider assigned to the job, at its own ask.
+    public struct Assignment: Codable, Sendable, Equatable {
+        public var provider: Address
+        public var pricePerGpuHour: Amount
+        /// Its commitment, once sent.
+        public var commitment: Hash?
+        /// Its revealed result and the seconds it reported, once revealed.
+        public var result: Hash?
+        public var usageSeconds: UInt64?
+        /// What it was paid at settlement (before the protocol fee).
+        public var paid: Amount?
+
+        public init(_ a: JobRecord.Assignment) {
+            provider = a.provider
+            pricePerGpuHour = a.pricePerGPUHour
+            commitment = a.commitment
+            result = a.result
+            usageSeconds = a.result == nil ? nil : a.usageSeconds
+            paid = a.paid == .zero ? nil : a.paid
+        }
+    }
+
+    public var id: Hash
+    public var consumer: Address
+    /// open, matched, committed, settled, disputed, cancelled, expired (the names of `JobRecord.Status`).
+    public var status: String
+    public var spec: JobSpecJSON
+    /// What is still held for the job (0 once refunded).
+    public var escrow: Amount
+    /// The block that submitted it.
+    public var submitHeight: UInt64
+    /// The block that matched it; absent while it was never matched.
+    public var matchedHeight: UInt64?
+    /// The providers matched to it, in the order the auction chose them (empty until matched).
+    public var assigned: [Assignment]
+    /// Unix seconds: when commitments (matched) or reveals (committed) are due.
+    public var deadline: UInt64?
+    /// The agreed result, once settled.
+    public var result: Hash?
+    /// Providers that missed a deadline of this job (slashed, never assigned to it again).
+    public var failedProviders: [Address]
+
+    /// The one mapping of a job record to JSON.
+    public init(_ j: JobRecord) {
+        id = j.id
+        consumer = j.consumer
+        status = j.status.name
+        spec = JobSpecJSON(j.spec)
+        escrow = j.escrow
+        submitHeight = j.submitHeight
+        matchedHeight = j.matchedHeight == 0 ? nil : j.matchedHeight
+        assigned = j.assigned.map(Assignment.init)
+        deadline = j.status == .matched || j.status == .committed ? j.deadline : nil
+        result = j.result
+        failedProviders = j.failedProviders
+    }
+
+    /// "2 × 1 GPU (any model, ≥ 24 GB), ≤ 10/GPU-hour, ≤ 3600 s, process".
+    public var specSummary: String {
+        let s = spec
+        var needs = [s.model.isEmpty ? "any model" : s.model]
+        if s.minVramGb > 0 { needs.append("≥ \(s.minVramGb) GB") }
+        return
+            "\(s.redundancy) × \(s.gpuCount) GPU (\(needs.joined(separator: ", "))), ≤ \(s.maxPricePerGpuHour)/GPU-hour, ≤ \(s.maxDurationSeconds) s, \(s.runner)"
+    }
+}
+
+/// `GET /v1/market/providers`: every registered provider, by address.
+public struct ProviderListJSON: Codable, Sendable, Equatable {
+    /// The block whose state this is.
+    public var height: UInt64
+    public var providers: [ProviderJSON]
+
+    public init(height: UInt64, providers: [ProviderJSON]) {
+        self.height = height
+        self.providers = providers
+    }
+}
+
+/// `GET /v1/market/jobs`: one page of jobs, by id. `next` is present when more may follow: pass it as
+/// `after` for the next page.
+public struct JobListJSON: Codable, Sendable, Equatable {
+    /// The block whose state this is.
+    public var height: UInt64
+    public var jobs: [JobJSON]
+    public var next: Hash?
+
+    public init(height: UInt64, jobs: [JobJSON], next: Hash?) {
+        self.height = height
+        self.jobs = jobs
+        self.next = next
+    }
+}
+
+extension ProviderOfferJSON.Device {
+    public init(_ d: GPUDevice) {
+        self.init(model: d.model, vramGb: d.vramGB, count: d.count, score: d.score)
+    }
+}

@@ -1,0 +1,62 @@
+import SluiceAPI
+import SluiceCore
+
+// How the market commands show providers and jobs as text (with --json they print the API's JSON).
+
+/// "0x1234abcd…9f0e": enough of an address or id to tell rows apart.
+func shortHex(_ hash: Hash) -> String {
+    let hex = hash.hex
+    return hex.count > 16 ? "\(hex.prefix(10))…\(hex.suffix(4))" : hex
+}
+
+/// Prints rows under a header, each column as wide as its widest cell; the last column is not padded.
+func printTable(_ header: [String], _ rows: [[String]]) {
+    var widths = header.map(\.count)
+    for row in rows {
+        for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+    }
+    for row in [header] + rows {
+        let cells = row.enumerated().map { i, cell in
+            i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
+        }
+        print(cells.joined(separator: "  "))
+    }
+}
+
+/// A provider's record, one field per line.
+func printProvider(_ p: ProviderJSON) {
+    print(
+        """
+        address:     \(p.address.hex)
+        status:      \(p.status)
+        price:       \(p.pricePerGpuHour) per GPU-hour
+        capacity:    \(p.free) free of \(p.capacity) GPUs (\(p.busy) busy)
+        devices:     \(p.devicesSummary)
+        region:      \(p.region.isEmpty ? "-" : p.region)
+        endpoint:    \(p.endpoint.isEmpty ? "-" : p.endpoint)
+        stake:       \(p.stake)
+        reputation:  \(p.reputation) (\(p.jobsDone) done, \(p.jobsFailed) failed, \(p.jobsDisputed) disputed)
+        registered:  block \(p.registeredHeight)
+        """)
+}
+
+/// A job's record, one field per line, then its assigned providers.
+func printJob(_ j: JobJSON) {
+    print(
+        """
+        id:          \(j.id.hex)
+        status:      \(j.status)
+        consumer:    \(j.consumer.hex)
+        escrow:      \(j.escrow)
+        spec:        \(j.specSummary)
+        bundle:      \(j.spec.bundleHash.hex)\(j.spec.bundleUri.isEmpty ? "" : " at \(j.spec.bundleUri)")
+        submitted:   block \(j.submitHeight)
+        """)
+    if let matched = j.matchedHeight { print("matched:     block \(matched)") }
+    if j.assigned.isEmpty {
+        print("assigned:    none")
+    } else {
+        print("assigned:")
+        for a in j.assigned { print("  \(a.provider.hex) at \(a.pricePerGpuHour) per GPU-hour") }
+    }
+}

@@ -1,0 +1,132 @@
+import Hummingbird
+import SluiceAPI
+import SluiceCore
+import SluiceNode
+import SluiceRuntime
+import SluiceStorage
+
+// The market's read routes (docs/MARKET.md): providers from the book, jobs from a scan of the job space.
+// Everything here reads the latest committed state; lists carry the height of the block they were read
+// at, read again when a block committed meanwhile (as `GET /v1/accounts/{address}` does), so a list
+// never mixes two blocks. Records become JSON only through `ProviderJSON.init` and `JobJSON.init`.
+
+extension APIServer {
+    /// The default and the largest page of `GET /v1/market/jobs`.
+    static let defaultJobPage = 100
+    static let maxJobPage = 1000
+
+    /// Adds `/v1/market/…` to the router (called by `router()`).
+    func addMarketRoutes(to router: Router<APIRequestContext>) {
+        let api = self
+        router.get("/v1/market/providers") { _, _ in try api.providers() }
+        router.get("/v1/market/providers/:address") { _, context in try api.provider(context) }
+        router.get("/v1/market/jobs") { request, _ in try api.jobs(request) }
+        router.get("/v1/market/jobs/:id") { _, context in try api.job(context) }
+    }
+
+    func providers() throws -> Response {
+        let list = try atOneHeight { () throws(APIError) -> [ProviderJSON] in
+            guard case .book(let book)? = node.store.peek(.marketBook) else { return [] }
+            return book.providers.compactMap { address in
+                guard case .provider(let p)? = node.store.peek(.provider(address)) else { return nil }
+                return ProviderJSON(p)
+            }
+        }
+        return jsonResponse(ProviderListJSON(height: list.height, providers: list.value))
+    }
+
+    func provider(_ context: APIRequestContext) throws -> Response {
+        let text = context.parameters.get("address") ?? ""
+        let address: Address
+        do { address = Address(try Hash(hex: text)) } catch {
+            throw APIError.badRequest("'\(text)' is not an address: use 0x followed by 64 hex digits")
+        }
+        guard case .provider(let p)? = node.store.peek(.provider(address)) else {
+            throw APIError.notFound(
+                "\(address.hex) is not a registered provider: see GET /v1/market/providers for those that are")
+        }
+        return jsonResponse(ProviderJSON(p))
+    }
+
+    func jobs(_ request: Request) throws -> Response {
+        let query = request.uri.queryParameters
+        var status: JobRecord.Status? = nil
+        if let text = query.get("status") {
+            guard let s = JobRecord.Status.allCases.first(where: { $0.name == text }) else {
+                let names = JobRecord.Status.allCases.map(\.name).joined(separator: ", ")
+                throw APIError.badRequest("status '\(text)' is not a job status: use one of \(names)")
+            }
+            status = s
+        }
+        var limit = Self.defaultJobPage
+        if let text = query.get("limit") {
+            guard let n = Int(text), n >= 1, n <= Self.maxJobPage else {
+                throw APIError.badRequest("limit '\(text)' is not a number from 1 to \(Self.maxJobPage)")
+            }
+            limit = n
+        }
+        var after: Hash? = nil
+        if let text = query.get("after") {
+            do { after = try Hash(hex: text) } catch {
+                throw APIError.badRequest(
+                    "after '\(text)' is not a job id: use 0x followed by 64 hex digits (the `next` of the previous page)"
+                )
+            }
+        }
+        let store = node.store
+        // One more than the page: whether it exists says if there is a next page.
+        let page = try atOneHeight { () throws(APIError) -> [JobJSON] in
+            let found: [(key: StateKey, value: StateValue)]
+            do throws(StorageError) {
+                found = try store.values(in: .marketJob, limit: limit + 1, after: after) { value in
+                    guard case .job(let j) = value else { return false }
+                    return status == nil || j.status == status
+                }
+            } catch {
+                throw APIError(.internalServerError, code: "internal", "cannot list jobs: \(error.message)")
+            }
+            return found.compactMap { entry in
+                guard case .job(let j) = entry.value else { return nil }
+                return JobJSON(j)
+            }
+        }
+        var jobs = page.value
+        var next: Hash? = nil
+        if jobs.count > limit {
+            jobs.removeLast(jobs.count - limit)
+            next = jobs.last?.id
+        }
+        return jsonResponse(JobListJSON(height: page.height, jobs: jobs, next: next))
+    }
+
+    func job(_ context: APIRequestContext) throws -> Response {
+        let text = context.parameters.get("id") ?? ""
+        let id: Hash
+        do { id = try Hash(hex: text) } catch {
+            throw APIError.badRequest("'\(text)' is not a job id: use 0x followed by 64 hex digits")
+        }
+        guard case .job(let j)? = node.store.peek(.job(id)) else {
+            throw APIError.notFound("no job \(id.hex): see GET /v1/market/jobs for the jobs there are")
+        }
+        return jsonResponse(JobJSON(j))
+    }
+
+    /// Runs `read` until the head did not move during it (at most three tries), and returns what it read
+    /// with that head's height.
+    private func atOneHeight<T>(_ read: () throws(APIError) -> T) throws(APIError) -> (height: UInt64, value: T) {
+        var height = node.store.head?.height ?? 0
+        var value = try read()
+        for _ in 0..<3 {
+            let after = node.store.head?.height ?? 0
+            if after == height { break }
+            height = after
+            value = try read()
+        }
+        return (height, value)
+    }
+}
+
+extension OpenAPIDocument {
+    /// The job states as a JSON array, from `JobRecord.Status`, so the document follows new states.
+    static let jobStatusNames = "[" + JobRecord.Status.allCases.map { "\"\($0.name)\"" }.joined(separator: ", ") + "]"
+}
