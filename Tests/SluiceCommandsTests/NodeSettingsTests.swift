@@ -64,7 +64,10 @@ struct NodeSettingsTests {
         ("chain_id = 1\ndata = \"x\"\nblock_time = \"fast\"\n", "key 'block_time'"),
         ("chain_id = 1\ndata = \"x\"\nmax_block_size = 0\n", "key 'max_block_size'"),
         ("chain_id = 1\ndata = 7\n", "key 'data': expected a string"),
-        ("chain_id = 1\ndata = \"x\"\n[[genesis.accounts]]\naddress = \"0x12\"\nbalance = \"1\"\n", "genesis.accounts[0]"),
+        (
+            "chain_id = 1\ndata = \"x\"\n[[genesis.accounts]]\naddress = \"0x12\"\nbalance = \"1\"\n",
+            "genesis.accounts[0]"
+        ),
         ("chain_id = 1\ndata = \"x\"\n[[genesis.accounts]]\nbalance = \"1\"\n", "needs address"),
         ("chain_id = 1\ndata = \"x\"\nthis is not toml\n", "node.toml:3:"),
     ])
@@ -102,7 +105,9 @@ struct NodeSettingsTests {
     }
 
     @Test func hostPort() throws {
-        for (text, host, port) in [("127.0.0.1:8645", "127.0.0.1", 8645), (":0", "127.0.0.1", 0), ("9000", "127.0.0.1", 9000)] {
+        for (text, host, port) in [
+            ("127.0.0.1:8645", "127.0.0.1", 8645), (":0", "127.0.0.1", 0), ("9000", "127.0.0.1", 9000),
+        ] {
             let parsed = try parseHostPort(text)
             #expect(parsed.0 == host && parsed.1 == port, "\(text)")
         }

@@ -5,16 +5,18 @@ public enum Payload: Hashable, Sendable {
     /// A transfer that also does a fixed CPU cost: `rounds` chained SHA-256 digests starting from the
     /// transaction's hash. It stands in for contract calls in benchmarks until Wasm contracts exist.
     case computeTransfer(to: Address, amount: Amount, rounds: UInt32)
+    // Market payloads larger than a transfer's are boxed (`indirect`), so a transaction stays small
+    // and cheap to copy on the transfer path.
     /// Become a GPU provider: stake and offer devices at a price (docs/MARKET.md).
-    case providerRegister(ProviderRegistration)
+    indirect case providerRegister(ProviderRegistration)
     /// Submit a job to the market, escrowing its maximum cost.
-    case jobSubmit(JobSpec)
+    indirect case jobSubmit(JobSpec)
     /// Cancel an open job of the sender: its escrow comes back.
     case jobCancel(job: Hash)
     /// An assigned provider commits to its result: `JobCommitment.make(…)`, hiding it until all commit.
-    case jobCommit(job: Hash, commitment: Hash)
+    indirect case jobCommit(job: Hash, commitment: Hash)
     /// An assigned provider reveals its result, the salt of its commitment and the seconds it used.
-    case jobReveal(job: Hash, result: Hash, salt: Hash, usageSeconds: UInt64)
+    indirect case jobReveal(job: Hash, result: Hash, salt: Hash, usageSeconds: UInt64)
 
     /// The JSON `type` name.
     public var typeName: String {

@@ -183,24 +183,51 @@ enum MarketAuction {
             writes.write(.provider(address), .provider(p))
         }
         if !newProviders.isEmpty { book.providers = mergeSorted(book.providers, newProviders) }
+        // New jobs are written once, below: matched, or still open with their submit height.
+        var fresh: [Hash: JobRecord] = [:]
+        fresh.reserveCapacity(newJobs.count)
         for id in newJobs {
             guard case .job(var j)? = writes.read(.job(id)) else { continue }
             j.submitHeight = context.height
-            writes.write(.job(id), .job(j))
+            fresh[id] = j
         }
         book.openJobs.append(contentsOf: newJobs)
 
-        // 2. Jobs under way: commitments complete or overdue, reveals complete or overdue.
-        var stillActive: [Hash] = []
+        // 2. Jobs under way: only those that got a commitment or a reveal in this block and those whose
+        //    deadline passed (a prefix of the book's list, sorted by deadline) can move.
+        var visit: [Hash] = []
+        for o in outputs where o.status == .success && o.market == .delivered {
+            if let id = o.output { visit.append(id) }
+        }
+        var overdue = 0
+        while overdue < book.activeJobs.count && book.activeJobs[overdue].deadline < context.timestamp {
+            visit.append(book.activeJobs[overdue].id)
+            overdue += 1
+        }
+        var stillActive = book.activeJobs
         var reopened: [Hash] = []
-        for id in book.activeJobs {
-            guard case .job(var job)? = writes.read(.job(id)) else { continue }
-            switch advance(&job, context: context, writes: &writes) {
-            case .active: stillActive.append(id)
-            case .reopened: reopened.append(id)
-            case .done: break
+        if !visit.isEmpty {
+            visit.sort()
+            var removed = Set<MarketBook.ActiveJob>()
+            var added: [MarketBook.ActiveJob] = []
+            var previous: Hash? = nil
+            for id in visit where id != previous {
+                previous = id
+                guard case .job(var job)? = writes.read(.job(id)), job.status == .matched || job.status == .committed
+                else { continue }
+                let entry = MarketBook.ActiveJob(deadline: job.deadline, id: id)
+                let progress = advance(&job, context: context, writes: &writes)
+                writes.write(.job(id), .job(job))
+                removed.insert(entry)
+                switch progress {
+                case .active: added.append(MarketBook.ActiveJob(deadline: job.deadline, id: id))
+                case .reopened: reopened.append(id)
+                case .done: break
+                }
             }
-            writes.write(.job(id), .job(job))
+            stillActive.removeAll { removed.contains($0) }
+            stillActive.append(contentsOf: added)
+            stillActive.sort()
         }
         book.openJobs.append(contentsOf: reopened)
 
@@ -208,6 +235,10 @@ enum MarketAuction {
         var open: [JobRecord] = []
         open.reserveCapacity(book.openJobs.count)
         for id in book.openJobs {
+            if let job = fresh[id] {
+                if job.status == .open { open.append(job) }
+                continue
+            }
             guard case .job(var job)? = writes.read(.job(id)), job.status == .open else { continue }
             if context.height >= job.submitHeight &+ MarketParameters.openJobBlocks {
                 for a in job.assigned { release(a.provider, gpus: job.spec.gpuCount, writes: &writes) }
@@ -234,7 +265,11 @@ enum MarketAuction {
             if a.reputation != b.reputation { return a.reputation > b.reputation }
             return a.owner < b.owner
         }
-        open.sort { a, b in
+        // Sort small keys, not the records.
+        var order = Array(open.indices)
+        order.sort { x, y in
+            let a = open[x]
+            let b = open[y]
             if a.spec.maxPricePerGPUHour != b.spec.maxPricePerGPUHour {
                 return a.spec.maxPricePerGPUHour > b.spec.maxPricePerGPUHour
             }
@@ -243,7 +278,9 @@ enum MarketAuction {
         }
         var changedProviders = Set<Int>()
         var stillOpen: [(height: UInt64, id: Hash)] = []
-        for var job in open {
+        var newlyActive: [MarketBook.ActiveJob] = []
+        for index in order {
+            var job = open[index]
             // A job reopened after a missed commitment keeps the providers that did commit.
             let need = Int(job.spec.redundancy) - job.assigned.count
             var chosen: [Int] = []
@@ -261,6 +298,7 @@ enum MarketAuction {
             }
             guard chosen.count == need else {
                 stillOpen.append((job.submitHeight, job.id))
+                if fresh[job.id] != nil { writes.write(.job(job.id), .job(job)) }
                 continue
             }
             job.status = .matched
@@ -274,14 +312,18 @@ enum MarketAuction {
                 changedProviders.insert(i)
             }
             writes.write(.job(job.id), .job(job))
-            stillActive.append(job.id)
+            newlyActive.append(MarketBook.ActiveJob(deadline: job.deadline, id: job.id))
         }
         for i in changedProviders.sorted() { writes.write(.provider(providers[i].owner), .provider(providers[i])) }
 
         // The book keeps the still-open jobs in submission order, the active ones by id.
         stillOpen.sort { $0.height != $1.height ? $0.height < $1.height : $0.id < $1.id }
         book.openJobs = stillOpen.map(\.id)
-        book.activeJobs = stillActive.sorted()
+        if !newlyActive.isEmpty {
+            stillActive.append(contentsOf: newlyActive)
+            stillActive.sort()
+        }
+        book.activeJobs = stillActive
         if book != stored { writes.write(.marketBook, .book(book)) }
     }
 

@@ -177,11 +177,25 @@ public struct JobRecord: Hashable, Sendable {
 /// and the registered providers (by address). Written only at block end, so transactions never contend
 /// on it.
 public struct MarketBook: Hashable, Sendable {
+    /// A job under way and its next deadline; the book keeps them sorted by (deadline, id), so the
+    /// block-end step finds the overdue ones as a prefix instead of reading every job.
+    public struct ActiveJob: Hashable, Sendable, Comparable {
+        public var deadline: UInt64
+        public var id: Hash
+        public init(deadline: UInt64, id: Hash) {
+            self.deadline = deadline
+            self.id = id
+        }
+        public static func < (a: ActiveJob, b: ActiveJob) -> Bool {
+            a.deadline != b.deadline ? a.deadline < b.deadline : a.id < b.id
+        }
+    }
+
     public var openJobs: [Hash]
     public var providers: [Address]
-    public var activeJobs: [Hash]
+    public var activeJobs: [ActiveJob]
 
-    public init(openJobs: [Hash] = [], providers: [Address] = [], activeJobs: [Hash] = []) {
+    public init(openJobs: [Hash] = [], providers: [Address] = [], activeJobs: [ActiveJob] = []) {
         self.openJobs = openJobs
         self.providers = providers
         self.activeJobs = activeJobs
@@ -274,12 +288,19 @@ extension MarketBook: CanonicalCodable {
     public func encode(to w: inout CanonicalWriter) {
         w.writeArray(openJobs)
         w.writeArray(providers)
-        w.writeArray(activeJobs)
+        w.writeULEB(UInt64(activeJobs.count))
+        for a in activeJobs {
+            w.write(a.deadline)
+            w.write(a.id)
+        }
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
         openJobs = try r.readArray(Hash.self)
         providers = try r.readArray(Address.self)
-        activeJobs = try r.readArray(Hash.self)
+        let n = try r.readLength(max: r.limits.maxElements)
+        activeJobs = []
+        activeJobs.reserveCapacity(min(n, 1024))
+        for _ in 0..<n { activeJobs.append(ActiveJob(deadline: try r.read(UInt64.self), id: try r.readHash())) }
     }
 }

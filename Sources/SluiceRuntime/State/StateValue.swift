@@ -16,12 +16,14 @@ public enum StateValue: Hashable, Sendable {
     case account(AccountState)
     /// An opaque record, canonically encoded by its module.
     case bytes([UInt8])
+    // Market records are boxed (`indirect`): a state value stays as small as an account, so the
+    // executor's hot path copies 33 bytes per value, not the size of the largest record.
     /// `market/provider/<address>`.
-    case provider(ProviderRecord)
+    indirect case provider(ProviderRecord)
     /// `market/job/<id>`.
-    case job(JobRecord)
+    indirect case job(JobRecord)
     /// `market/book`.
-    case book(MarketBook)
+    indirect case book(MarketBook)
 
     @inlinable public var account: AccountState? {
         if case .account(let a) = self { return a }
