@@ -29,6 +29,11 @@ public struct ProviderJSON: Codable, Sendable, Equatable {
     public var jobsDisputed: UInt32
     /// The block that registered it.
     public var registeredHeight: UInt64
+    /// The block of its last heartbeat (0: none yet) and how many it sent.
+    public var lastHeartbeatHeight: UInt64
+    public var heartbeats: UInt64
+    /// The block of its `provider.unbond`, while unbonding or withdrawn.
+    public var unbondHeight: UInt64?
 
     /// The one mapping of a provider record to JSON.
     public init(_ p: ProviderRecord) {
@@ -47,6 +52,9 @@ public struct ProviderJSON: Codable, Sendable, Equatable {
         jobsFailed = p.jobsFailed
         jobsDisputed = p.jobsDisputed
         registeredHeight = p.registeredHeight
+        lastHeartbeatHeight = p.lastHeartbeatHeight
+        heartbeats = p.heartbeats
+        unbondHeight = p.status == .active ? nil : p.unbondHeight
     }
 
     /// "2 × NVIDIA H100 80 GB, 1 × RTX 4090 24 GB".

@@ -72,19 +72,22 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
     public var jobId: Hash?
     /// Only for `job.commit`.
     public var commitment: Hash?
+    /// Only for `provider.update`.
+    public var update: ProviderUpdateJSON?
     /// Only for `job.reveal`.
     public var result: Hash?
     public var salt: Hash?
     public var usageSeconds: UInt64?
 
     enum CodingKeys: String, CodingKey {
-        case type, to, amount, rounds, offer, job, jobId, commitment, result, salt, usageSeconds
+        case type, to, amount, rounds, offer, job, jobId, commitment, result, salt, usageSeconds, update
     }
 
     static let fields: [String: Set<CodingKeys>] = [
         "transfer": [.to, .amount], "compute-transfer": [.to, .amount, .rounds], "provider.register": [.offer],
         "job.submit": [.job], "job.cancel": [.jobId], "job.commit": [.jobId, .commitment],
-        "job.reveal": [.jobId, .result, .salt, .usageSeconds],
+        "job.reveal": [.jobId, .result, .salt, .usageSeconds], "provider.update": [.update],
+        "provider.heartbeat": [], "provider.unbond": [], "provider.withdraw": [],
     ]
 
     public init(from decoder: any Decoder) throws {
@@ -117,6 +120,7 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
         result = try c.decodeIfPresent(Hash.self, forKey: .result)
         salt = try c.decodeIfPresent(Hash.self, forKey: .salt)
         usageSeconds = try c.decodeUnsignedIfPresent(UInt64.self, forKey: .usageSeconds)
+        update = try c.decodeIfPresent(ProviderUpdateJSON.self, forKey: .update)
     }
 
     public init(_ p: Payload) {
@@ -140,6 +144,8 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
             self.result = result
             self.salt = salt
             usageSeconds = usage
+        case .providerUpdate(let u): update = ProviderUpdateJSON(u)
+        case .providerHeartbeat, .providerUnbond, .providerWithdraw: break
         }
     }
 
@@ -183,6 +189,12 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
         case "job.cancel":
             guard let jobId else { throw WireError("field payload.jobId: missing") }
             return .jobCancel(job: jobId)
+        case "provider.update":
+            guard let update else { throw WireError("field payload.update: missing") }
+            return .providerUpdate(update.update)
+        case "provider.heartbeat": return .providerHeartbeat
+        case "provider.unbond": return .providerUnbond
+        case "provider.withdraw": return .providerWithdraw
         case "job.commit":
             guard let jobId, let commitment else {
                 throw WireError("field payload: job.commit needs jobId and commitment")
@@ -228,6 +240,23 @@ public struct ProviderOfferJSON: Codable, Sendable, Equatable {
         ProviderRegistration(
             devices: devices.map { GPUDevice(model: $0.model, vramGB: $0.vramGb, count: $0.count, score: $0.score) },
             region: region, endpoint: endpoint, stake: stake, pricePerGPUHour: pricePerGpuHour)
+    }
+}
+
+/// `provider.update`'s new devices and price.
+public struct ProviderUpdateJSON: Codable, Sendable, Equatable {
+    public var devices: [ProviderOfferJSON.Device]
+    public var pricePerGpuHour: Amount
+
+    public init(_ u: ProviderUpdate) {
+        devices = u.devices.map { .init(model: $0.model, vramGb: $0.vramGB, count: $0.count, score: $0.score) }
+        pricePerGpuHour = u.pricePerGPUHour
+    }
+
+    public var update: ProviderUpdate {
+        ProviderUpdate(
+            devices: devices.map { GPUDevice(model: $0.model, vramGB: $0.vramGb, count: $0.count, score: $0.score) },
+            pricePerGPUHour: pricePerGpuHour)
     }
 }
 

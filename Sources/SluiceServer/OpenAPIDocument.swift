@@ -199,11 +199,17 @@ public enum OpenAPIDocument {
                 "code": {"type": "string", "enum": ["bad_request", "not_found", "body_too_large", "method_not_allowed", "internal", "bad_signature", "wrong_chain", "expired", "oversized", "gas_limit_too_low", "gas_price_too_low", "unknown_sender", "sequence_too_old", "sequence_too_far_ahead", "fee_unpayable", "duplicate", "underpriced", "sender_limit", "mempool_full"]}
               }},
               "Payload": {"type": "object", "required": ["type"], "additionalProperties": false, "properties": {
-                "type": {"type": "string", "enum": ["transfer", "compute-transfer", "provider.register", "job.submit", "job.cancel", "job.commit", "job.reveal"]},
+                "type": {"type": "string", "enum": ["transfer", "compute-transfer", "provider.register", "job.submit", "job.cancel", "job.commit", "job.reveal", "provider.update", "provider.heartbeat", "provider.unbond", "provider.withdraw"]},
                 "to": \#(hash), "amount": \#(amount), "rounds": {"type": "integer", "minimum": 0},
                 "offer": {"$ref": "#/components/schemas/ProviderOffer"},
                 "job": {"$ref": "#/components/schemas/JobSpec"},
-                "jobId": \#(hash), "commitment": \#(hash), "result": \#(hash), "salt": \#(hash), "usageSeconds": \#(u64)
+                "jobId": \#(hash), "commitment": \#(hash), "result": \#(hash), "salt": \#(hash), "usageSeconds": \#(u64),
+                "update": {"type": "object", "required": ["devices", "pricePerGpuHour"], "additionalProperties": false, "properties": {
+                  "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
+                    "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64)
+                  }}},
+                  "pricePerGpuHour": \#(amount)
+                }}
               }, "description": "transfer and compute-transfer: to, amount (+ rounds); provider.register: offer; job.submit: job; job.cancel: jobId; job.commit: jobId, commitment; job.reveal: jobId, result, salt, usageSeconds"},
               "ProviderOffer": {"type": "object", "required": ["devices", "region", "endpoint", "stake", "pricePerGpuHour"], "additionalProperties": false, "properties": {
                 "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
@@ -275,8 +281,9 @@ public enum OpenAPIDocument {
                 "stateRoot": \#(hash), "transactionCount": {"type": "integer"},
                 "receipts": {"type": "array", "items": {"$ref": "#/components/schemas/EventReceipt"}}
               }},
-              "Provider": {"type": "object", "required": ["address", "status", "devices", "region", "endpoint", "stake", "pricePerGpuHour", "capacity", "busy", "free", "reputation", "jobsDone", "jobsFailed", "jobsDisputed", "registeredHeight"], "additionalProperties": false, "properties": {
-                "address": \#(hash), "status": {"type": "string", "description": "active"},
+              "Provider": {"type": "object", "required": ["address", "status", "devices", "region", "endpoint", "stake", "pricePerGpuHour", "capacity", "busy", "free", "reputation", "jobsDone", "jobsFailed", "jobsDisputed", "registeredHeight", "lastHeartbeatHeight", "heartbeats"], "additionalProperties": false, "properties": {
+                "address": \#(hash), "status": {"type": "string", "enum": ["active", "unbonding", "withdrawn"]},
+                "lastHeartbeatHeight": \#(u64), "heartbeats": \#(u64), "unbondHeight": \#(u64),
                 "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
                   "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64)
                 }}},

@@ -36,6 +36,8 @@ private struct MarketChain {
         self.height = height ?? self.height + 1
         clock += seconds
         let context = BlockContext(height: self.height, timestamp: clock, seed: Hash.sha256([1]))
+        var txs = txs
+        for i in txs.indices { txs[i].height = self.height }
         let base = DictionaryState(state)
         let s = SequentialExecutor(vm: BankVM()).execute(txs, base: base, context: context)
         let p = ParallelExecutor(vm: BankVM(), threads: threads, policy: .forceParallel)
@@ -294,6 +296,18 @@ struct MarketTests {
                     } else {
                         txs.append(chain.tx(who, .jobCancel(job: id)))
                     }
+                case 4:
+                    let ops: [Payload] = [
+                        .providerHeartbeat, .providerUnbond, .providerWithdraw,
+                        .providerUpdate(
+                            ProviderUpdate(
+                                devices: [
+                                    GPUDevice(
+                                        model: "RTX 4090", vramGB: 24, count: UInt32(1 + rng.next() % 3), score: 1)
+                                ],
+                                pricePerGPUHour: Amount(UInt128(1 + rng.next() % 9)))),
+                    ]
+                    txs.append(chain.tx(who, ops[Int(rng.next() % 4)]))
                 default:
                     let to = people[Int(rng.next() % UInt64(people.count))]
                     txs.append(chain.tx(who, .transfer(to: to, amount: Amount(UInt128(rng.next() % 5_000)))))
@@ -313,8 +327,72 @@ struct MarketTests {
         #expect(statuses.count >= 3, "the random blocks should reach several job states, got \(statuses)")
     }
 
+    @Test func updateChangesPriceAndCapacityButNotBelowWhatIsInUse() throws {
+        var chain = MarketChain(funded: [consumer, p1, p2])
+        chain.block([chain.tx(p1, offer(price: 9, gpus: 2)), chain.tx(p2, offer(price: 8, gpus: 2))])
+        // p1 becomes the cheapest: the next job goes to it.
+        let device = GPUDevice(model: "RTX 4090", vramGB: 24, count: 2, score: 100)
+        var r = chain.block([chain.tx(p1, .providerUpdate(ProviderUpdate(devices: [device], pricePerGPUHour: 5)))])
+        #expect(r[0].status == .success)
+        r = chain.block([chain.tx(consumer, job(maxPrice: 10, gpus: 2))])
+        let id = try #require(r[0].output)
+        #expect(chain.job(id)?.assigned.map(\.provider) == [p1])
+        // Its two GPUs are in use: it cannot shrink to one.
+        var one = device
+        one.count = 1
+        r = chain.block([chain.tx(p1, .providerUpdate(ProviderUpdate(devices: [one], pricePerGPUHour: 5)))])
+        #expect(r[0].error == .capacityInUse)
+        r = chain.block([chain.tx(consumer, .providerUpdate(ProviderUpdate(devices: [one], pricePerGPUHour: 5)))])
+        #expect(r[0].error == .notProvider)
+    }
+
+    @Test func heartbeatsAreRecorded() {
+        var chain = MarketChain(funded: [p1])
+        chain.block([chain.tx(p1, offer(price: 6))])
+        chain.block([chain.tx(p1, .providerHeartbeat)])
+        chain.block([chain.tx(p1, .providerHeartbeat)])
+        #expect(chain.provider(p1)?.heartbeats == 2 && chain.provider(p1)?.lastHeartbeatHeight == 3)
+    }
+
+    @Test func unbondStopsMatchingAndWithdrawWaitsForThePeriodAndForJobs() throws {
+        var chain = MarketChain(funded: [consumer, p1, p2])
+        chain.block([chain.tx(p1, offer(price: 6)), chain.tx(p2, offer(price: 7))])
+        let id = try #require(chain.block([chain.tx(consumer, job(maxPrice: 10))])[0].output)
+        #expect(chain.job(id)?.assigned.map(\.provider) == [p1])
+        let supply = chain.supply
+        // Withdraw before unbonding; unbond; withdraw too early; p2 unbonded takes no new job.
+        var r = chain.block([chain.tx(p1, .providerWithdraw)])
+        #expect(r[0].error == .notUnbonding)
+        r = chain.block([chain.tx(p1, .providerUnbond), chain.tx(p2, .providerUnbond)])
+        #expect(r.allSatisfy { $0.status == .success })
+        let unbondedAt = chain.height
+        r = chain.block([chain.tx(consumer, job(maxPrice: 10))])
+        let second = try #require(r[0].output)
+        #expect(chain.job(second)?.status == .open)
+        r = chain.block([chain.tx(p2, .providerWithdraw)])
+        #expect(r[0].error == .unbondingNotOver)
+        // After the period: p2 (no jobs) gets its stake back and leaves the book; p1 still works on one.
+        let p2Balance = chain.balance(p2)
+        r = chain.block(
+            [chain.tx(p1, .providerWithdraw), chain.tx(p2, .providerWithdraw)],
+            at: unbondedAt + MarketParameters.unbondingBlocks)
+        #expect(r[0].error == .jobsInProgress)
+        #expect(r[1].status == .success)
+        #expect(chain.balance(p2) == p2Balance + 5_000 - UInt128(MarketParameters.withdrawGas))
+        #expect(chain.provider(p2)?.status == .withdrawn && chain.provider(p2)?.stake == .zero)
+        #expect(chain.book?.providers == [p1])
+        #expect(chain.supply == supply)
+    }
+
     @Test func recordsAndPayloadsRoundTripThroughTheCodec() throws {
-        for p in [offer(price: 6), job(), Payload.jobCancel(job: Hash.sha256([3]))] {
+        let update = Payload.providerUpdate(
+            ProviderUpdate(devices: [GPUDevice(model: "H100", vramGB: 80, count: 8, score: 9)], pricePerGPUHour: 4))
+        let payloads: [Payload] = [
+            offer(price: 6), job(), .jobCancel(job: Hash.sha256([3])), commit(Hash.sha256([1]), p1, result: .zero),
+            reveal(Hash.sha256([1]), result: .zero, usage: 9), update, .providerHeartbeat, .providerUnbond,
+            .providerWithdraw,
+        ]
+        for p in payloads {
             let t = Transaction(chainId: 1, sender: consumer, sequence: 4, gasLimit: 100, gasPrice: 1, payload: p)
             #expect(try Transaction(canonicalBytes: t.canonicalBytes) == t)
         }

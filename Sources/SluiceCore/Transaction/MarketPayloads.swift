@@ -37,6 +37,29 @@ public struct ProviderRegistration: Hashable, Sendable {
     }
 }
 
+/// `provider.update`: new devices and price per GPU-hour.
+public struct ProviderUpdate: Hashable, Sendable {
+    public var devices: [GPUDevice]
+    public var pricePerGPUHour: Amount
+
+    public init(devices: [GPUDevice], pricePerGPUHour: Amount) {
+        self.devices = devices
+        self.pricePerGPUHour = pricePerGPUHour
+    }
+}
+
+extension ProviderUpdate: CanonicalCodable {
+    public func encode(to w: inout CanonicalWriter) {
+        w.writeArray(devices)
+        w.write(pricePerGPUHour)
+    }
+
+    public init(from r: inout CanonicalReader) throws(CoreError) {
+        devices = try r.readArray(GPUDevice.self, max: 64)
+        pricePerGPUHour = try r.readAmount()
+    }
+}
+
 /// What a job needs and may cost. The escrow, `redundancy × gpuCount × maxPricePerGPUHour × maxDuration`
 /// (hours, rounded up to the base unit), is taken when the job is submitted.
 public struct JobSpec: Hashable, Sendable {

@@ -29,6 +29,12 @@ extension Payload: CanonicalCodable {
             w.write(result)
             w.write(salt)
             w.write(usage)
+        case .providerUpdate(let update):
+            w.writeULEB(7)
+            w.write(update)
+        case .providerHeartbeat: w.writeULEB(8)
+        case .providerUnbond: w.writeULEB(9)
+        case .providerWithdraw: w.writeULEB(10)
         }
     }
 
@@ -47,6 +53,10 @@ extension Payload: CanonicalCodable {
             self = .jobReveal(
                 job: try r.readHash(), result: try r.readHash(), salt: try r.readHash(),
                 usageSeconds: try r.read(UInt64.self))
+        case 7: self = .providerUpdate(try r.read(ProviderUpdate.self))
+        case 8: self = .providerHeartbeat
+        case 9: self = .providerUnbond
+        case 10: self = .providerWithdraw
         case let tag: throw CoreError(.codec, "unknown payload type \(tag) at offset \(at)")
         }
     }

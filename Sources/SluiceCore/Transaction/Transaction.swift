@@ -17,6 +17,14 @@ public enum Payload: Hashable, Sendable {
     indirect case jobCommit(job: Hash, commitment: Hash)
     /// An assigned provider reveals its result, the salt of its commitment and the seconds it used.
     indirect case jobReveal(job: Hash, result: Hash, salt: Hash, usageSeconds: UInt64)
+    /// A provider changes its devices and price (its GPUs in use must still fit).
+    indirect case providerUpdate(ProviderUpdate)
+    /// A provider says it is alive (feeds its uptime).
+    case providerHeartbeat
+    /// A provider stops taking jobs and starts its unbonding period.
+    case providerUnbond
+    /// A provider takes its stake back after the unbonding period, with no job in progress.
+    case providerWithdraw
 
     /// The JSON `type` name.
     public var typeName: String {
@@ -28,6 +36,10 @@ public enum Payload: Hashable, Sendable {
         case .jobCancel: "job.cancel"
         case .jobCommit: "job.commit"
         case .jobReveal: "job.reveal"
+        case .providerUpdate: "provider.update"
+        case .providerHeartbeat: "provider.heartbeat"
+        case .providerUnbond: "provider.unbond"
+        case .providerWithdraw: "provider.withdraw"
         }
     }
 
@@ -35,7 +47,9 @@ public enum Payload: Hashable, Sendable {
     public var recipient: Address? {
         switch self {
         case .transfer(let to, _), .computeTransfer(let to, _, _): to
-        case .providerRegister, .jobSubmit, .jobCancel, .jobCommit, .jobReveal: nil
+        case .providerRegister, .jobSubmit, .jobCancel, .jobCommit, .jobReveal, .providerUpdate, .providerHeartbeat,
+            .providerUnbond, .providerWithdraw:
+            nil
         }
     }
 }

@@ -74,6 +74,10 @@ public struct BankVM: BlockVM {
         case .jobCancel: MarketParameters.cancelGas
         case .jobCommit: MarketParameters.commitGas
         case .jobReveal: MarketParameters.revealGas
+        case .providerUpdate: MarketParameters.updateGas
+        case .providerHeartbeat: MarketParameters.heartbeatGas
+        case .providerUnbond: MarketParameters.unbondGas
+        case .providerWithdraw: MarketParameters.withdrawGas
         }
     }
 
@@ -99,7 +103,8 @@ public struct BankVM: BlockVM {
             to = t
             amount = a
             rounds = r
-        case .providerRegister, .jobSubmit, .jobCancel, .jobCommit, .jobReveal:
+        case .providerRegister, .jobSubmit, .jobCancel, .jobCommit, .jobReveal, .providerUpdate, .providerHeartbeat,
+            .providerUnbond, .providerWithdraw:
             return try executeMarket(tx, sender: sender, gas: gas, view: &view)
         }
         // Read the recipient before the work, so a dependency is found before the work is done.
@@ -148,7 +153,8 @@ public struct BankVM: BlockVM {
         switch tx.payload {
         case .transfer(let to, _), .computeTransfer(let to, _, _):
             if to != tx.sender { body(.account(to)) }
-        case .providerRegister: body(.provider(tx.sender))
+        case .providerRegister, .providerUpdate, .providerHeartbeat, .providerUnbond, .providerWithdraw:
+            body(.provider(tx.sender))
         case .jobSubmit: body(.job(JobRecord.id(consumer: tx.sender, sequence: tx.sequence)))
         case .jobCancel(let job), .jobCommit(let job, _), .jobReveal(let job, _, _, _): body(.job(job))
         }
@@ -163,6 +169,7 @@ public struct BankVM: BlockVM {
         case .jobSubmit: 500
         case .jobCancel, .jobCommit: 300
         case .jobReveal: 500
+        case .providerUpdate, .providerHeartbeat, .providerUnbond, .providerWithdraw: 300
         }
     }
 

@@ -12,7 +12,8 @@ public enum BankError: UInt8, Sendable, CaseIterable {
     // Failed market transactions (fee and sequence taken, nothing else changed).
     case alreadyRegistered, stakeTooLow, invalidOffer, invalidJob, escrowOverflow, cannotPayEscrow, jobNotFound,
         notJobOwner, jobNotOpen, cannotPayStake, notAssigned, alreadyCommitted, notCommitPhase, notRevealPhase,
-        revealMismatch, alreadyRevealed
+        revealMismatch, alreadyRevealed, notProvider, providerNotActive, capacityInUse, notUnbonding,
+        unbondingNotOver, jobsInProgress
 
     public var message: String? {
         switch self {
@@ -45,6 +46,12 @@ public enum BankError: UInt8, Sendable, CaseIterable {
         case .notRevealPhase: "the job does not take reveals now (commitments are still missing, or it is settled)"
         case .revealMismatch: "the result and salt do not match the sender's commitment"
         case .alreadyRevealed: "the sender already revealed its result for this job"
+        case .notProvider: "the sender is not a registered provider"
+        case .providerNotActive: "the provider is unbonding or withdrawn"
+        case .capacityInUse: "the new devices offer fewer GPUs than the provider's jobs use now"
+        case .notUnbonding: "the provider has not started unbonding (send provider.unbond first)"
+        case .unbondingNotOver: "the unbonding period is not over yet"
+        case .jobsInProgress: "the provider still has jobs in progress"
         }
     }
 }
@@ -60,6 +67,8 @@ public struct BankTransaction: Sendable {
     public var hash: Hash
     /// Set when the transaction is discarded before execution.
     public var rejection: BankError
+    /// The height of the block it executes in (the market's unbonding period counts blocks).
+    public var height: UInt64 = 0
 
     public init(_ tx: Transaction, hash: Hash, rejection: BankError = .none) {
         sender = tx.sender
@@ -74,7 +83,7 @@ public struct BankTransaction: Sendable {
     /// Prepares a block's transactions: hashes, chain id, expiry and (unless `verify` is false)
     /// signatures, spread over `threads` threads.
     public static func prepare(
-        _ txs: [Transaction], chainId: UInt64, timestamp: UInt64, verify: Bool, threads: Int
+        _ txs: [Transaction], chainId: UInt64, timestamp: UInt64, verify: Bool, threads: Int, height: UInt64 = 1
     ) -> [BankTransaction] {
         txs.concurrentMap(threads: threads) { tx in
             var rejection = BankError.none
@@ -90,7 +99,9 @@ public struct BankTransaction: Sendable {
                 case .invalid: rejection = .badSignature
                 }
             }
-            return BankTransaction(tx, hash: tx.hash, rejection: rejection)
+            var prepared = BankTransaction(tx, hash: tx.hash, rejection: rejection)
+            prepared.height = height
+            return prepared
         }
     }
 }

@@ -18,8 +18,10 @@ public enum MarketEffect: UInt8, Sendable, Hashable {
     case submitted
     /// A job was cancelled (its book entry goes at block end).
     case cancelled
-    /// A commitment or a reveal arrived (the block-end step looks at the job's active state anyway).
+    /// A commitment or a reveal arrived (the block-end step moves the job on).
     case delivered
+    /// A provider withdrew its stake (it leaves the book at block end).
+    case withdrawn
 }
 
 extension BankVM {
@@ -105,6 +107,45 @@ extension BankVM {
             view.write(.job(id), .job(job))
             return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
 
+        case .providerUpdate, .providerHeartbeat, .providerUnbond, .providerWithdraw:
+            let key = StateKey.provider(tx.sender)
+            guard case .provider(var p)? = try view.read(key) else { return failed(.notProvider) }
+            switch tx.payload {
+            case .providerUpdate(let update):
+                guard p.status == .active else { return failed(.providerNotActive) }
+                guard !update.devices.isEmpty, update.devices.allSatisfy({ $0.count > 0 }),
+                    update.pricePerGPUHour > .zero,
+                    update.devices.reduce(UInt64(0), { $0 + UInt64($1.count) }) <= UInt64(UInt32.max)
+                else { return failed(.invalidOffer) }
+                let capacity = update.devices.reduce(UInt32(0)) { $0 + $1.count }
+                guard capacity >= p.busy else { return failed(.capacityInUse) }
+                p.offer.devices = update.devices
+                p.offer.pricePerGPUHour = update.pricePerGPUHour
+                p.capacity = capacity
+            case .providerHeartbeat:
+                guard p.status == .active else { return failed(.providerNotActive) }
+                p.lastHeartbeatHeight = tx.height
+                p.heartbeats += 1
+            case .providerUnbond:
+                guard p.status == .active else { return failed(.providerNotActive) }
+                p.status = .unbonding
+                p.unbondHeight = tx.height
+            default:  // withdraw
+                guard p.status == .unbonding else { return failed(.notUnbonding) }
+                guard tx.height >= p.unbondHeight &+ MarketParameters.unbondingBlocks else {
+                    return failed(.unbondingNotOver)
+                }
+                guard p.busy == 0 else { return failed(.jobsInProgress) }
+                // Cannot overflow: the stake came out of a balance, and the supply fits UInt128.
+                sender.balance = Amount(sender.balance.value + p.stake.value)
+                p.stake = .zero
+                p.status = .withdrawn
+            }
+            view.write(senderKey, .account(sender))
+            view.write(key, .provider(p))
+            let effect: MarketEffect = tx.payload == .providerWithdraw ? .withdrawn : .none
+            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: nil, market: effect)
+
         case .transfer, .computeTransfer:
             preconditionFailure("not a market transaction")
         }
@@ -172,7 +213,7 @@ enum MarketAuction {
             switch o.market {
             case .registered: if let h = o.output { newProviders.append(Address(h)) }
             case .submitted: if let h = o.output { newJobs.append(h) }
-            case .cancelled, .delivered, .none: break
+            case .cancelled, .delivered, .withdrawn, .none: break
             }
         }
         newProviders.sort()
@@ -253,10 +294,11 @@ enum MarketAuction {
         // 4. Match.
         var providers: [ProviderRecord] = []
         providers.reserveCapacity(book.providers.count)
+        var leaving = Set<Address>()
         for address in book.providers {
-            if case .provider(let p)? = writes.read(.provider(address)), p.status == .active, p.free > 0 {
-                providers.append(p)
-            }
+            guard case .provider(let p)? = writes.read(.provider(address)) else { continue }
+            if p.status == .active && p.free > 0 { providers.append(p) }
+            if p.status == .withdrawn { leaving.insert(address) }
         }
         providers.sort { a, b in
             if a.offer.pricePerGPUHour != b.offer.pricePerGPUHour {
@@ -317,6 +359,7 @@ enum MarketAuction {
         for i in changedProviders.sorted() { writes.write(.provider(providers[i].owner), .provider(providers[i])) }
 
         // The book keeps the still-open jobs in submission order, the active ones by id.
+        if !leaving.isEmpty { book.providers.removeAll { leaving.contains($0) } }
         stillOpen.sort { $0.height != $1.height ? $0.height < $1.height : $0.id < $1.id }
         book.openJobs = stillOpen.map(\.id)
         if !newlyActive.isEmpty {

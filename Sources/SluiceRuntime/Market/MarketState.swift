@@ -18,6 +18,13 @@ public enum MarketParameters {
     /// The longest job, in seconds.
     public static let maxDurationSeconds: UInt64 = 7 * 24 * 3600
     public static let commitGas: UInt64 = 20
+    public static let updateGas: UInt64 = 30
+    public static let heartbeatGas: UInt64 = 10
+    public static let unbondGas: UInt64 = 20
+    public static let withdrawGas: UInt64 = 20
+    /// Blocks between `provider.unbond` and `provider.withdraw` (10 minutes at 250 ms): the stake stays
+    /// slashable for late faults meanwhile.
+    public static let unbondingBlocks: UInt64 = 2_400
     public static let revealGas: UInt64 = 20
     /// Commitments are due this long after the job's maximum duration has passed since matching.
     public static let commitGraceSeconds: UInt64 = 600
@@ -32,12 +39,18 @@ public enum MarketParameters {
 
 /// A registered provider.
 public struct ProviderRecord: Hashable, Sendable {
-    public enum Status: UInt8, Sendable {
+    public enum Status: UInt8, Sendable, CaseIterable {
         case active = 0
+        /// Takes no new jobs; its stake can be withdrawn after the unbonding period.
+        case unbonding = 1
+        /// Its stake went back; it leaves the book.
+        case withdrawn = 2
 
         public var name: String {
             switch self {
             case .active: "active"
+            case .unbonding: "unbonding"
+            case .withdrawn: "withdrawn"
             }
         }
     }
@@ -55,6 +68,11 @@ public struct ProviderRecord: Hashable, Sendable {
     public var jobsDisputed: UInt32
     /// The height of the block that registered it (set at block end).
     public var registeredHeight: UInt64
+    /// The block of its last heartbeat, and how many it sent.
+    public var lastHeartbeatHeight: UInt64
+    public var heartbeats: UInt64
+    /// The block of its `provider.unbond`.
+    public var unbondHeight: UInt64
 
     public init(owner: Address, offer: ProviderRegistration) {
         self.owner = owner
@@ -67,6 +85,9 @@ public struct ProviderRecord: Hashable, Sendable {
         jobsFailed = 0
         jobsDisputed = 0
         registeredHeight = 0
+        lastHeartbeatHeight = 0
+        heartbeats = 0
+        unbondHeight = 0
     }
 
     public var free: UInt32 { capacity > busy ? capacity - busy : 0 }
@@ -214,6 +235,9 @@ extension ProviderRecord: CanonicalCodable {
         w.write(jobsFailed)
         w.write(jobsDisputed)
         w.write(registeredHeight)
+        w.write(lastHeartbeatHeight)
+        w.write(heartbeats)
+        w.write(unbondHeight)
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
@@ -229,6 +253,9 @@ extension ProviderRecord: CanonicalCodable {
         jobsFailed = try r.read(UInt32.self)
         jobsDisputed = try r.read(UInt32.self)
         registeredHeight = try r.read(UInt64.self)
+        lastHeartbeatHeight = try r.read(UInt64.self)
+        heartbeats = try r.read(UInt64.self)
+        unbondHeight = try r.read(UInt64.self)
     }
 }
 

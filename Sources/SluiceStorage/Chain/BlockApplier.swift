@@ -43,7 +43,8 @@ public struct BlockApplier: Sendable {
         guard let parent = store.head else { throw StorageError(.invalid, "commit a genesis block first") }
         let started = DispatchTime.now().uptimeNanoseconds
         let prepared = BankTransaction.prepare(
-            transactions, chainId: store.chainId, timestamp: timestamp, verify: verify, threads: executor.threads)
+            transactions, chainId: store.chainId, timestamp: timestamp, verify: verify, threads: executor.threads,
+            height: parent.height + 1)
         prefetch(prepared)
         let context = BlockContext(height: parent.height + 1, timestamp: timestamp, seed: parent.blockHash)
         let execution = executor.execute(prepared, base: store, context: context)
