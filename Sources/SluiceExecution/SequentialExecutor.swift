@@ -54,12 +54,14 @@ public struct SequentialExecutor<VM: BlockVM>: Sendable {
         var view = SequentialView(base: base, capacity: Swift.max(keyCapacityHint, transactions.count * 2))
         var outputs: [VM.Output] = []
         outputs.reserveCapacity(transactions.count)
-        for (index, tx) in transactions.enumerated() {
-            do {
-                outputs.append(try vm.execute(tx, index: index, view: &view))
-            } catch {
-                // A sequential view never suspends.
-                preconditionFailure("sequential execution suspended at transaction \(index)")
+        transactions.withUnsafeBufferPointer { txs in
+            for index in txs.indices {
+                do {
+                    outputs.append(try vm.execute(txs[index], index: index, view: &view))
+                } catch {
+                    // A sequential view never suspends.
+                    preconditionFailure("sequential execution suspended at transaction \(index)")
+                }
             }
         }
         let executed = monotonicNanos()

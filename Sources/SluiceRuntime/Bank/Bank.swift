@@ -88,25 +88,14 @@ public struct BankVM: BlockVM {
         let senderKey = StateKey.account(tx.sender)
         guard case .account(var sender)? = try view.read(senderKey) else { return .discarded(.senderMissing) }
         guard sender.sequence == tx.sequence else { return .discarded(.sequenceMismatch) }
-        let gas = Self.gas(of: tx.payload)
+        let gas = tx.gas
         guard tx.gasLimit >= gas else { return .discarded(.gasLimitTooLow) }
         guard sender.balance >= Amount.product(tx.gasLimit, tx.gasPrice) else { return .discarded(.cannotPayMaxFee) }
 
-        let to: Address
-        let amount: Amount
-        var rounds: UInt32 = 0
-        switch tx.payload {
-        case let .transfer(t, a):
-            to = t
-            amount = a
-        case let .computeTransfer(t, a, r):
-            to = t
-            amount = a
-            rounds = r
-        case .providerRegister, .jobSubmit, .jobCancel, .jobCommit, .jobReveal, .providerUpdate, .providerHeartbeat,
-            .providerUnbond, .providerWithdraw:
-            return try executeMarket(tx, sender: sender, gas: gas, view: &view)
-        }
+        if tx.kind == .market { return try executeMarket(tx, sender: sender, gas: gas, view: &view) }
+        let to = tx.to
+        let amount = tx.amount
+        let rounds = tx.rounds
         // Read the recipient before the work, so a dependency is found before the work is done.
         let recipientKey = StateKey.account(to)
         let recipientBefore: StateValue? = to == tx.sender ? nil : try view.read(recipientKey)
@@ -150,26 +139,29 @@ public struct BankVM: BlockVM {
     public func declaredWrites(of tx: BankTransaction, _ body: (StateKey) -> Void) -> Bool {
         if tx.rejection != .none { return true }
         body(.account(tx.sender))
+        if tx.kind != .market {
+            if tx.to != tx.sender { body(.account(tx.to)) }
+            return true
+        }
         switch tx.payload {
-        case .transfer(let to, _), .computeTransfer(let to, _, _):
-            if to != tx.sender { body(.account(to)) }
         case .providerRegister, .providerUpdate, .providerHeartbeat, .providerUnbond, .providerWithdraw:
             body(.provider(tx.sender))
         case .jobSubmit: body(.job(JobRecord.id(consumer: tx.sender, sequence: tx.sequence)))
         case .jobCancel(let job), .jobCommit(let job, _), .jobReveal(let job, _, _, _): body(.job(job))
+        case .transfer, .computeTransfer: break
         }
         return true
     }
 
     public func estimatedCost(of tx: BankTransaction) -> Double {
-        switch tx.payload {
+        switch tx.kind {
         case .transfer: 120
-        case .computeTransfer(_, _, let rounds): 120 + 150 * Double(rounds)
-        case .providerRegister: 400
-        case .jobSubmit: 500
-        case .jobCancel, .jobCommit: 300
-        case .jobReveal: 500
-        case .providerUpdate, .providerHeartbeat, .providerUnbond, .providerWithdraw: 300
+        case .computeTransfer: 120 + 150 * Double(tx.rounds)
+        case .market:
+            switch tx.payload {
+            case .jobSubmit, .jobReveal: 500
+            default: 300
+            }
         }
     }
 

@@ -63,12 +63,25 @@ public struct BankTransaction: Sendable {
     public var sequence: UInt64
     public var gasLimit: UInt64
     public var gasPrice: UInt64
-    public var payload: Payload
+    /// Read-only: `kind`, `to`, `amount`, `rounds` and `gas` are derived from it.
+    public private(set) var payload: Payload
     public var hash: Hash
     /// Set when the transaction is discarded before execution.
     public var rejection: BankError
     /// The height of the block it executes in (the market's unbonding period counts blocks).
     public var height: UInt64 = 0
+    /// The transfer's fields, copied out of the payload so that the hot path (execution, footprints,
+    /// costs) never touches the payload enum, whose market cases are boxed (copying it costs a call).
+    public var kind: Kind
+    public var to: Address
+    public var amount: Amount
+    public var rounds: UInt32
+    /// The gas the payload needs.
+    public var gas: UInt64
+
+    public enum Kind: UInt8, Sendable {
+        case transfer, computeTransfer, market
+    }
 
     public init(_ tx: Transaction, hash: Hash, rejection: BankError = .none) {
         sender = tx.sender
@@ -78,6 +91,24 @@ public struct BankTransaction: Sendable {
         payload = tx.payload
         self.hash = hash
         self.rejection = rejection
+        switch tx.payload {
+        case let .transfer(to, amount):
+            kind = .transfer
+            self.to = to
+            self.amount = amount
+            rounds = 0
+        case let .computeTransfer(to, amount, rounds):
+            kind = .computeTransfer
+            self.to = to
+            self.amount = amount
+            self.rounds = rounds
+        default:
+            kind = .market
+            to = .treasury
+            amount = .zero
+            rounds = 0
+        }
+        gas = BankVM.gas(of: tx.payload)
     }
 
     /// Prepares a block's transactions: hashes, chain id, expiry and (unless `verify` is false)
