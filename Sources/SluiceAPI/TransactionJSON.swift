@@ -99,11 +99,13 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
                 debugDescription:
                     "unknown payload type '\(type)' (use \(Self.fields.keys.sorted().joined(separator: ", ")))")
         }
-        for key in c.allKeys where key != .type && !expected.contains(key) {
+        for key in c.allKeys.sorted(by: { $0.stringValue < $1.stringValue })
+        where key != .type && !expected.contains(key) {
             throw DecodingError.dataCorruptedError(
                 forKey: key, in: c, debugDescription: "not a field of a \(type) payload")
         }
-        for key in expected where key != .rounds {
+        // Sorted, so the message names the same missing field every time.
+        for key in expected.sorted(by: { $0.stringValue < $1.stringValue }) where key != .rounds {
             guard c.contains(key) else {
                 throw DecodingError.keyNotFound(
                     key, .init(codingPath: c.codingPath, debugDescription: "a \(type) payload needs \(key.stringValue)")
