@@ -61,55 +61,18 @@ struct TxCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let key = try signingKey()
+                let key = try loadSigningKey(path: key, from: from)
                 let recipient = try parseAddress(to, "--to")
                 let value: Amount
                 do { value = try Amount(decimal: amount) } catch {
                     throw CommandError("--amount: \(describe(error))")
                 }
-                let expiry = try expiryTimestamp()
-                let client = try options.client()
-                let chainId = try await client.status().chainId
-                let nextSequence: UInt64
-                if let sequence {
-                    nextSequence = sequence
-                } else {
-                    let account = try await client.account(key.address)
-                    nextSequence = account.nextSequence
-                }
-                let tx = Transaction(
-                    chainId: chainId, sender: key.address, sequence: nextSequence, gasLimit: gasLimit,
-                    gasPrice: gasPrice, expiry: expiry, payload: .transfer(to: recipient, amount: value)
-                ).signed(with: key)
-                let submitted = try await client.submit(tx)
-                guard wait else {
-                    if options.json { return try printAPIJSON(submitted) }
-                    print(submitted.hash.hex)
-                    return
-                }
-                if !options.json { print("submitted \(submitted.hash.hex) (sequence \(nextSequence)); waiting…") }
-                let committed = try await client.waitForCommit(submitted.hash, timeout: timeout.duration)
-                if options.json { try printAPIJSON(committed) } else { printReceipt(committed) }
-                if let receipt = committed.receipt, receipt.status != "success" { throw ExitCode(1) }
+                let submitted = try await submitSigned(
+                    node: options, key: key, gasLimit: gasLimit, gasPrice: gasPrice, sequence: sequence,
+                    expiry: try expiryTimestamp()
+                ) { _, _ in .transfer(to: recipient, amount: value) }
+                try await finishSubmitted(submitted, node: options, wait: wait, timeout: timeout.duration)
             }
-        }
-
-        /// The key that signs: the file's only key, or the one `--from` names.
-        private func signingKey() throws -> SigningKey {
-            let keys = try KeyFile.load(path: key)
-            if let from {
-                let address = try parseAddress(from, "--from")
-                guard let match = keys.first(where: { $0.address == address }) else {
-                    throw CommandError("\(key) holds no key for \(address.hex); check --from or --key")
-                }
-                return match
-            }
-            guard keys.count == 1, let only = keys.first else {
-                throw CommandError(
-                    "\(key) holds \(keys.count) keys: name the sender with --from ADDRESS (see `sluice keys show \(key)`)"
-                )
-            }
-            return only
         }
 
         private func expiryTimestamp() throws -> UInt64 {

@@ -4,8 +4,8 @@ import SluiceAPI
 import SluiceClient
 import SluiceCore
 
-// Signing and submitting the market's transactions from the CLI (`provider register`, `job submit-raw`,
-// `job cancel`): the same steps as `sluice tx transfer`: the chain id from the node, the sequence from
+// Signing and submitting transactions from the CLI (`tx transfer`, and the market's `provider register`,
+// `job submit-raw`, `job cancel`), one path for all: the chain id from the node, the sequence from
 // the sender's account (pending ones counted), the hash once the mempool admits it, and with --wait the
 // receipt.
 
@@ -33,61 +33,84 @@ struct MarketTransactionOptions: ParsableArguments {
     var timeout = DurationArgument(.seconds(30), text: "30s")
 
     /// The key that signs: the file's only key, or the one `--from` names.
-    func signingKey() throws -> SigningKey {
-        let keys = try KeyFile.load(path: key)
-        if let from {
-            let address = try parseAddress(from, "--from")
-            guard let match = keys.first(where: { $0.address == address }) else {
-                throw CommandError("\(key) holds no key for \(address.hex); check --from or --key")
-            }
-            return match
-        }
-        guard keys.count == 1, let only = keys.first else {
-            throw CommandError(
-                "\(key) holds \(keys.count) keys: name the sender with --from ADDRESS (see `sluice keys show \(key)`)")
-        }
-        return only
-    }
+    func signingKey() throws -> SigningKey { try loadSigningKey(path: key, from: from) }
 }
 
-/// A market transaction signed and admitted by the node.
-struct SubmittedMarketTransaction {
+/// The key that signs, from a key file: its only key, or the one `from` (an address) names.
+func loadSigningKey(path: String, from: String?) throws -> SigningKey {
+    let keys = try KeyFile.load(path: path)
+    if let from {
+        let address = try parseAddress(from, "--from")
+        guard let match = keys.first(where: { $0.address == address }) else {
+            throw CommandError("\(path) holds no key for \(address.hex); check --from or --key")
+        }
+        return match
+    }
+    guard keys.count == 1, let only = keys.first else {
+        throw CommandError(
+            "\(path) holds \(keys.count) keys: name the sender with --from ADDRESS (see `sluice keys show \(path)`)")
+    }
+    return only
+}
+
+/// A transaction signed and admitted by the node.
+struct SubmittedTransaction {
     let client: SluiceClient
     let transaction: Transaction
     let result: SubmitResultJSON
 }
 
 /// Signs `payload` (built from the sender and its sequence) with the options' key and submits it. Nothing
-/// is printed: the caller prints the hash, or waits with `finish`.
+/// is printed: the caller prints the hash, or waits with `finishMarketTransaction`.
 func submitMarketTransaction(
     node: NodeOptions, options: MarketTransactionOptions, payload: (Address, UInt64) throws -> Payload
-) async throws -> SubmittedMarketTransaction {
-    let key = try options.signingKey()
-    let client = try node.client()
-    let chainId = try await client.status().chainId
-    let sequence: UInt64
-    if let s = options.sequence {
-        sequence = s
-    } else {
-        sequence = try await client.account(key.address).nextSequence
-    }
-    let tx = Transaction(
-        chainId: chainId, sender: key.address, sequence: sequence, gasLimit: options.gasLimit,
-        gasPrice: options.gasPrice, expiry: Transaction.never, payload: try payload(key.address, sequence)
-    ).signed(with: key)
-    let result = try await client.submit(tx)
-    return SubmittedMarketTransaction(client: client, transaction: tx, result: result)
+) async throws -> SubmittedTransaction {
+    try await submitSigned(
+        node: node, key: try options.signingKey(), gasLimit: options.gasLimit, gasPrice: options.gasPrice,
+        sequence: options.sequence, expiry: Transaction.never, payload: payload)
 }
 
-/// Without --wait prints the hash (`headline` in text mode, the submit result with --json). With --wait
-/// waits for the commit, prints the receipt (or the status as JSON), then `after` when it succeeded;
-/// exits 1 when it failed or was discarded.
+/// The steps every signing command shares (`tx transfer`, the market's): the chain id from the node, the
+/// sequence from the sender's account unless given (pending ones counted), sign, submit.
+func submitSigned(
+    node: NodeOptions, key: SigningKey, gasLimit: UInt64, gasPrice: UInt64, sequence: UInt64?, expiry: UInt64,
+    payload: (Address, UInt64) throws -> Payload
+) async throws -> SubmittedTransaction {
+    let client = try node.client()
+    let chainId = try await client.status().chainId
+    let next: UInt64
+    if let sequence {
+        next = sequence
+    } else {
+        next = try await client.account(key.address).nextSequence
+    }
+    let tx = Transaction(
+        chainId: chainId, sender: key.address, sequence: next, gasLimit: gasLimit, gasPrice: gasPrice,
+        expiry: expiry, payload: try payload(key.address, next)
+    ).signed(with: key)
+    let result = try await client.submit(tx)
+    return SubmittedTransaction(client: client, transaction: tx, result: result)
+}
+
+/// `finishSubmitted` with the market options' --wait and --timeout.
 func finishMarketTransaction(
-    _ submitted: SubmittedMarketTransaction, node: NodeOptions, options: MarketTransactionOptions,
+    _ submitted: SubmittedTransaction, node: NodeOptions, options: MarketTransactionOptions,
     headline: String? = nil, after: (SluiceClient) async throws -> Void = { _ in }
 ) async throws {
+    try await finishSubmitted(
+        submitted, node: node, wait: options.wait, timeout: options.timeout.duration, headline: headline,
+        after: after)
+}
+
+/// Without `wait` prints the hash (`headline` in text mode, the submit result with --json). With `wait`
+/// waits for the commit, prints the receipt (or the status as JSON), then `after` when it succeeded;
+/// exits 1 when it failed or was discarded.
+func finishSubmitted(
+    _ submitted: SubmittedTransaction, node: NodeOptions, wait: Bool, timeout: Duration, headline: String? = nil,
+    after: (SluiceClient) async throws -> Void = { _ in }
+) async throws {
     let hash = submitted.result.hash
-    guard options.wait else {
+    guard wait else {
         if node.json { return try printAPIJSON(submitted.result) }
         print(headline ?? hash.hex)
         return
@@ -95,7 +118,7 @@ func finishMarketTransaction(
     if !node.json {
         print("submitted \(hash.hex) (sequence \(submitted.transaction.sequence)); waiting…")
     }
-    let committed = try await submitted.client.waitForCommit(hash, timeout: options.timeout.duration)
+    let committed = try await submitted.client.waitForCommit(hash, timeout: timeout)
     if node.json {
         try printAPIJSON(committed)
     } else {
