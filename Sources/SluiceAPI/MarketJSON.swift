@@ -160,7 +160,10 @@ public struct JobListJSON: Codable, Sendable, Equatable {
 }
 
 extension ProviderOfferJSON.Device {
+    /// The one mapping of a device to JSON and back.
     public init(_ d: GPUDevice) {
         self.init(model: d.model, vramGb: d.vramGB, count: d.count, score: d.score)
     }
+
+    public var device: GPUDevice { GPUDevice(model: model, vramGB: vramGb, count: count, score: score) }
 }

@@ -231,7 +231,7 @@ public struct ProviderOfferJSON: Codable, Sendable, Equatable {
     public var pricePerGpuHour: Amount
 
     public init(_ r: ProviderRegistration) {
-        devices = r.devices.map { Device(model: $0.model, vramGb: $0.vramGB, count: $0.count, score: $0.score) }
+        devices = r.devices.map(Device.init)
         region = r.region
         endpoint = r.endpoint
         stake = r.stake
@@ -240,7 +240,7 @@ public struct ProviderOfferJSON: Codable, Sendable, Equatable {
 
     public var registration: ProviderRegistration {
         ProviderRegistration(
-            devices: devices.map { GPUDevice(model: $0.model, vramGB: $0.vramGb, count: $0.count, score: $0.score) },
+            devices: devices.map(\.device),
             region: region, endpoint: endpoint, stake: stake, pricePerGPUHour: pricePerGpuHour)
     }
 }
@@ -251,13 +251,13 @@ public struct ProviderUpdateJSON: Codable, Sendable, Equatable {
     public var pricePerGpuHour: Amount
 
     public init(_ u: ProviderUpdate) {
-        devices = u.devices.map { .init(model: $0.model, vramGb: $0.vramGB, count: $0.count, score: $0.score) }
+        devices = u.devices.map(ProviderOfferJSON.Device.init)
         pricePerGpuHour = u.pricePerGPUHour
     }
 
     public var update: ProviderUpdate {
         ProviderUpdate(
-            devices: devices.map { GPUDevice(model: $0.model, vramGB: $0.vramGb, count: $0.count, score: $0.score) },
+            devices: devices.map(\.device),
             pricePerGPUHour: pricePerGpuHour)
     }
 }
