@@ -172,10 +172,12 @@ public final class Node: @unchecked Sendable {
         loop.broadcast()
         loop.unlock()
         finished.wait()
-        subscribers.withLock { s in
-            for c in s.streams.values { c.finish() }
-            s.streams.removeAll()
+        // Finish outside the lock: a stream's termination handler takes the same lock.
+        let streams = subscribers.withLock { s in
+            defer { s.streams.removeAll() }
+            return Array(s.streams.values)
         }
+        for c in streams { c.finish() }
     }
 
     /// The same, off the caller's thread.
@@ -241,9 +243,9 @@ public final class Node: @unchecked Sendable {
         let now = DispatchTime.now().uptimeNanoseconds
         rate.withLock { $0.add(count: applied.block.transactions.count, at: now) }
         for observer in observers.withLock({ $0 }) { observer(committed) }
-        subscribers.withLock { s in
-            for c in s.streams.values { c.yield(committed) }
-        }
+        // Yield outside the lock: a consumer being cancelled holds its task's lock while its termination
+        // handler waits for this one (a lock-order inversion that hung a test process at exit).
+        for c in subscribers.withLock({ Array($0.streams.values) }) { c.yield(committed) }
         return applied.block.transactions.count
     }
 
