@@ -85,11 +85,22 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // The provider agent: GPU discovery, the job sandbox, deterministic archives, job files.
+        .target(
+            name: "SluiceProvider",
+            dependencies: [
+                "SluiceCore", "SluiceAPI", "SluiceClient",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: upcoming
+        ),
         .target(
             name: "SluiceCommands",
             dependencies: [
                 "SluiceCore", "SluiceExecution", "SluiceRuntime", "SluiceMerkle", "SluiceStorage", "SluiceNode",
-                "SluiceAPI", "SluiceServer", "SluiceClient",
+                "SluiceAPI", "SluiceServer", "SluiceClient", "SluiceProvider",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -126,6 +137,7 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        .testTarget(name: "SluiceProviderTests", dependencies: ["SluiceProvider", "SluiceCore"], swiftSettings: upcoming),
         .testTarget(
             name: "SluiceCommandsTests", dependencies: ["SluiceCommands", "SluiceRuntime", "SluiceAPI"], swiftSettings: upcoming),
     ]
