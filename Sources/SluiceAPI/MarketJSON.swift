@@ -167,3 +167,14 @@ extension ProviderOfferJSON.Device {
 
     public var device: GPUDevice { GPUDevice(model: model, vramGB: vramGb, count: count, score: score) }
 }
+
+/// `POST /v1/blobs`: what was stored.
+public struct BlobJSON: Codable, Sendable, Equatable {
+    public var hash: Hash
+    public var size: Int
+
+    public init(hash: Hash, size: Int) {
+        self.hash = hash
+        self.size = size
+    }
+}

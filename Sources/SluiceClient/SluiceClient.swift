@@ -154,7 +154,10 @@ public struct SluiceClient: Sendable {
     }
 
     /// Sends a request and reads the whole answer, turning transport failures into advice.
-    private func execute(_ request: HTTPClientRequest, path: String) async throws(ClientError) -> (Int, Data) {
+    func execute(_ request: HTTPClientRequest, path: String, limit: Int? = nil) async throws(ClientError) -> (
+        Int, Data
+    ) {
+        let maxResponseBytes = limit ?? self.maxResponseBytes
         let timeout = TimeAmount.nanoseconds(
             requestTimeout.components.seconds * 1_000_000_000 + requestTimeout.components.attoseconds / 1_000_000_000)
         do {
@@ -180,7 +183,7 @@ public struct SluiceClient: Sendable {
 
     /// Decodes a 2xx answer as `T`; any other answer becomes the node's error (`ErrorJSON`), or a
     /// description of what came back.
-    private func decode<T: Decodable>(_ type: T.Type, status: Int, body: Data, path: String) throws(ClientError)
+    func decode<T: Decodable>(_ type: T.Type, status: Int, body: Data, path: String) throws(ClientError)
         -> T
     {
         let decoder = APIJSON.decoder()

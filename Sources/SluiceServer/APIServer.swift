@@ -32,11 +32,14 @@ public struct APIServer: Sendable {
 
     public let node: Node
     public let limits: Limits
+    /// Job bundles and results (`/v1/blobs`); nil: the node serves none.
+    public let blobs: BlobStore?
     let metrics: NodeMetrics
 
-    public init(node: Node, limits: Limits = Limits()) {
+    public init(node: Node, limits: Limits = Limits(), blobs: BlobStore? = nil) {
         self.node = node
         self.limits = limits
+        self.blobs = blobs
         let metrics = NodeMetrics()
         metrics.height.set(Double(node.store.head?.height ?? 0))
         self.metrics = metrics
@@ -70,6 +73,7 @@ public struct APIServer: Sendable {
         router.get("/v1/state/proof/:key") { request, context in try api.proof(request, context) }
         router.get("/v1/status") { _, _ in jsonResponse(api.status()) }
         addMarketRoutes(to: router)
+        addBlobRoutes(to: router)
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

@@ -20,6 +20,7 @@ extension APIServer {
         let api = self
         router.get("/v1/market/providers") { _, _ in try api.providers() }
         router.get("/v1/market/providers/:address") { _, context in try api.provider(context) }
+        router.get("/v1/market/providers/:address/jobs") { _, context in try api.providerJobs(context) }
         router.get("/v1/market/jobs") { request, _ in try api.jobs(request) }
         router.get("/v1/market/jobs/:id") { _, context in try api.job(context) }
     }
@@ -35,12 +36,31 @@ extension APIServer {
         return jsonResponse(ProviderListJSON(height: list.height, providers: list.value))
     }
 
-    func provider(_ context: APIRequestContext) throws -> Response {
+    private func providerAddress(_ context: APIRequestContext) throws -> Address {
         let text = context.parameters.get("address") ?? ""
-        let address: Address
-        do { address = Address(try Hash(hex: text)) } catch {
+        do { return Address(try Hash(hex: text)) } catch {
             throw APIError.badRequest("'\(text)' is not an address: use 0x followed by 64 hex digits")
         }
+    }
+
+    /// The jobs under way (matched or committed) that a provider is assigned to, from the book's active
+    /// jobs: what a provider's agent has to run, commit or reveal.
+    func providerJobs(_ context: APIRequestContext) throws -> Response {
+        let address = try providerAddress(context)
+        let list = try atOneHeight { () throws(APIError) -> [JobJSON] in
+            guard case .book(let book)? = node.store.peek(.marketBook) else { return [] }
+            return book.activeJobs.compactMap { active in
+                guard case .job(let j)? = node.store.peek(.job(active.id)),
+                    j.assigned.contains(where: { $0.provider == address })
+                else { return nil }
+                return JobJSON(j)
+            }
+        }
+        return jsonResponse(JobListJSON(height: list.height, jobs: list.value, next: nil))
+    }
+
+    func provider(_ context: APIRequestContext) throws -> Response {
+        let address = try providerAddress(context)
         guard case .provider(let p)? = node.store.peek(.provider(address)) else {
             throw APIError.notFound(
                 "\(address.hex) is not a registered provider: see GET /v1/market/providers for those that are")

@@ -134,6 +134,48 @@ public enum OpenAPIDocument {
                 }
               }
             },
+            "/v1/market/providers/{address}/jobs": {
+              "get": {
+                "operationId": "getProviderJobs",
+                "summary": "The jobs under way (matched or committed) a provider is assigned to: what its agent has to run, commit or reveal.",
+                "parameters": [{"name": "address", "in": "path", "required": true, "schema": \#(hash)}],
+                "responses": {
+                  "200": {"description": "the jobs", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobList"}}}},
+                  "400": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
+            "/v1/blobs": {
+              "post": {
+                "operationId": "putBlob",
+                "summary": "Stores a job bundle or result by its SHA-256; with X-Sluice-Sha256 (or ?sha256=) the bytes must hash to it.",
+                "parameters": [
+                  {"name": "X-Sluice-Sha256", "in": "header", "required": false, "schema": \#(hash)},
+                  {"name": "sha256", "in": "query", "required": false, "schema": \#(hash)}
+                ],
+                "requestBody": {"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                "responses": {
+                  "201": {"description": "stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Blob"}}}},
+                  "400": {"$ref": "#/components/responses/Error"},
+                  "413": {"$ref": "#/components/responses/Error"},
+                  "503": {"$ref": "#/components/responses/Error"},
+                  "507": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
+            "/v1/blobs/{hash}": {
+              "get": {
+                "operationId": "getBlob",
+                "summary": "A blob's bytes; the client checks them against the hash it asked for.",
+                "parameters": [{"name": "hash", "in": "path", "required": true, "schema": \#(hash)}],
+                "responses": {
+                  "200": {"description": "the bytes", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                  "500": {"$ref": "#/components/responses/Error"},
+                  "503": {"$ref": "#/components/responses/Error"},
+                  \#(errors)
+                }
+              }
+            },
             "/v1/market/jobs": {
               "get": {
                 "operationId": "listJobs",
@@ -194,9 +236,12 @@ public enum OpenAPIDocument {
               "Error": {"description": "an error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             },
             "schemas": {
+              "Blob": {"type": "object", "required": ["hash", "size"], "additionalProperties": false, "properties": {
+                "hash": \#(hash), "size": {"type": "integer", "minimum": 0}
+              }},
               "Error": {"type": "object", "required": ["error", "code"], "additionalProperties": false, "properties": {
                 "error": {"type": "string"},
-                "code": {"type": "string", "enum": ["bad_request", "not_found", "body_too_large", "method_not_allowed", "internal", "bad_signature", "wrong_chain", "expired", "oversized", "gas_limit_too_low", "gas_price_too_low", "unknown_sender", "sequence_too_old", "sequence_too_far_ahead", "fee_unpayable", "duplicate", "underpriced", "sender_limit", "mempool_full"]}
+                "code": {"type": "string", "enum": ["bad_request", "not_found", "body_too_large", "method_not_allowed", "internal", "bad_signature", "wrong_chain", "expired", "oversized", "gas_limit_too_low", "gas_price_too_low", "unknown_sender", "sequence_too_old", "sequence_too_far_ahead", "fee_unpayable", "duplicate", "underpriced", "sender_limit", "mempool_full", "hash_mismatch", "no_blobs", "blobs_full", "blob_damaged"]}
               }},
               "Payload": {"type": "object", "required": ["type"], "additionalProperties": false, "properties": {
                 "type": {"type": "string", "enum": ["transfer", "compute-transfer", "provider.register", "job.submit", "job.cancel", "job.commit", "job.reveal", "provider.update", "provider.heartbeat", "provider.unbond", "provider.withdraw"]},

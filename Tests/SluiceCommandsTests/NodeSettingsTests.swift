@@ -33,7 +33,8 @@ struct NodeSettingsTests {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let settings = NodeSettings(
-            chainId: 42, dataDir: dir + "/chain", host: "127.0.0.1", port: 9000, blockTime: .milliseconds(125),
+            chainId: 42, dataDir: dir + "/chain", blobsDir: dir + "/store/blobs", host: "127.0.0.1", port: 9000,
+            blockTime: .milliseconds(125),
             maxBlockSize: 500, mempoolCapacity: 1234,
             genesis: [
                 AccountJSON(address: a, balance: 10, sequence: 0),

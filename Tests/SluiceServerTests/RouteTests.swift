@@ -22,6 +22,7 @@ func walkEveryRoute(_ chain: TestChain, _ api: APIClient, alice: TestSender, bob
     #expect(initial.mempoolSize == 0)
     // The market routes on a chain without market activity (their full tests: MarketRouteTests).
     try await walkEmptyMarket(api)
+    try await walkBlobs(api)
 
     // Transactions go in while the node is stopped, so they are seen pending first.
     let a0 = alice.tx(0, to: bob.address, amount: 100)

@@ -101,7 +101,7 @@ struct DevnetCommand: AsyncParsableCommand {
             genesis.append(AccountJSON(address: key.address, balance: amount, sequence: 0))
         }
         return NodeSettings(
-            chainId: chainId, dataDir: root + "/chain", host: "127.0.0.1", port: 8645, blockTime: .milliseconds(250),
+            chainId: chainId, dataDir: root + "/chain", blobsDir: root + "/blobs", host: "127.0.0.1", port: 8645, blockTime: .milliseconds(250),
             maxBlockSize: maxBlockSize, mempoolCapacity: 200_000, genesis: genesis)
     }
 

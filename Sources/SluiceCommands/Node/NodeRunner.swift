@@ -27,7 +27,12 @@ struct NodeRunner {
         var logger = Logger(label: "sluice")
         logger.logLevel = logLevel
         let node = try openNode(progress: { print($0) })
-        let server = APIServer(node: node)
+        let blobs: BlobStore
+        do { blobs = try BlobStore(root: URL(fileURLWithPath: settings.blobsDir)) } catch {
+            node.store.close()
+            throw CommandError("cannot open the blob folder \(settings.blobsDir): \(error)")
+        }
+        let server = APIServer(node: node, blobs: blobs)
         let settings = self.settings
         let notes = self.notes
         let onListening = self.onListening

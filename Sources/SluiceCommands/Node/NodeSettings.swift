@@ -22,6 +22,8 @@ import TOMLKit
 struct NodeSettings: Equatable {
     var chainId: UInt64
     var dataDir: String
+    /// Job bundles and results (`/v1/blobs`); by default the folder `blobs` beside the data dir.
+    var blobsDir: String
     var host: String
     var port: Int
     var blockTime: Duration
@@ -30,7 +32,7 @@ struct NodeSettings: Equatable {
     var genesis: [AccountJSON]
 
     static let knownKeys: Set<String> = [
-        "chain_id", "data", "http", "block_time", "max_block_size", "mempool_capacity", "genesis",
+        "chain_id", "data", "blobs", "http", "block_time", "max_block_size", "mempool_capacity", "genesis",
     ]
 
     /// Reads a config file; every error names the file, the key and what to write instead.
@@ -62,8 +64,12 @@ struct NodeSettings: Equatable {
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         guard let data = try string("data") else { throw fail("data", "missing (the data dir, e.g. data = \"chain\")") }
         let dataDir = data.hasPrefix("/") ? data : base.appendingPathComponent(data).standardizedFileURL.path
+        var blobsDir = URL(fileURLWithPath: dataDir).deletingLastPathComponent().appendingPathComponent("blobs").path
+        if let blobs = try string("blobs") {
+            blobsDir = blobs.hasPrefix("/") ? blobs : base.appendingPathComponent(blobs).standardizedFileURL.path
+        }
         var settings = NodeSettings(
-            chainId: UInt64(chain), dataDir: dataDir, host: "127.0.0.1", port: 8645, blockTime: .milliseconds(250),
+            chainId: UInt64(chain), dataDir: dataDir, blobsDir: blobsDir, host: "127.0.0.1", port: 8645, blockTime: .milliseconds(250),
             maxBlockSize: 10_000, mempoolCapacity: 200_000, genesis: [])
         if let http = try string("http") {
             do { (settings.host, settings.port) = try parseHostPort(http) } catch { throw fail("http", "\(error)") }
@@ -97,12 +103,14 @@ struct NodeSettings: Equatable {
     /// The config file for these settings (`data` relative to `folder` when inside it).
     func toml(relativeTo folder: String) -> String {
         let folderPath = URL(fileURLWithPath: folder).standardizedFileURL.path
-        var data = dataDir
-        if data.hasPrefix(folderPath + "/") { data = String(data.dropFirst(folderPath.count + 1)) }
+        func relative(_ path: String) -> String {
+            path.hasPrefix(folderPath + "/") ? String(path.dropFirst(folderPath.count + 1)) : path
+        }
         var out = """
             # A Sluice node. Run it with: sluice node run --config <this file>
             chain_id = \(chainId)
-            data = "\(data)"
+            data = "\(relative(dataDir))"
+            blobs = "\(relative(blobsDir))"
             http = "\(host):\(port)"
             block_time = "\(formatDuration(blockTime))"
             max_block_size = \(maxBlockSize)

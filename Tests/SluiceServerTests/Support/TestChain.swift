@@ -47,7 +47,13 @@ struct TempDir: Sendable {
         path = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-server-\(UUID().uuidString)").path
     }
 
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
+    /// The node's blob folder, beside the data dir.
+    var blobs: URL { URL(fileURLWithPath: path + "-blobs") }
+
+    func remove() {
+        try? FileManager.default.removeItem(atPath: path)
+        try? FileManager.default.removeItem(at: blobs)
+    }
 }
 
 /// How to build a test node.
@@ -56,6 +62,8 @@ struct ChainOptions: Sendable {
     var maxBlockSize = 10_000
     var mempool = Mempool.Configuration(chainId: testChain)
     var limits = APIServer.Limits()
+    /// nil: the node keeps no blobs.
+    var blobLimits: BlobStore.Limits? = BlobStore.Limits()
 }
 
 /// A chain store with a genesis, a node over it (not started) and an API server over the node.
@@ -74,22 +82,23 @@ struct TestChain: Sendable {
             state[.account(sender.address)] = .account(AccountState(balance: Amount(balance), sequence: 0))
         }
         _ = try store.commitGenesis(state: state, timestamp: 0)
-        (node, server) = try Self.open(store, options)
+        (node, server) = try Self.open(store, options, dir)
     }
 
     /// A node and server over an existing store (after a restart).
     init(reopening dir: TempDir, options: ChainOptions = ChainOptions()) throws {
         self.dir = dir
         store = try ChainStore(path: dir.path, chainId: testChain)
-        (node, server) = try Self.open(store, options)
+        (node, server) = try Self.open(store, options, dir)
     }
 
-    private static func open(_ store: ChainStore, _ options: ChainOptions) throws -> (Node, APIServer) {
+    private static func open(_ store: ChainStore, _ options: ChainOptions, _ dir: TempDir) throws -> (Node, APIServer) {
         let node = try Node(
             store: store, executor: ParallelExecutor(vm: BankVM(), threads: 2),
             configuration: .init(
                 blockTime: options.blockTime, maxBlockSize: options.maxBlockSize, mempool: options.mempool))
-        return (node, APIServer(node: node, limits: options.limits))
+        let blobs = try options.blobLimits.map { try BlobStore(root: dir.blobs, limits: $0) }
+        return (node, APIServer(node: node, limits: options.limits, blobs: blobs))
     }
 
     init(_ senders: [TestSender], balance: UInt128 = initialBalance, options: ChainOptions = ChainOptions()) throws {
