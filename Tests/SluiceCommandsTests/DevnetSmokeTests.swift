@@ -20,10 +20,11 @@ final class DevnetProcess: Sendable {
     private let output = Buffer()
     let base: String
 
-    init(binary: String, data: String) throws {
+    init(binary: String, data: String, extra: [String] = ["--providers", "0"]) throws {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = ["devnet", "--data", data, "--http", "127.0.0.1:0", "--accounts", "3", "--block-time", "100ms"]
+        p.arguments =
+            ["devnet", "--data", data, "--http", "127.0.0.1:0", "--accounts", "3", "--block-time", "100ms"] + extra
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe

@@ -47,7 +47,14 @@ struct DevnetCommand: AsyncParsableCommand {
     @Flag(help: "No live status line.")
     var noStatus = false
 
+    @Option(help: "Local provider agents to start, each its own process with its own key and work dir.")
+    var providers: Int = 2
+
+    @Option(help: "The GPUs the first provider offers: auto, none or indices such as 0,1 (the others offer CPU).")
+    var providerGpus: String = "auto"
+
     func validate() throws {
+        guard (0...16).contains(providers) else { throw ValidationError("--providers must be from 0 to 16") }
         guard (1...10_000).contains(accounts) else { throw ValidationError("--accounts must be from 1 to 10000") }
         guard maxBlockSize >= 1 else { throw ValidationError("--max-block-size must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else {
@@ -70,10 +77,17 @@ struct DevnetCommand: AsyncParsableCommand {
             settings.blockTime = try parseDuration(blockTime)
             settings.maxBlockSize = maxBlockSize
             try writeFileAtomically(Data(settings.toml(relativeTo: root).utf8), to: configPath)
+            let funder = try lastDevKey(keysDir)
+            let agents = DevnetProviders(root: root, count: providers, firstGPUs: providerGpus, funder: funder)
             var runner = NodeRunner(settings: settings)
-            runner.notes = ["  Config:     \(configPath)"] + listKeys(keysDir)
+            runner.notes = ["  Config:     \(configPath)"] + listKeys(keysDir) + (try agents.prepare())
+            if providers > 0 {
+                runner.notes.append("  Try a job:  sluice job submit examples/render/job.toml --key \(keysDir)/dev-0.json --wait")
+            }
             runner.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
             runner.statusLine = !noStatus
+            runner.onListening = { base in Task { await agents.start(node: base) } }
+            defer { agents.stop() }
             try await runner.run()
         }
     }
@@ -103,6 +117,15 @@ struct DevnetCommand: AsyncParsableCommand {
         return NodeSettings(
             chainId: chainId, dataDir: root + "/chain", blobsDir: root + "/blobs", host: "127.0.0.1", port: 8645, blockTime: .milliseconds(250),
             maxBlockSize: maxBlockSize, mempoolCapacity: 200_000, genesis: genesis)
+    }
+
+    /// The highest-numbered dev key: it funds the local providers.
+    private func lastDevKey(_ keysDir: String) throws -> String {
+        let numbers = ((try? FileManager.default.contentsOfDirectory(atPath: keysDir)) ?? []).compactMap { name in
+            name.hasPrefix("dev-") && name.hasSuffix(".json") ? Int(name.dropFirst(4).dropLast(5)) : nil
+        }
+        guard let last = numbers.max() else { throw CommandError("\(keysDir) holds no dev key: remove the data dir to start afresh") }
+        return "\(keysDir)/dev-\(last).json"
     }
 
     /// "  dev-0  0x…  DATA/keys/dev-0.json" for each key file.

@@ -1,0 +1,182 @@
+import ArgumentParser
+import Foundation
+import SluiceAPI
+import SluiceClient
+import SluiceCore
+import SluiceProvider
+import SluiceRuntime
+
+extension JobCommand {
+    struct Submit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Submit a job from a job.toml: upload its bundle, escrow its cost, and (with --wait) fetch the result.",
+            discussion: """
+                The job file names the command, the bundle folder, the result's files (globs), the GPUs, the \
+                most it pays per GPU-hour, the longest it may run and how many providers run it (k); see \
+                examples/*/job.toml. The folder is packed with a manifest (command, outputs, limits) into a \
+                deterministic archive, uploaded to the node by its SHA-256, and the job.submit names that hash, \
+                so providers run exactly what you paid for. The escrow, k × GPUs × max price × hours (rounded \
+                up), is taken at once.
+
+                With --wait the command follows the job through its states (open, matched, committed, \
+                settled), downloads the agreed result, checks it against the hash on chain, unpacks it into \
+                --out (default ./results/<job id>/) and prints what it cost and what came back.
+
+                Example:
+                  sluice job submit examples/render/job.toml --key .sluice/devnet/keys/dev-0.json --wait
+                """)
+
+        @OptionGroup var options: NodeOptions
+        @OptionGroup var transaction: MarketTransactionOptions
+
+        @Argument(help: "The job file (TOML).")
+        var file: String
+
+        @Option(help: "Where --wait unpacks the result (default: ./results/<job id>/).")
+        var out: String?
+
+        @Option(help: "How long --wait follows the job before giving up (e.g. 10m).")
+        var jobTimeout = DurationArgument(.seconds(600), text: "10m")
+
+        func run() async throws {
+            try await reportingErrors {
+                let jobFile = try JobFile.load(path: file)
+                let manifest = jobFile.manifest()
+                let bundle: [UInt8]
+                do { bundle = try JobBundle.pack(folder: jobFile.bundle, manifest: manifest) } catch {
+                    throw CommandError("\(file): cannot pack the bundle \(jobFile.bundle.path): \(error)")
+                }
+                let client = try options.client()
+                let bundleHash = try await client.putBlob(bundle)
+                let spec = jobFile.spec(bundleHash: bundleHash, bundleURI: "sluice:blob/\(bundleHash.hex)")
+                guard let escrow = spec.escrow else {
+                    throw CommandError("\(file): the escrow (k × GPUs × max price × hours) overflows; ask for less")
+                }
+                let submitted = try await submitMarketTransaction(node: options, options: transaction) { _, _ in
+                    .jobSubmit(spec)
+                }
+                let id = JobRecord.id(consumer: submitted.transaction.sender, sequence: submitted.transaction.sequence)
+                guard transaction.wait else {
+                    if options.json { return try printAPIJSON(submitted.result) }
+                    print(
+                        """
+                        job:    \(id.hex)
+                        hash:   \(submitted.result.hash.hex)
+                        bundle: \(bundleHash.hex) (\(bundle.count) bytes)
+                        escrow: \(escrow)
+                        Follow it with: sluice job status \(id.hex)
+                        """)
+                    return
+                }
+                let say: (String) -> Void = { line in if !options.json { print(line) } }
+                say("job \(id.hex): \(jobFile.name), bundle \(bundleHash.hex) (\(bundle.count) bytes), escrow \(escrow)")
+                let committed = try await client.waitForCommit(submitted.result.hash, timeout: transaction.timeout.duration)
+                guard committed.receipt?.status == "success" else {
+                    throw CommandError("job.submit failed: \(committed.receipt?.error ?? "no receipt")")
+                }
+                let job = try await follow(id, client: client, say: say)
+                try await fetch(job, client: client, jobFile: jobFile, say: say)
+            }
+        }
+
+        /// Polls the job until it ends, printing each state it passes through.
+        func follow(_ id: Hash, client: SluiceClient, say: (String) -> Void) async throws -> JobJSON {
+            let clock = ContinuousClock()
+            let deadline = clock.now.advanced(by: jobTimeout.duration)
+            var last = ""
+            while clock.now < deadline {
+                if let job = try await client.job(id) {
+                    if job.status != last {
+                        last = job.status
+                        var line = "  \(job.status)"
+                        if job.status == "matched" {
+                            line += ": " + job.assigned.map { "\($0.provider.hex.prefix(10))… at \($0.pricePerGpuHour)" }
+                                .joined(separator: ", ")
+                        }
+                        say(line)
+                    }
+                    if ["settled", "expired", "cancelled", "disputed"].contains(job.status) { return job }
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            throw CommandError(
+                "job \(id.hex) is still \(last) after \(jobTimeout.text); follow it with `sluice job status \(id.hex)`")
+        }
+
+        func fetch(_ job: JobJSON, client: SluiceClient, jobFile: JobFile, say: (String) -> Void) async throws {
+            let paid = job.assigned.reduce(UInt128(0)) { $0 + ($1.paid?.value ?? 0) }
+            guard job.status == "settled", let result = job.result else {
+                if options.json { try printAPIJSON(job) }
+                throw CommandError(
+                    "job \(job.id.hex) ended \(job.status)\(job.status == "disputed" ? " (the providers' results differ; the escrow is held for an audit)" : ""): no result"
+                )
+            }
+            let folder = URL(fileURLWithPath: out ?? "results/\(job.id.hex)")
+            let summary = try await downloadResult(result, client: client, into: folder)
+            if options.json { return try printAPIJSON(job) }
+            let refund = job.spec.escrowTotal.map { $0 > paid ? $0 - paid : 0 } ?? 0
+            print(
+                """
+                  result \(result.hex): \(summary.status)\(summary.exitCode.map { summary.status == "exit" ? " \($0)" : "" } ?? "")
+                  checked against the chain and unpacked into \(folder.path)/
+                """)
+            for f in summary.files { print("    \(f)") }
+            print("  paid \(paid) to \(job.assigned.count) provider(s); refunded \(refund) of the escrow")
+            for a in job.assigned {
+                print("    \(a.provider.hex.prefix(10))… used \(a.usageSeconds ?? 0) s at \(a.pricePerGpuHour)/GPU-h: \(a.paid ?? .zero)")
+            }
+            if !summary.succeeded { throw ExitCode(2) }
+        }
+    }
+}
+
+extension JobCommand {
+    struct ResultCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "result",
+            abstract: "Download a settled job's result, check it against the chain and unpack it.",
+            discussion: """
+                Example:
+                  sluice job result JOB_ID --out results/render
+                """)
+
+        @OptionGroup var options: NodeOptions
+
+        @Argument(help: "The job's id (0x + 64 hex digits).")
+        var id: String
+
+        @Option(help: "Where to unpack it (default: ./results/<job id>/).")
+        var out: String?
+
+        func run() async throws {
+            try await reportingErrors {
+                let id = try parseHash(id, "ID")
+                let client = try options.client()
+                guard let job = try await client.job(id) else { throw CommandError("the node has no job \(id.hex)") }
+                guard job.status == "settled", let result = job.result else {
+                    throw CommandError("job \(id.hex) is \(job.status): only a settled job has an agreed result")
+                }
+                let folder = URL(fileURLWithPath: out ?? "results/\(id.hex)")
+                let summary = try await downloadResult(result, client: client, into: folder)
+                if options.json { return try printAPIJSON(summary) }
+                print("result \(result.hex): \(summary.status), unpacked into \(folder.path)/")
+                for f in summary.files { print("  \(f)") }
+            }
+        }
+    }
+}
+
+/// Downloads the result blob named on chain (the client checks its bytes against the hash) and unpacks it.
+func downloadResult(_ result: Hash, client: SluiceClient, into folder: URL) async throws -> JobResultSummary {
+    guard let bytes = try await client.blob(result) else {
+        throw CommandError("the node has no result blob \(result.hex): the providers did not upload it")
+    }
+    do { return try JobResultArchive.unpack(bytes, into: folder) } catch {
+        throw CommandError("the result \(result.hex) does not unpack into \(folder.path): \(error)")
+    }
+}
+
+extension JobSpecJSON {
+    /// The escrow the job took when submitted.
+    var escrowTotal: UInt128? { spec.escrow?.value }
+}

@@ -1,0 +1,176 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SluiceClient
+import SluiceCore
+import SluiceProvider
+import Synchronization
+
+extension ProviderCommand {
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a provider's agent: offer this machine's GPUs (or CPU), run assigned jobs, get paid.",
+            discussion: """
+                The agent finds NVIDIA GPUs with nvidia-smi (model, VRAM, driver, UUID) and runs the \
+                proof-of-GPU benchmark on each; with none (or --gpus none) it offers CPU capacity. It \
+                registers the key as a provider with --stake if it is not one yet, sends heartbeats, follows \
+                the node's blocks for the jobs assigned to it, runs each in a sandbox (bubblewrap when \
+                installed: no network, only the job's folder writable; else prlimit), commits to the result, \
+                uploads it and reveals it. Jobs in progress are kept in --work, so a restart resumes them. \
+                When the node is away it reconnects with backoff. Logs go to standard error; a terminal \
+                gets a live status line.
+
+                Example:
+                  sluice provider run --key .sluice/devnet/keys/dev-1.json --work .sluice/provider-1
+                """)
+
+        @Option(
+            name: .long,
+            help: ArgumentHelp("The node's API (default: $SLUICE_NODE, else \(NodeOptions.defaultNode)).", valueName: "url"))
+        var node: String?
+
+        @Option(help: "The provider's key file (`sluice keys new`); it pays the stake and receives the income.")
+        var key: String
+
+        @Option(help: "Which key of the file, when it holds several (an address).")
+        var from: String?
+
+        @Option(help: "The agent's work dir: its jobs' bundles, results, logs and state.")
+        var work: String
+
+        @Option(help: "Which GPUs to offer: auto (all found), none (CPU only) or indices such as 0,1.")
+        var gpus = "auto"
+
+        @Option(help: "The most jobs run at once.")
+        var maxJobs = 4
+
+        @Option(help: "The price per GPU-hour asked, in base units.")
+        var price = "3600000"
+
+        @Option(help: "The stake put up when registering, in base units.")
+        var stake = "1000000"
+
+        @Option(help: "The region announced.")
+        var region = "local"
+
+        @Option(help: "Log level: trace, debug, info, notice, warning, error.")
+        var logLevel = "info"
+
+        @Option(help: .hidden)
+        var fault: String?
+
+        func run() async throws {
+            try await reportingErrors {
+                let url = NodeOptions(node: node).nodeURL
+                let signingKey = try loadSigningKey(path: key, from: from)
+                let selection: GPUSelection
+                do { selection = try GPUSelection.parse(gpus) } catch { throw CommandError("--gpus: \(error)") }
+                var faults = AgentFaults()
+                switch fault {
+                case nil: break
+                case "wrong-result": faults.wrongResult = true
+                case let other?: throw CommandError("--fault: unknown fault '\(other)'")
+                }
+                guard let level = Logger.Level(rawValue: logLevel) else {
+                    throw CommandError("--log-level: '\(logLevel)' is not one of trace, debug, info, notice, warning, error")
+                }
+                let configuration = AgentConfiguration(
+                    node: url, key: signingKey, workDirectory: URL(fileURLWithPath: work), gpus: selection,
+                    maxJobs: max(1, maxJobs), pricePerGPUHour: try parseAmount(price, "--price"),
+                    stake: try parseAmount(stake, "--stake"), region: region, faults: faults)
+                var logger = Logger(label: "provider") { label in
+                    var handler = StreamLogHandler.standardError(label: label)
+                    handler.logLevel = level
+                    return handler
+                }
+                logger.logLevel = level
+                let terminal = isatty(STDOUT_FILENO) == 1
+                let address = signingKey.address
+                let agent = try ProviderAgent(
+                    configuration: configuration, logger: logger, sandbox: Sandbox(kind: SandboxKind.detect())
+                ) { status in
+                    guard terminal else { return }
+                    let line =
+                        "provider \(address.hex.prefix(12))… \(status.connected ? "height \(status.height)" : "node away") | running \(status.running) | done \(status.done) | earned \(status.earned)"
+                    print("\r\u{1B}[2K" + line, terminator: "")
+                    fflush(nil)
+                }
+                print("provider \(address.hex): node \(url), work dir \(work); Ctrl-C stops")
+                fflush(nil)
+                let task = Task { try await agent.run() }
+                // SIGINT and SIGTERM stop the agent; its jobs' state is on disk.
+                let signals = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
+                    signal(sig, SIG_IGN)
+                    let source = DispatchSource.makeSignalSource(signal: sig)
+                    source.setEventHandler { task.cancel() }
+                    source.resume()
+                    return source
+                }
+                defer { signals.forEach { $0.cancel() } }
+                try await task.value
+                if terminal { print("") }
+                print("provider agent stopped")
+            }
+        }
+    }
+}
+
+extension ProviderCommand {
+    struct GPUs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gpus",
+            abstract: "Show what `provider run` would offer: the GPUs nvidia-smi finds and their benchmark, or CPU.",
+            discussion: """
+                Runs nvidia-smi, then the proof-of-GPU benchmark on each GPU (a fused multiply-add kernel \
+                compiled by the CUDA driver, its outputs checked against the same arithmetic on the CPU), \
+                and the CPU benchmark. Needs no node.
+
+                Example:
+                  sluice provider gpus --gpus 0
+                """)
+
+        @Option(help: "Which GPUs: auto, none or indices such as 0,1.")
+        var gpus = "auto"
+
+        func run() async throws {
+            try reportingErrors {
+                let selection: GPUSelection
+                do { selection = try GPUSelection.parse(gpus) } catch { throw CommandError("--gpus: \(error)") }
+                let found = GPUDiscovery.discover()
+                do { try selection.check(against: found.gpus) } catch { throw CommandError("--gpus: \(error)") }
+                let chosen = selection.selected(from: found.gpus)
+                if chosen.isEmpty {
+                    print("GPUs: none (\(found.reason ?? (selection == .none ? "--gpus none" : "nvidia-smi listed none")))")
+                }
+                var scores: [Int: UInt64] = [:]
+                for gpu in chosen {
+                    print(
+                        "GPU \(gpu.index): \(gpu.model), \(gpu.vramMiB) MiB (\(gpu.vramGB) GB), driver \(gpu.driver), compute \(gpu.computeCapability ?? "?"), \(gpu.uuid)"
+                    )
+                    switch Benchmark.cuda(deviceIndex: gpu.index) {
+                    case .success(let r):
+                        scores[gpu.index] = r.score
+                        print("  proof-of-GPU benchmark: \(r)")
+                    case .failure(let e):
+                        print("  proof-of-GPU benchmark failed: \(e)")
+                    }
+                }
+                let cores = ProcessInfo.processInfo.activeProcessorCount
+                let cpu = Benchmark.cpu(seconds: 0.3)
+                print("CPU: \(cores) logical cores, benchmark score \(cpu) (single thread)")
+                let devices =
+                    chosen.isEmpty
+                    ? [GPUDiscovery.cpuDevice(cores: cores, score: cpu)]
+                    : GPUDiscovery.devices(gpus: chosen, selection: selection, scores: scores)
+                print("would offer: " + devices.map { "\($0.count) × \($0.model) (\($0.vramGB) GB, score \($0.score))" }.joined(separator: ", "))
+            }
+        }
+    }
+}
+
+extension NodeOptions {
+    init(node: String?) {
+        self.init()
+        self.node = node
+    }
+}

@@ -1,0 +1,86 @@
+public import Foundation
+public import SluiceAPI
+public import SluiceCore
+
+/// What the agent knows of one of its jobs, kept in `<work>/jobs/<id>/state.json` so that a restarted
+/// agent goes on where it stopped: the salt of a commitment must survive a crash, or the reveal is lost.
+public struct LocalJob: Codable, Sendable, Equatable {
+    public enum Phase: String, Codable, Sendable {
+        /// Downloading, unpacking or running (a restarted agent runs it again).
+        case running
+        /// Ran; the result archive is in the job's folder, the commitment not yet on chain.
+        case ran
+        /// Its commitment was sent.
+        case committed
+        /// Its reveal was sent (the result uploaded first).
+        case revealed
+        /// Settled, expired or disputed on chain: nothing more to do.
+        case finished
+    }
+
+    public var id: Hash
+    public var phase: Phase
+    public var gpus: [String]
+    public var result: Hash?
+    public var salt: Hash?
+    public var usageSeconds: UInt64
+    /// How the run ended (`sluice-result.json`'s status) and the wall time it took.
+    public var status: String?
+    public var wallSeconds: Double?
+    /// The height at which the last commit or reveal was sent: resent when the chain has not taken it
+    /// some blocks later.
+    public var sentHeight: UInt64?
+    /// The job's end on chain and what this provider was paid.
+    public var chainStatus: String?
+    public var paid: Amount?
+
+    public init(id: Hash, gpus: [String]) {
+        self.id = id
+        phase = .running
+        self.gpus = gpus
+        usageSeconds = 0
+    }
+}
+
+/// The agent's work dir: one folder per job.
+struct WorkDirectory: Sendable {
+    let root: URL
+
+    var jobs: URL { root.appendingPathComponent("jobs") }
+
+    func folder(_ id: Hash) -> URL { jobs.appendingPathComponent(String(id.hex.dropFirst(2))) }
+
+    func save(_ job: LocalJob) throws {
+        let folder = folder(job.id)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        let temporary = folder.appendingPathComponent("state.json.tmp")
+        try encoder.encode(job).write(to: temporary)
+        // Synced before the rename, so the salt is on disk before the commitment leaves.
+        let fd = open(temporary.path, O_RDONLY)
+        if fd >= 0 {
+            fsync(fd)
+            close(fd)
+        }
+        guard rename(temporary.path, folder.appendingPathComponent("state.json").path) == 0 else {
+            throw AgentError("cannot save \(folder.path)/state.json: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Every job with a state file.
+    func load() -> [LocalJob] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: jobs.path) else { return [] }
+        return names.sorted().compactMap { name in
+            guard let data = FileManager.default.contents(atPath: jobs.path + "/" + name + "/state.json") else {
+                return nil
+            }
+            return try? JSONDecoder().decode(LocalJob.self, from: data)
+        }
+    }
+}
+
+public struct AgentError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ d: String) { description = d }
+}

@@ -1,0 +1,445 @@
+public import Foundation
+public import Logging
+import SluiceAPI
+public import SluiceClient
+public import SluiceCore
+
+/// How a provider's agent runs.
+public struct AgentConfiguration: Sendable {
+    public var node: String
+    public var key: SigningKey
+    public var workDirectory: URL
+    public var gpus: GPUSelection
+    /// Jobs run at once (the chain assigns at most the offered device count).
+    public var maxJobs: Int
+    public var pricePerGPUHour: Amount
+    /// Staked when the agent registers the provider.
+    public var stake: Amount
+    public var region: String
+    /// A heartbeat every this many blocks.
+    public var heartbeatBlocks: UInt64
+    /// Test-only misbehaviour.
+    public var faults: AgentFaults
+
+    public init(
+        node: String, key: SigningKey, workDirectory: URL, gpus: GPUSelection = .auto, maxJobs: Int = 4,
+        pricePerGPUHour: Amount = 3_600_000, stake: Amount = 1_000_000, region: String = "local",
+        heartbeatBlocks: UInt64 = 40, faults: AgentFaults = AgentFaults()
+    ) {
+        self.node = node
+        self.key = key
+        self.workDirectory = workDirectory
+        self.gpus = gpus
+        self.maxJobs = maxJobs
+        self.pricePerGPUHour = pricePerGPUHour
+        self.stake = stake
+        self.region = region
+        self.heartbeatBlocks = heartbeatBlocks
+        self.faults = faults
+    }
+}
+
+/// Misbehaviour for fault tests (`sluice provider run --fault …`, hidden).
+public struct AgentFaults: Sendable {
+    /// Reveal a result that differs from what the job produced.
+    public var wrongResult = false
+    public init(wrongResult: Bool = false) { self.wrongResult = wrongResult }
+}
+
+/// What the status line shows.
+public struct AgentStatus: Sendable {
+    public var height: UInt64 = 0
+    public var connected = false
+    public var running = 0
+    public var done = 0
+    public var earned: UInt128 = 0
+}
+
+/// A provider's agent: finds its devices, registers and stakes if needed, follows the node's blocks,
+/// runs the jobs assigned to it in the sandbox, commits to and reveals their results, uploads the
+/// results, and sends heartbeats. Its jobs' state lives in the work dir, so a restart resumes them; when
+/// the node is away it reconnects with backoff.
+public actor ProviderAgent {
+    public let configuration: AgentConfiguration
+    let logger: Logger
+    let client: SluiceClient
+    let sender: TransactionSender
+    let sandbox: Sandbox
+    let work: WorkDirectory
+    private(set) var devices: [GPUDevice] = []
+    private var gpuIndices: [String] = []
+    private var gpusInUse: Set<String> = []
+    private var jobs: [Hash: LocalJob] = [:]
+    private var runningTasks: [Hash: Task<Void, Never>] = [:]
+    /// Jobs with a commit or reveal being sent: the actor is re-entered while it waits on the node.
+    private var sending: Set<Hash> = []
+    private var lastHeartbeat: UInt64 = 0
+    private var status = AgentStatus()
+    private let onStatus: @Sendable (AgentStatus) -> Void
+
+    public init(
+        configuration: AgentConfiguration, logger: Logger, sandbox: Sandbox,
+        onStatus: @escaping @Sendable (AgentStatus) -> Void = { _ in }
+    ) throws {
+        self.configuration = configuration
+        self.logger = logger
+        client = try SluiceClient(baseURL: configuration.node)
+        sender = TransactionSender(client: client, key: configuration.key)
+        self.sandbox = sandbox
+        work = WorkDirectory(root: configuration.workDirectory)
+        self.onStatus = onStatus
+    }
+
+    public var address: Address { configuration.key.address }
+
+    /// Runs until the task is cancelled.
+    public func run() async throws {
+        try FileManager.default.createDirectory(at: work.jobs, withIntermediateDirectories: true)
+        logger.info("sandbox: \(sandbox.kind.description)")
+        discoverDevices()
+        for job in work.load() where job.phase != .finished {
+            jobs[job.id] = job
+            logger.info("resuming job \(job.id.hex) (\(job.phase.rawValue))")
+        }
+        var backoff = Duration.milliseconds(250)
+        var registered = false
+        var from: UInt64? = nil
+        while !Task.isCancelled {
+            do {
+                if !registered {
+                    try await register()
+                    registered = true
+                }
+                let events = client.events(from: from)
+                status.connected = true
+                publish()
+                backoff = .milliseconds(250)
+                for try await event in events {
+                    from = event.height + 1
+                    await onBlock(event.height)
+                }
+                logger.warning("the node closed the event stream; reconnecting")
+            } catch is CancellationError {
+                break
+            } catch {
+                if Task.isCancelled { break }
+                logger.warning("node \(configuration.node) unavailable: \(error); retrying in \(backoff)")
+            }
+            status.connected = false
+            publish()
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(10))
+        }
+        for task in runningTasks.values { task.cancel() }
+    }
+
+    // MARK: Devices and registration
+
+    func discoverDevices() {
+        let cpuScore = Benchmark.cpu(seconds: 0.2)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        switch configuration.gpus {
+        case .none:
+            devices = [GPUDiscovery.cpuDevice(cores: cores, score: cpuScore)]
+            logger.info("GPUs: none (--gpus none); offering CPU capacity: \(describe(devices))")
+            return
+        default: break
+        }
+        let found = GPUDiscovery.discover()
+        do { try configuration.gpus.check(against: found.gpus) } catch {
+            logger.error("--gpus: \(error); offering CPU capacity instead")
+            devices = [GPUDiscovery.cpuDevice(cores: cores, score: cpuScore)]
+            return
+        }
+        let gpus = configuration.gpus.selected(from: found.gpus)
+        if gpus.isEmpty {
+            logger.info("no NVIDIA GPU found (\(found.reason ?? "nvidia-smi listed none")); offering CPU capacity")
+            devices = [GPUDiscovery.cpuDevice(cores: cores, score: cpuScore)]
+            return
+        }
+        var scores: [Int: UInt64] = [:]
+        for gpu in gpus {
+            switch Benchmark.cuda(deviceIndex: gpu.index) {
+            case .success(let result):
+                scores[gpu.index] = result.score
+                logger.info("GPU \(gpu.index) \(gpu.model): proof-of-GPU benchmark \(result.description)")
+            case .failure(let why):
+                logger.warning("GPU \(gpu.index) \(gpu.model): benchmark failed (\(why)); score 0")
+                scores[gpu.index] = 0
+            }
+            logger.info(
+                "GPU \(gpu.index): \(gpu.model), \(gpu.vramMiB) MiB, driver \(gpu.driver), \(gpu.uuid)")
+        }
+        devices = GPUDiscovery.devices(gpus: gpus, selection: configuration.gpus, scores: scores)
+        gpuIndices = gpus.map { String($0.index) }
+        logger.info("offering \(describe(devices))")
+    }
+
+    func describe(_ devices: [GPUDevice]) -> String {
+        devices.map { "\($0.count) × \($0.model) (\($0.vramGB) GB, score \($0.score))" }.joined(separator: ", ")
+    }
+
+    /// Registers the provider with its devices, or updates them when they changed.
+    func register() async throws {
+        let existing = try await client.provider(address)
+        let offer = devices.map(ProviderOfferJSON.Device.init)
+        if let existing {
+            if existing.status != "active" {
+                throw AgentError(
+                    "provider \(address.hex) is \(existing.status): it takes no jobs; use another key")
+            }
+            if existing.devices != offer {
+                logger.info("devices changed: sending provider.update")
+                let hash = try await sender.send(
+                    .providerUpdate(ProviderUpdate(devices: devices, pricePerGPUHour: configuration.pricePerGPUHour)))
+                _ = try await client.waitForCommit(hash)
+            }
+            logger.info("provider \(address.hex) registered, stake \(existing.stake)")
+            return
+        }
+        logger.info("registering provider \(address.hex) with stake \(configuration.stake)")
+        let hash = try await sender.send(
+            .providerRegister(
+                ProviderRegistration(
+                    devices: devices, region: configuration.region, endpoint: "", stake: configuration.stake,
+                    pricePerGPUHour: configuration.pricePerGPUHour)))
+        let committed = try await client.waitForCommit(hash)
+        guard committed.receipt?.status == "success" else {
+            throw AgentError(
+                "provider.register failed: \(committed.receipt?.error ?? "no receipt"); is the key funded with the stake?")
+        }
+        logger.info("registered in block \(committed.blockHeight ?? 0)")
+    }
+
+    // MARK: Blocks
+
+    func onBlock(_ height: UInt64) async {
+        status.height = height
+        if height >= lastHeartbeat + configuration.heartbeatBlocks {
+            lastHeartbeat = height
+            do { try await sender.send(.providerHeartbeat) } catch {
+                logger.warning("heartbeat not sent: \(error)")
+            }
+        }
+        let assigned: [JobJSON]
+        do { assigned = try await client.providerJobs(address).jobs } catch {
+            logger.warning("cannot read assigned jobs: \(error)")
+            return
+        }
+        var seen = Set<Hash>()
+        for job in assigned {
+            seen.insert(job.id)
+            await advance(job, height: height)
+        }
+        // Jobs of ours that left the active list ended on chain: settled, expired or disputed.
+        for (id, local) in jobs where !seen.contains(id) && local.phase != .running && local.phase != .ran {
+            await finish(id)
+        }
+        publish()
+    }
+
+    /// Moves one assigned job on: start it, commit, reveal, or resend what the chain has not taken.
+    func advance(_ job: JobJSON, height: UInt64) async {
+        guard let mine = job.assigned.first(where: { $0.provider == address }), !sending.contains(job.id) else {
+            return
+        }
+        sending.insert(job.id)
+        defer { sending.remove(job.id) }
+        var local = jobs[job.id]
+        if local == nil {
+            guard job.status == "matched", mine.commitment == nil else { return }
+            guard runningTasks.count < configuration.maxJobs else { return }
+            start(job)
+            return
+        }
+        let resendAfter: UInt64 = 20
+        switch (job.status, local!.phase) {
+        case ("matched", .ran):
+            await sendCommit(&local!, height: height)
+        case ("matched", .committed) where mine.commitment == nil && height > (local!.sentHeight ?? 0) + resendAfter:
+            await sendCommit(&local!, height: height)
+        case ("committed", .ran), ("committed", .committed):
+            if mine.commitment != nil { await sendReveal(&local!, height: height) }
+        case ("committed", .revealed) where mine.result == nil && height > (local!.sentHeight ?? 0) + resendAfter:
+            await sendReveal(&local!, height: height)
+        default:
+            break
+        }
+        jobs[job.id] = local
+    }
+
+    func start(_ job: JobJSON) {
+        let free = gpuIndices.filter { !gpusInUse.contains($0) }
+        let count = Int(job.spec.gpuCount)
+        let gpus = gpuIndices.isEmpty ? [] : Array(free.prefix(count))
+        guard gpuIndices.isEmpty || gpus.count == count else {
+            logger.warning("job \(job.id.hex) needs \(count) GPUs, \(free.count) free: waiting")
+            return
+        }
+        gpusInUse.formUnion(gpus)
+        let local = LocalJob(id: job.id, gpus: gpus)
+        jobs[job.id] = local
+        try? work.save(local)
+        status.running += 1
+        logger.info("job \(job.id.hex): assigned; running on \(gpus.isEmpty ? "CPU" : "GPU " + gpus.joined(separator: ","))")
+        let spec = job.spec
+        let folder = work.folder(job.id)
+        let client = self.client
+        let sandbox = self.sandbox
+        let wrong = configuration.faults.wrongResult
+        let logger = self.logger
+        runningTasks[job.id] = Task {
+            let outcome: Result<JobExecution, any Error>
+            do {
+                outcome = .success(
+                    try await JobExecution.run(
+                        spec: spec, folder: folder, gpus: gpus, client: client, sandbox: sandbox, wrongResult: wrong,
+                        logger: logger))
+            } catch {
+                outcome = .failure(error)
+            }
+            await self.ran(job.id, outcome)
+        }
+    }
+
+    func ran(_ id: Hash, _ outcome: Result<JobExecution, any Error>) async {
+        runningTasks[id] = nil
+        status.running -= 1
+        guard var local = jobs[id] else { return }
+        gpusInUse.subtract(local.gpus)
+        switch outcome {
+        case .failure(let error):
+            // Nothing to commit to (the bundle could not be fetched): the job will pass its deadline.
+            logger.error("job \(id.hex): \(error)")
+            local.phase = .finished
+            local.chainStatus = "abandoned"
+            jobs[id] = nil
+            try? work.save(local)
+            return
+        case .success(let execution):
+            local.result = execution.resultHash
+            local.usageSeconds = execution.usageSeconds
+            local.status = execution.summary.status
+            local.wallSeconds = execution.wallSeconds
+            var salt = [UInt8](repeating: 0, count: 32)
+            var rng = SystemRandomNumberGenerator()
+            for i in salt.indices { salt[i] = UInt8.random(in: 0...255, using: &rng) }
+            local.salt = Hash.sha256(salt)
+            local.phase = .ran
+            logger.info(
+                "job \(id.hex): \(execution.summary.status) in \(String(format: "%.2f", execution.wallSeconds)) s, result \(execution.resultHash.hex)"
+            )
+        }
+        do { try work.save(local) } catch { logger.error("job \(id.hex): \(error)") }
+        jobs[id] = local
+        guard !sending.contains(id) else { return }  // the next block sends the commit
+        sending.insert(id)
+        await sendCommit(&local, height: status.height)
+        sending.remove(id)
+        jobs[id] = local
+        publish()
+    }
+
+    func sendCommit(_ local: inout LocalJob, height: UInt64) async {
+        guard let result = local.result, let salt = local.salt else { return }
+        let commitment = JobCommitment.make(job: local.id, provider: address, result: result, salt: salt)
+        do {
+            try await sender.send(.jobCommit(job: local.id, commitment: commitment))
+            local.phase = .committed
+            local.sentHeight = height
+            try work.save(local)
+        } catch {
+            logger.warning("job \(local.id.hex): commit not sent: \(error)")
+        }
+    }
+
+    func sendReveal(_ local: inout LocalJob, height: UInt64) async {
+        guard let result = local.result, let salt = local.salt else { return }
+        do {
+            // The result goes up first: once the reveal is on chain, the consumer may ask for it.
+            let bytes = try [UInt8](Data(contentsOf: work.folder(local.id).appendingPathComponent("result.tar")))
+            try await client.putBlob(bytes)
+            try await sender.send(
+                .jobReveal(job: local.id, result: result, salt: salt, usageSeconds: local.usageSeconds))
+            local.phase = .revealed
+            local.sentHeight = height
+            try work.save(local)
+        } catch {
+            logger.warning("job \(local.id.hex): reveal not sent: \(error)")
+        }
+    }
+
+    func finish(_ id: Hash) async {
+        guard var local = jobs[id] else { return }
+        do {
+            guard let job = try await client.job(id) else { return }
+            local.chainStatus = job.status
+            local.paid = job.assigned.first { $0.provider == address }?.paid
+            local.phase = .finished
+            try work.save(local)
+            jobs[id] = nil
+            status.done += 1
+            status.earned += local.paid?.value ?? 0
+            logger.info("job \(id.hex): \(job.status); paid \(local.paid ?? .zero)")
+        } catch {
+            logger.warning("job \(id.hex): cannot read its end: \(error)")
+        }
+    }
+
+    func publish() { onStatus(status) }
+}
+
+/// One run of a job: fetch and check the bundle, unpack it, run it in the sandbox, pack the result.
+public struct JobExecution: Sendable {
+    public var resultHash: Hash
+    public var summary: JobResultSummary
+    public var usageSeconds: UInt64
+    public var wallSeconds: Double
+
+    static func run(
+        spec: JobSpecJSON, folder: URL, gpus: [String], client: SluiceClient, sandbox: Sandbox, wrongResult: Bool,
+        logger: Logger
+    ) async throws -> JobExecution {
+        guard let bundle = try await client.blob(spec.bundleHash) else {
+            throw AgentError("the node has no bundle \(spec.bundleHash.hex)")
+        }
+        let jobDirectory = folder.appendingPathComponent("job")
+        try? FileManager.default.removeItem(at: jobDirectory)
+        try FileManager.default.createDirectory(at: jobDirectory, withIntermediateDirectories: true)
+        let packed: (bytes: [UInt8], summary: JobResultSummary)
+        var wall = 0.0
+        do {
+            try DeterministicTar.unpack(bundle, into: jobDirectory)
+            let manifest = try JobManifest.decode(
+                Data(contentsOf: jobDirectory.appendingPathComponent(JobManifest.fileName)))
+            guard manifest.runner == "process" else {
+                throw ManifestError("runner '\(manifest.runner)' is not supported by this provider")
+            }
+            var environment = manifest.environment
+            environment["SLUICE_JOB"] = "1"
+            let request = RunRequest(
+                jobDirectory: jobDirectory, command: manifest.command, environment: environment, gpuDevices: gpus,
+                limits: SandboxLimits(
+                    wallSeconds: Double(min(spec.maxDurationSeconds, manifest.maxDurationSeconds)),
+                    memoryBytes: manifest.memoryMB << 20),
+                stdout: folder.appendingPathComponent("stdout.txt"),
+                stderr: folder.appendingPathComponent("stderr.txt"))
+            let outcome = try await sandbox.run(request)
+            wall = outcome.wallSeconds
+            logger.info("job ran: \(outcome)")
+            packed = try JobResultArchive.pack(directory: jobDirectory, manifest: manifest, outcome: outcome)
+        } catch let error as ManifestError {
+            logger.warning("bad bundle: \(error)")
+            packed = try JobResultArchive.badBundle(directory: folder.appendingPathComponent("bad-bundle"))
+        } catch let error as ArchiveError {
+            logger.warning("bad bundle: \(error)")
+            packed = try JobResultArchive.badBundle(directory: folder.appendingPathComponent("bad-bundle"))
+        }
+        var bytes = packed.bytes
+        if wrongResult { bytes += [UInt8](repeating: 0, count: 512) }
+        try Data(bytes).write(to: folder.appendingPathComponent("result.tar"))
+        return JobExecution(
+            resultHash: Hash.sha256(bytes), summary: packed.summary,
+            usageSeconds: max(1, UInt64(wall.rounded(.up))), wallSeconds: wall)
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import SluiceAPI
+import SluiceCore
+import SluiceRuntime
+import Testing
+
+@testable import SluiceCommands
+
+// The whole market loop with real processes: `sluice devnet` with two CPU provider agents (each its own
+// process, key and work dir), a consumer submitting examples/render/job.toml with k = 2, the agents
+// running it in the sandbox, committing, uploading and revealing, the chain settling, and the consumer
+// downloading the result and checking it against the hash on chain.
+
+/// The repository's root (for examples/).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+@Suite("Provider agents and jobs end to end, real processes", .serialized)
+struct ProviderLoopTests {
+    func json<T: Decodable>(_ text: String, as _: T.Type = T.self) throws -> T {
+        try APIJSON.decoder().decode(T.self, from: Data(text.utf8))
+    }
+
+    @Test func renderJobSettlesPaysBothProvidersAndRefunds() throws {
+        let binary = try #require(sluiceBinary(), "the sluice executable was not built next to the tests")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-loop-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = dir + "/devnet"
+        let devnet = try DevnetProcess(
+            binary: binary, data: data, extra: ["--providers", "2", "--provider-gpus", "none"])
+        defer { _ = devnet.stop() }
+
+        // Both agents registered (their keys were funded by the devnet first).
+        var providers: ProviderListJSON? = nil
+        let registered = Date().addingTimeInterval(60)
+        while Date() < registered {
+            let out = try runSluice(["market", "asks", "--node", devnet.base, "--json"])
+            if out.status == 0, let list = try? json(out.out, as: ProviderListJSON.self), list.providers.count == 2 {
+                providers = list
+                break
+            }
+            usleep(200_000)
+        }
+        let list = try #require(providers, "the two agents did not register: \(devnet.text)\n\(agentLogs(data))")
+        #expect(list.providers.allSatisfy { $0.devices.first?.model == "cpu" })
+
+        let consumer = try KeyFile.load(path: data + "/keys/dev-0.json")[0].address
+        let before = try json(
+            runSluice(["account", "show", consumer.hex, "--node", devnet.base, "--json"]).out, as: AccountInfoJSON.self)
+        let out = dir + "/result"
+        let submitted = try runSluice([
+            "job", "submit", repositoryRoot.path + "/examples/render/job.toml", "--key", data + "/keys/dev-0.json",
+            "--node", devnet.base, "--wait", "--out", out, "--json",
+        ])
+        #expect(submitted.status == 0, "\(submitted.out)\n\(submitted.err)\n\(agentLogs(data))")
+        let job = try json(submitted.out, as: JobJSON.self)
+        #expect(job.status == "settled")
+        #expect(job.spec.redundancy == 2 && job.assigned.count == 2)
+        #expect(Set(job.assigned.map(\.provider)) == Set(list.providers.map(\.address)))
+        // Both providers paid for the seconds they used, at their ask.
+        for a in job.assigned {
+            #expect((a.paid?.value ?? 0) > 0, "\(a)")
+            #expect(a.result == job.result)
+        }
+        // The result on disk is the one on chain: the blob the node serves hashes to it, and the unpacked
+        // picture is in it.
+        let result = try #require(job.result)
+        let image = try Data(contentsOf: URL(fileURLWithPath: out + "/out/image.ppm"))
+        #expect(image.starts(with: Data("P6".utf8)) && image.count > 320 * 240 * 3)
+        let summary = try String(contentsOfFile: out + "/sluice-result.json", encoding: .utf8)
+        #expect(summary.contains("\"status\" : \"ok\""), "\(summary)")
+        let again = dir + "/again"
+        let fetched = try runSluice(["job", "result", job.id.hex, "--node", devnet.base, "--out", again])
+        #expect(fetched.status == 0, "\(fetched.err)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: again + "/out/image.ppm")) == image)
+        _ = result
+
+        // The consumer paid what the providers were paid and the submission's fee; the rest came back.
+        let after = try json(
+            runSluice(["account", "show", consumer.hex, "--node", devnet.base, "--json"]).out, as: AccountInfoJSON.self)
+        let paid = job.assigned.reduce(UInt128(0)) { $0 + ($1.paid?.value ?? 0) }
+        let escrow = try #require(job.spec.spec.escrow).value
+        #expect(job.escrow == .zero)
+        #expect(before.balance.value - after.balance.value == paid + UInt128(MarketParameters.submitGas))
+        #expect(paid < escrow)
+    }
+
+    func agentLogs(_ data: String) -> String {
+        (1...2).map { n in
+            "provider \(n):\n" + ((try? String(contentsOfFile: "\(data)/providers/\(n)/agent.log", encoding: .utf8)) ?? "")
+        }.joined(separator: "\n")
+    }
+}
