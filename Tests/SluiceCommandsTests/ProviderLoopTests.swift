@@ -84,6 +84,61 @@ struct ProviderLoopTests {
         #expect(job.escrow == .zero)
         #expect(before.balance.value - after.balance.value == paid + UInt128(MarketParameters.submitGas))
         #expect(paid < escrow)
+
+        // A job that runs past its time limit is stopped by both sandboxes; they agree on how it ended
+        // (no outputs, status timeout), so it settles and each is paid for the seconds it used, at most
+        // the limit. The consumer's command says so and exits 2.
+        let sleeper = dir + "/sleeper"
+        try FileManager.default.createDirectory(atPath: sleeper, withIntermediateDirectories: true)
+        try """
+            name = "sleeper"
+            runner = "process"
+            command = ["sleep", "30"]
+            bundle = "."
+            outputs = ["never.txt"]
+            max_price_per_gpu_hour = 36000000
+            max_duration = "2s"
+            redundancy = 2
+            memory = "64MiB"
+            [gpu]
+            count = 1
+            min_vram_gb = 0
+            """.write(toFile: sleeper + "/job.toml", atomically: true, encoding: .utf8)
+        let slept = try runSluice([
+            "job", "submit", sleeper + "/job.toml", "--key", data + "/keys/dev-0.json", "--node", devnet.base, "--wait",
+            "--out", dir + "/slept",
+        ])
+        #expect(slept.status == 2, "\(slept.out)\n\(slept.err)\n\(agentLogs(data))")
+        #expect(slept.out.contains("timeout") && slept.out.contains("settled"), "\(slept.out)")
+        let timedOut = try String(contentsOfFile: dir + "/slept/sluice-result.json", encoding: .utf8)
+        #expect(timedOut.contains("\"status\" : \"timeout\""), "\(timedOut)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/slept/never.txt"))
+    }
+
+    @Test func aProviderRevealingAWrongResultLeavesTheJobDisputed() throws {
+        let binary = try #require(sluiceBinary(), "the sluice executable was not built next to the tests")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-fault-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = dir + "/devnet"
+        let devnet = try DevnetProcess(
+            binary: binary, data: data,
+            extra: ["--providers", "2", "--provider-gpus", "none", "--provider-fault", "wrong-result"])
+        defer { _ = devnet.stop() }
+        let submitted = try runSluice([
+            "job", "submit", repositoryRoot.path + "/examples/render/job.toml", "--key", data + "/keys/dev-0.json",
+            "--node", devnet.base, "--wait", "--out", dir + "/result", "--json", "--job-timeout", "60s",
+        ])
+        // The two results differ: nobody is paid, the escrow is held for the audit (issue #5), no result
+        // is unpacked.
+        #expect(submitted.status == 1, "\(submitted.out)\n\(submitted.err)\n\(agentLogs(data))")
+        #expect(submitted.err.contains("disputed"), "\(submitted.err)")
+        let job = try json(submitted.out, as: JobJSON.self)
+        #expect(job.status == "disputed" && job.result == nil)
+        #expect(job.escrow == (try #require(job.spec.spec.escrow)))
+        #expect(Set(job.assigned.compactMap(\.result)).count == 2)
+        #expect(job.assigned.allSatisfy { $0.paid == nil })
+        #expect(!FileManager.default.fileExists(atPath: dir + "/result/out/image.ppm"))
     }
 
     func agentLogs(_ data: String) -> String {

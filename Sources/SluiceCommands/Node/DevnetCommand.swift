@@ -53,6 +53,10 @@ struct DevnetCommand: AsyncParsableCommand {
     @Option(help: "The GPUs the first provider offers: auto, none or indices such as 0,1 (the others offer CPU).")
     var providerGpus: String = "auto"
 
+    /// Test-only: a fault of the last provider's agent (`provider run --fault`).
+    @Option(help: .hidden)
+    var providerFault: String?
+
     func validate() throws {
         guard (0...16).contains(providers) else { throw ValidationError("--providers must be from 0 to 16") }
         guard (1...10_000).contains(accounts) else { throw ValidationError("--accounts must be from 1 to 10000") }
@@ -78,7 +82,8 @@ struct DevnetCommand: AsyncParsableCommand {
             settings.maxBlockSize = maxBlockSize
             try writeFileAtomically(Data(settings.toml(relativeTo: root).utf8), to: configPath)
             let funder = try lastDevKey(keysDir)
-            let agents = DevnetProviders(root: root, count: providers, firstGPUs: providerGpus, funder: funder)
+            let agents = DevnetProviders(
+                root: root, count: providers, firstGPUs: providerGpus, funder: funder, lastFault: providerFault)
             var runner = NodeRunner(settings: settings)
             runner.notes = ["  Config:     \(configPath)"] + listKeys(keysDir) + (try agents.prepare())
             if providers > 0 {
@@ -87,6 +92,7 @@ struct DevnetCommand: AsyncParsableCommand {
             runner.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
             runner.statusLine = !noStatus
             runner.onListening = { base in Task { await agents.start(node: base) } }
+            runner.companions = [agents]
             defer { agents.stop() }
             try await runner.run()
         }

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceLifecycle
 import SluiceAPI
 import SluiceClient
 import SluiceCore
@@ -7,16 +8,18 @@ import Synchronization
 /// The devnet's local providers: one `sluice provider run` process each, with its own key and work dir
 /// under DATA/providers/N/, started once the node listens, funded from the last dev account when short
 /// of the stake, and stopped with the devnet.
-final class DevnetProviders: Sendable {
+final class DevnetProviders: Service, Sendable {
     let root: String
     let count: Int
     /// The first provider's GPUs (auto: the machine's); the others offer CPU capacity, so one machine
     /// does not offer its GPUs twice.
     let firstGPUs: String
     let funder: String
+    let lastFault: String?
     private let processes = Mutex<[Process]>([])
 
-    init(root: String, count: Int, firstGPUs: String, funder: String) {
+    init(root: String, count: Int, firstGPUs: String, funder: String, lastFault: String? = nil) {
+        self.lastFault = lastFault
         self.root = root
         self.count = count
         self.firstGPUs = firstGPUs
@@ -60,6 +63,7 @@ final class DevnetProviders: Sendable {
                 "provider", "run", "--node", node, "--key", folder(n) + "/key.json", "--work", folder(n) + "/work",
                 "--gpus", n == 1 ? firstGPUs : "none", "--max-jobs", "1",
             ]
+            if n == count, let lastFault { process.arguments! += ["--fault", lastFault] }
             let log = folder(n) + "/agent.log"
             if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
             guard let handle = FileHandle(forWritingAtPath: log) else { continue }
@@ -95,6 +99,13 @@ final class DevnetProviders: Sendable {
             sequence += 1
         }
         if let last { _ = try await client.waitForCommit(last) }
+    }
+
+    /// Waits for the devnet's shutdown, then stops the agents first, so their event streams close before
+    /// the API drains its connections.
+    func run() async throws {
+        try? await gracefulShutdown()
+        stop()
     }
 
     /// SIGTERM to every agent, then waits for them (SIGKILL after 5 s).

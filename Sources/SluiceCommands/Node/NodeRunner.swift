@@ -22,6 +22,9 @@ struct NodeRunner {
     var statusLine = true
     /// Called with the API's base URL once the server listens (tests, the e2e benchmark).
     var onListening: @Sendable (String) -> Void = { _ in }
+    /// Services run beside the node and shut down before it (the devnet's provider agents, whose open
+    /// event streams would otherwise hold the API's graceful shutdown).
+    var companions: [any Service] = []
 
     func run() async throws {
         var logger = Logger(label: "sluice")
@@ -52,6 +55,8 @@ struct NodeRunner {
         }
         var services: [any Service] = [NodeService(node: node), app]
         if statusLine && isatty(STDOUT_FILENO) == 1 { services.append(StatusLineService(node: node)) }
+        // A group shuts its services down last to first: companions go before the API and the node.
+        services += companions
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -98,6 +98,11 @@ public actor ProviderAgent {
         logger.info("sandbox: \(sandbox.kind.description)")
         discoverDevices()
         for job in work.load() where job.phase != .finished {
+            // A job whose run was cut short runs again from its bundle when the chain still wants it.
+            if job.phase == .running {
+                logger.info("job \(job.id.hex) was running when the agent stopped: it runs again")
+                continue
+            }
             jobs[job.id] = job
             logger.info("resuming job \(job.id.hex) (\(job.phase.rawValue))")
         }
