@@ -27,7 +27,8 @@ extension SluiceClient {
         let (status, data) = try await execute(request, path: path)
         let stored = try decode(BlobJSON.self, status: status, body: data, path: path)
         guard stored.hash == hash else {
-            throw ClientError("the node stored the blob as \(stored.hash.hex), not \(hash.hex): it is not to be trusted")
+            throw ClientError(
+                "the node stored the blob as \(stored.hash.hex), not \(hash.hex): it is not to be trusted")
         }
         return hash
     }

@@ -100,7 +100,8 @@ public enum JobResultArchive {
 /// Packing a job's bundle: the folder's files and the manifest, at the archive's root.
 public enum JobBundle {
     public static func pack(folder: URL, manifest: JobManifest) throws -> [UInt8] {
-        let staging = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bundle-\(UUID().uuidString)")
+        let staging = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "sluice-bundle-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: staging) }
         try FileManager.default.copyItem(at: folder, to: staging)
         // Results of earlier local runs are not part of the job.

@@ -29,7 +29,8 @@ extension APIServer {
     func putBlob(_ request: Request) async throws -> Response {
         let store = try blobStore()
         var expected: Hash? = nil
-        let claimed: String? = request.headers[.sluiceSHA256] ?? request.uri.queryParameters.get("sha256").map { "\($0)" }
+        let claimed: String? =
+            request.headers[.sluiceSHA256] ?? request.uri.queryParameters.get("sha256").map { "\($0)" }
         if let text = claimed {
             do { expected = try Hash(hex: text) } catch {
                 throw APIError.badRequest("the expected SHA-256 '\(text)' is not 0x followed by 64 hex digits")
@@ -58,7 +59,8 @@ extension APIServer {
                 throw APIError(.contentTooLarge, code: "body_too_large", "the blob is \(size) bytes; at most \(limit)")
             case .full(let limit):
                 throw APIError(
-                    HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), code: "blobs_full", "the node's blob space (\(limit) bytes) is full")
+                    HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), code: "blobs_full",
+                    "the node's blob space (\(limit) bytes) is full")
             case .io(let why):
                 throw APIError(.internalServerError, code: "internal", why)
             }

@@ -116,7 +116,9 @@ private func writeSynced(_ bytes: [UInt8], to url: URL) throws {
         }
         offset += n
     }
-    guard fsync(fd) == 0 else { throw BlobStore.Failure.io("cannot sync \(url.path): \(String(cString: strerror(errno)))") }
+    guard fsync(fd) == 0 else {
+        throw BlobStore.Failure.io("cannot sync \(url.path): \(String(cString: strerror(errno)))")
+    }
 }
 
 /// A counter under a lock, for the quota.

@@ -91,19 +91,19 @@ struct ProviderLoopTests {
         let sleeper = dir + "/sleeper"
         try FileManager.default.createDirectory(atPath: sleeper, withIntermediateDirectories: true)
         try """
-            name = "sleeper"
-            runner = "process"
-            command = ["sleep", "30"]
-            bundle = "."
-            outputs = ["never.txt"]
-            max_price_per_gpu_hour = 36000000
-            max_duration = "2s"
-            redundancy = 2
-            memory = "64MiB"
-            [gpu]
-            count = 1
-            min_vram_gb = 0
-            """.write(toFile: sleeper + "/job.toml", atomically: true, encoding: .utf8)
+        name = "sleeper"
+        runner = "process"
+        command = ["sleep", "30"]
+        bundle = "."
+        outputs = ["never.txt"]
+        max_price_per_gpu_hour = 36000000
+        max_duration = "2s"
+        redundancy = 2
+        memory = "64MiB"
+        [gpu]
+        count = 1
+        min_vram_gb = 0
+        """.write(toFile: sleeper + "/job.toml", atomically: true, encoding: .utf8)
         let slept = try runSluice([
             "job", "submit", sleeper + "/job.toml", "--key", data + "/keys/dev-0.json", "--node", devnet.base, "--wait",
             "--out", dir + "/slept",
@@ -143,7 +143,8 @@ struct ProviderLoopTests {
 
     func agentLogs(_ data: String) -> String {
         (1...2).map { n in
-            "provider \(n):\n" + ((try? String(contentsOfFile: "\(data)/providers/\(n)/agent.log", encoding: .utf8)) ?? "")
+            "provider \(n):\n"
+                + ((try? String(contentsOfFile: "\(data)/providers/\(n)/agent.log", encoding: .utf8)) ?? "")
         }.joined(separator: "\n")
     }
 }

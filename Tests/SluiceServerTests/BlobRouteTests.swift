@@ -15,7 +15,8 @@ import Testing
 func walkBlobs(_ api: APIClient) async throws {
     let bytes = Array("a job bundle, or its result".utf8)
     let hash = Hash.sha256(bytes)
-    let put = try await api.send(.post, "/v1/blobs?sha256=\(hash.hex)", body: bytes, contentType: "application/octet-stream")
+    let put = try await api.send(
+        .post, "/v1/blobs?sha256=\(hash.hex)", body: bytes, contentType: "application/octet-stream")
     #expect(put.status == 201, "\(put.text)")
     #expect(try put.decode(BlobJSON.self) == BlobJSON(hash: hash, size: bytes.count))
     let got = try await api.get("/v1/blobs/\(hash.hex)")

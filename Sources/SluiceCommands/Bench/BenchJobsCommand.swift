@@ -44,7 +44,8 @@ extension BenchCommand {
                 defer { try? FileManager.default.removeItem(at: folder) }
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
                 let manifest = JobManifest(
-                    name: "trivial", runner: "process", command: ["sh", "-c", "echo ok > out.txt"], outputs: ["out.txt"],
+                    name: "trivial", runner: "process", command: ["sh", "-c", "echo ok > out.txt"],
+                    outputs: ["out.txt"],
                     memoryMB: 64, maxDurationSeconds: 10)
                 let bundle = try JobBundle.pack(folder: folder, manifest: manifest)
 

@@ -83,7 +83,8 @@ struct E2EBenchmark: Sendable {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let balance = Amount(1_000_000_000_000)
         let settings = NodeSettings(
-            chainId: 7, dataDir: dir, blobsDir: dir + "-blobs", host: "127.0.0.1", port: 0, blockTime: options.blockTime,
+            chainId: 7, dataDir: dir, blobsDir: dir + "-blobs", host: "127.0.0.1", port: 0,
+            blockTime: options.blockTime,
             maxBlockSize: options.maxBlockSize, mempoolCapacity: max(200_000, options.transactions + 1),
             genesis: senderKeys.map { AccountJSON(address: $0.address, balance: balance, sequence: 0) })
         let runner = NodeRunner(settings: settings)

@@ -9,7 +9,8 @@ import SluiceRuntime
 extension JobCommand {
     struct Submit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Submit a job from a job.toml: upload its bundle, escrow its cost, and (with --wait) fetch the result.",
+            abstract:
+                "Submit a job from a job.toml: upload its bundle, escrow its cost, and (with --wait) fetch the result.",
             discussion: """
                 The job file names the command, the bundle folder, the result's files (globs), the GPUs, the \
                 most it pays per GPU-hour, the longest it may run and how many providers run it (k); see \
@@ -69,8 +70,11 @@ extension JobCommand {
                     return
                 }
                 let say: (String) -> Void = { line in if !options.json { print(line) } }
-                say("job \(id.hex): \(jobFile.name), bundle \(bundleHash.hex) (\(bundle.count) bytes), escrow \(escrow)")
-                let committed = try await client.waitForCommit(submitted.result.hash, timeout: transaction.timeout.duration)
+                say(
+                    "job \(id.hex): \(jobFile.name), bundle \(bundleHash.hex) (\(bundle.count) bytes), escrow \(escrow)"
+                )
+                let committed = try await client.waitForCommit(
+                    submitted.result.hash, timeout: transaction.timeout.duration)
                 guard committed.receipt?.status == "success" else {
                     throw CommandError("job.submit failed: \(committed.receipt?.error ?? "no receipt")")
                 }
@@ -90,7 +94,9 @@ extension JobCommand {
                         last = job.status
                         var line = "  \(job.status)"
                         if job.status == "matched" {
-                            line += ": " + job.assigned.map { "\($0.provider.hex.prefix(10))… at \($0.pricePerGpuHour)" }
+                            line +=
+                                ": "
+                                + job.assigned.map { "\($0.provider.hex.prefix(10))… at \($0.pricePerGpuHour)" }
                                 .joined(separator: ", ")
                         }
                         say(line)
@@ -123,7 +129,9 @@ extension JobCommand {
             for f in summary.files { print("    \(f)") }
             print("  paid \(paid) to \(job.assigned.count) provider(s); refunded \(refund) of the escrow")
             for a in job.assigned {
-                print("    \(a.provider.hex.prefix(10))… used \(a.usageSeconds ?? 0) s at \(a.pricePerGpuHour)/GPU-h: \(a.paid ?? .zero)")
+                print(
+                    "    \(a.provider.hex.prefix(10))… used \(a.usageSeconds ?? 0) s at \(a.pricePerGpuHour)/GPU-h: \(a.paid ?? .zero)"
+                )
             }
             if !summary.succeeded { throw ExitCode(2) }
         }

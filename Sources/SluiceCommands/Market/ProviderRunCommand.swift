@@ -26,7 +26,8 @@ extension ProviderCommand {
 
         @Option(
             name: .long,
-            help: ArgumentHelp("The node's API (default: $SLUICE_NODE, else \(NodeOptions.defaultNode)).", valueName: "url"))
+            help: ArgumentHelp(
+                "The node's API (default: $SLUICE_NODE, else \(NodeOptions.defaultNode)).", valueName: "url"))
         var node: String?
 
         @Option(help: "The provider's key file (`sluice keys new`); it pays the stake and receives the income.")
@@ -72,7 +73,8 @@ extension ProviderCommand {
                 case let other?: throw CommandError("--fault: unknown fault '\(other)'")
                 }
                 guard let level = Logger.Level(rawValue: logLevel) else {
-                    throw CommandError("--log-level: '\(logLevel)' is not one of trace, debug, info, notice, warning, error")
+                    throw CommandError(
+                        "--log-level: '\(logLevel)' is not one of trace, debug, info, notice, warning, error")
                 }
                 let configuration = AgentConfiguration(
                     node: url, key: signingKey, workDirectory: URL(fileURLWithPath: work), gpus: selection,
@@ -140,7 +142,9 @@ extension ProviderCommand {
                 do { try selection.check(against: found.gpus) } catch { throw CommandError("--gpus: \(error)") }
                 let chosen = selection.selected(from: found.gpus)
                 if chosen.isEmpty {
-                    print("GPUs: none (\(found.reason ?? (selection == .none ? "--gpus none" : "nvidia-smi listed none")))")
+                    print(
+                        "GPUs: none (\(found.reason ?? (selection == .none ? "--gpus none" : "nvidia-smi listed none")))"
+                    )
                 }
                 var scores: [Int: UInt64] = [:]
                 for gpu in chosen {
@@ -162,7 +166,10 @@ extension ProviderCommand {
                     chosen.isEmpty
                     ? [GPUDiscovery.cpuDevice(cores: cores, score: cpu)]
                     : GPUDiscovery.devices(gpus: chosen, selection: selection, scores: scores)
-                print("would offer: " + devices.map { "\($0.count) × \($0.model) (\($0.vramGB) GB, score \($0.score))" }.joined(separator: ", "))
+                print(
+                    "would offer: "
+                        + devices.map { "\($0.count) × \($0.model) (\($0.vramGB) GB, score \($0.score))" }.joined(
+                            separator: ", "))
             }
         }
     }

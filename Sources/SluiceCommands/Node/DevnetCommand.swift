@@ -87,7 +87,8 @@ struct DevnetCommand: AsyncParsableCommand {
             var runner = NodeRunner(settings: settings)
             runner.notes = ["  Config:     \(configPath)"] + listKeys(keysDir) + (try agents.prepare())
             if providers > 0 {
-                runner.notes.append("  Try a job:  sluice job submit examples/render/job.toml --key \(keysDir)/dev-0.json --wait")
+                runner.notes.append(
+                    "  Try a job:  sluice job submit examples/render/job.toml --key \(keysDir)/dev-0.json --wait")
             }
             runner.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
             runner.statusLine = !noStatus
@@ -121,7 +122,8 @@ struct DevnetCommand: AsyncParsableCommand {
             genesis.append(AccountJSON(address: key.address, balance: amount, sequence: 0))
         }
         return NodeSettings(
-            chainId: chainId, dataDir: root + "/chain", blobsDir: root + "/blobs", host: "127.0.0.1", port: 8645, blockTime: .milliseconds(250),
+            chainId: chainId, dataDir: root + "/chain", blobsDir: root + "/blobs", host: "127.0.0.1", port: 8645,
+            blockTime: .milliseconds(250),
             maxBlockSize: maxBlockSize, mempoolCapacity: 200_000, genesis: genesis)
     }
 
@@ -130,7 +132,9 @@ struct DevnetCommand: AsyncParsableCommand {
         let numbers = ((try? FileManager.default.contentsOfDirectory(atPath: keysDir)) ?? []).compactMap { name in
             name.hasPrefix("dev-") && name.hasSuffix(".json") ? Int(name.dropFirst(4).dropLast(5)) : nil
         }
-        guard let last = numbers.max() else { throw CommandError("\(keysDir) holds no dev key: remove the data dir to start afresh") }
+        guard let last = numbers.max() else {
+            throw CommandError("\(keysDir) holds no dev key: remove the data dir to start afresh")
+        }
         return "\(keysDir)/dev-\(last).json"
     }
 

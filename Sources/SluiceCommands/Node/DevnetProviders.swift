@@ -65,7 +65,9 @@ final class DevnetProviders: Service, Sendable {
             ]
             if n == count, let lastFault { process.arguments! += ["--fault", lastFault] }
             let log = folder(n) + "/agent.log"
-            if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+            if !FileManager.default.fileExists(atPath: log) {
+                FileManager.default.createFile(atPath: log, contents: nil)
+            }
             guard let handle = FileHandle(forWritingAtPath: log) else { continue }
             handle.seekToEndOfFile()
             process.standardOutput = handle

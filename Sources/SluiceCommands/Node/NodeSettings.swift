@@ -69,7 +69,8 @@ struct NodeSettings: Equatable {
             blobsDir = blobs.hasPrefix("/") ? blobs : base.appendingPathComponent(blobs).standardizedFileURL.path
         }
         var settings = NodeSettings(
-            chainId: UInt64(chain), dataDir: dataDir, blobsDir: blobsDir, host: "127.0.0.1", port: 8645, blockTime: .milliseconds(250),
+            chainId: UInt64(chain), dataDir: dataDir, blobsDir: blobsDir, host: "127.0.0.1", port: 8645,
+            blockTime: .milliseconds(250),
             maxBlockSize: 10_000, mempoolCapacity: 200_000, genesis: [])
         if let http = try string("http") {
             do { (settings.host, settings.port) = try parseHostPort(http) } catch { throw fail("http", "\(error)") }

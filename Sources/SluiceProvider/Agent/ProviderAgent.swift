@@ -211,7 +211,8 @@ public actor ProviderAgent {
         let committed = try await client.waitForCommit(hash)
         guard committed.receipt?.status == "success" else {
             throw AgentError(
-                "provider.register failed: \(committed.receipt?.error ?? "no receipt"); is the key funded with the stake?")
+                "provider.register failed: \(committed.receipt?.error ?? "no receipt"); is the key funded with the stake?"
+            )
         }
         logger.info("registered in block \(committed.blockHeight ?? 0)")
     }
@@ -286,7 +287,8 @@ public actor ProviderAgent {
         jobs[job.id] = local
         try? work.save(local)
         status.running += 1
-        logger.info("job \(job.id.hex): assigned; running on \(gpus.isEmpty ? "CPU" : "GPU " + gpus.joined(separator: ","))")
+        logger.info(
+            "job \(job.id.hex): assigned; running on \(gpus.isEmpty ? "CPU" : "GPU " + gpus.joined(separator: ","))")
         let spec = job.spec
         let folder = work.folder(job.id)
         let client = self.client
