@@ -76,6 +76,8 @@ public struct JobJSON: Codable, Sendable, Equatable {
         public var usageSeconds: UInt64?
         /// What it was paid at settlement (before the protocol fee).
         public var paid: Amount?
+        /// The blob of its run's logs (stdout and stderr), named in its reveal.
+        public var logs: Hash?
 
         public init(_ a: JobRecord.Assignment) {
             provider = a.provider
@@ -84,6 +86,7 @@ public struct JobJSON: Codable, Sendable, Equatable {
             result = a.result
             usageSeconds = a.result == nil ? nil : a.usageSeconds
             paid = a.paid == .zero ? nil : a.paid
+            logs = a.logs
         }
     }
 

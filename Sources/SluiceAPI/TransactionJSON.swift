@@ -78,15 +78,17 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
     public var result: Hash?
     public var salt: Hash?
     public var usageSeconds: UInt64?
+    /// Optional for `job.reveal`: the blob of the run's logs (absent: none).
+    public var logs: Hash?
 
     enum CodingKeys: String, CodingKey {
-        case type, to, amount, rounds, offer, job, jobId, commitment, result, salt, usageSeconds, update
+        case type, to, amount, rounds, offer, job, jobId, commitment, result, salt, usageSeconds, update, logs
     }
 
     static let fields: [String: Set<CodingKeys>] = [
         "transfer": [.to, .amount], "compute-transfer": [.to, .amount, .rounds], "provider.register": [.offer],
         "job.submit": [.job], "job.cancel": [.jobId], "job.commit": [.jobId, .commitment],
-        "job.reveal": [.jobId, .result, .salt, .usageSeconds], "provider.update": [.update],
+        "job.reveal": [.jobId, .result, .salt, .usageSeconds, .logs], "provider.update": [.update],
         "provider.heartbeat": [], "provider.unbond": [], "provider.withdraw": [],
     ]
 
@@ -105,7 +107,7 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
                 forKey: key, in: c, debugDescription: "not a field of a \(type) payload")
         }
         // Sorted, so the message names the same missing field every time.
-        for key in expected.sorted(by: { $0.stringValue < $1.stringValue }) where key != .rounds {
+        for key in expected.sorted(by: { $0.stringValue < $1.stringValue }) where key != .rounds && key != .logs {
             guard c.contains(key) else {
                 throw DecodingError.keyNotFound(
                     key, .init(codingPath: c.codingPath, debugDescription: "a \(type) payload needs \(key.stringValue)")
@@ -122,6 +124,7 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
         result = try c.decodeIfPresent(Hash.self, forKey: .result)
         salt = try c.decodeIfPresent(Hash.self, forKey: .salt)
         usageSeconds = try c.decodeUnsignedIfPresent(UInt64.self, forKey: .usageSeconds)
+        logs = try c.decodeIfPresent(Hash.self, forKey: .logs)
         update = try c.decodeIfPresent(ProviderUpdateJSON.self, forKey: .update)
     }
 
@@ -141,11 +144,12 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
         case let .jobCommit(id, commitment):
             jobId = id
             self.commitment = commitment
-        case let .jobReveal(id, result, salt, usage):
+        case let .jobReveal(id, result, salt, usage, logs):
             jobId = id
             self.result = result
             self.salt = salt
             usageSeconds = usage
+            self.logs = logs == .zero ? nil : logs
         case .providerUpdate(let u): update = ProviderUpdateJSON(u)
         case .providerHeartbeat, .providerUnbond, .providerWithdraw: break
         }
@@ -206,7 +210,7 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
             guard let jobId, let result, let salt, let usageSeconds else {
                 throw WireError("field payload: job.reveal needs jobId, result, salt and usageSeconds")
             }
-            return .jobReveal(job: jobId, result: result, salt: salt, usageSeconds: usageSeconds)
+            return .jobReveal(job: jobId, result: result, salt: salt, usageSeconds: usageSeconds, logs: logs ?? .zero)
         default:
             throw WireError(
                 "field payload.type: unknown payload type '\(type)' (use \(Self.fields.keys.sorted().joined(separator: ", ")))"

@@ -248,14 +248,14 @@ public enum OpenAPIDocument {
                 "to": \#(hash), "amount": \#(amount), "rounds": {"type": "integer", "minimum": 0},
                 "offer": {"$ref": "#/components/schemas/ProviderOffer"},
                 "job": {"$ref": "#/components/schemas/JobSpec"},
-                "jobId": \#(hash), "commitment": \#(hash), "result": \#(hash), "salt": \#(hash), "usageSeconds": \#(u64),
+                "jobId": \#(hash), "commitment": \#(hash), "result": \#(hash), "salt": \#(hash), "usageSeconds": \#(u64), "logs": \#(hash),
                 "update": {"type": "object", "required": ["devices", "pricePerGpuHour"], "additionalProperties": false, "properties": {
                   "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
                     "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64)
                   }}},
                   "pricePerGpuHour": \#(amount)
                 }}
-              }, "description": "transfer and compute-transfer: to, amount (+ rounds); provider.register: offer; job.submit: job; job.cancel: jobId; job.commit: jobId, commitment; job.reveal: jobId, result, salt, usageSeconds"},
+              }, "description": "transfer and compute-transfer: to, amount (+ rounds); provider.register: offer; job.submit: job; job.cancel: jobId; job.commit: jobId, commitment; job.reveal: jobId, result, salt, usageSeconds (+ logs)"},
               "ProviderOffer": {"type": "object", "required": ["devices", "region", "endpoint", "stake", "pricePerGpuHour"], "additionalProperties": false, "properties": {
                 "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
                   "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64)
@@ -351,7 +351,7 @@ public enum OpenAPIDocument {
                 "failedProviders": {"type": "array", "items": \#(hash)},
                 "assigned": {"type": "array", "items": {"type": "object", "required": ["provider", "pricePerGpuHour"], "additionalProperties": false, "properties": {
                   "provider": \#(hash), "pricePerGpuHour": \#(amount), "commitment": \#(hash), "result": \#(hash),
-                  "usageSeconds": \#(u64), "paid": \#(amount)
+                  "usageSeconds": \#(u64), "paid": \#(amount), "logs": \#(hash)
                 }}}
               }},
               "JobList": {"type": "object", "required": ["height", "jobs"], "additionalProperties": false, "properties": {

@@ -5,6 +5,8 @@ public struct StorageError: Error, CustomStringConvertible, Sendable {
         case database
         /// The data dir was written by a newer Sluice.
         case newerSchema
+        /// The data dir was written by an older Sluice whose records this build cannot read.
+        case olderSchema
         /// The data dir belongs to another chain.
         case wrongChain
         /// The stored data contradicts itself (a missing block, a root that does not match).

@@ -23,7 +23,9 @@ struct PayloadJSONTests {
                 minVramGB: 16, model: "", maxDurationSeconds: 3600, maxPricePerGPUHour: 10, redundancy: 2,
                 verification: 0)),
         .jobCancel(job: job), .jobCommit(job: job, commitment: Hash.sha256([4])),
-        .jobReveal(job: job, result: Hash.sha256([5]), salt: Hash.sha256([6]), usageSeconds: 99),
+        .jobReveal(job: job, result: Hash.sha256([5]), salt: Hash.sha256([6]), usageSeconds: 99, logs: .zero),
+        .jobReveal(
+            job: job, result: Hash.sha256([5]), salt: Hash.sha256([6]), usageSeconds: 99, logs: Hash.sha256([7])),
     ]
 
     @Test(arguments: payloads)

@@ -75,6 +75,11 @@ struct ProviderLoopTests {
         #expect(fetched.status == 0, "\(fetched.err)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: again + "/out/image.ppm")) == image)
         _ = result
+        // Each provider's stdout and stderr, named in its reveal and fetched by hash.
+        let logs = try runSluice(["job", "logs", job.id.hex, "--node", devnet.base])
+        #expect(logs.status == 0, "\(logs.err)")
+        #expect(logs.out.components(separatedBy: "rows 240/240").count == 3, "\(logs.out)")
+        #expect(job.assigned.allSatisfy { $0.logs != nil })
 
         // The consumer paid what the providers were paid and the submission's fee; the rest came back.
         let after = try json(

@@ -429,7 +429,7 @@ private func commit(_ job: Hash, _ provider: Address, result: Hash, salt: Hash =
 }
 
 private func reveal(_ job: Hash, result: Hash, usage: UInt64, salt: Hash = Hash.sha256([42])) -> Payload {
-    .jobReveal(job: job, result: result, salt: salt, usageSeconds: usage)
+    .jobReveal(job: job, result: result, salt: salt, usageSeconds: usage, logs: .zero)
 }
 
 @Suite("The market: commit, reveal, settlement, missed deadlines")

@@ -8,7 +8,7 @@ struct JobCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "job",
         abstract: "Submit, cancel and follow GPU jobs on the market.",
-        subcommands: [Submit.self, Status.self, ResultCommand.self, SubmitRaw.self, Cancel.self]
+        subcommands: [Submit.self, Status.self, ResultCommand.self, Logs.self, SubmitRaw.self, Cancel.self]
     )
 
     struct Status: AsyncParsableCommand {

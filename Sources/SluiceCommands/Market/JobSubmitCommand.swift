@@ -174,6 +174,75 @@ extension JobCommand {
     }
 }
 
+extension JobCommand {
+    struct Logs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the stdout and stderr of a job's runs, as each provider uploaded them.",
+            discussion: """
+                Each provider names the blob of its run's logs in its reveal; the blob is fetched from the node \
+                and checked against that hash. Logs are not compared between providers (only results are).
+
+                Example:
+                  sluice job logs JOB_ID
+                  sluice job logs JOB_ID --provider 0x… --stream stderr
+                """)
+
+        @OptionGroup var options: NodeOptions
+
+        @Argument(help: "The job's id (0x + 64 hex digits).")
+        var id: String
+
+        @Option(help: "Only this provider's run (an address).")
+        var provider: String?
+
+        @Option(help: "stdout, stderr or both.")
+        var stream = "both"
+
+        func run() async throws {
+            try await reportingErrors {
+                let id = try parseHash(id, "ID")
+                guard ["stdout", "stderr", "both"].contains(stream) else {
+                    throw CommandError("--stream: '\(stream)' is not one of stdout, stderr, both")
+                }
+                let only = try provider.map { try parseAddress($0, "--provider") }
+                let client = try options.client()
+                guard let job = try await client.job(id) else { throw CommandError("the node has no job \(id.hex)") }
+                let runs = job.assigned.filter { only == nil || $0.provider == only }
+                guard !runs.isEmpty else {
+                    throw CommandError("\(only?.hex ?? "no provider") is not assigned to job \(id.hex)")
+                }
+                var printed = 0
+                for run in runs {
+                    guard let logs = run.logs else {
+                        print(
+                            "== \(run.provider.hex): no logs yet (\(run.result == nil ? "not revealed" : "none kept"))")
+                        continue
+                    }
+                    guard let bytes = try await client.blob(logs) else {
+                        print("== \(run.provider.hex): the node has no logs blob \(logs.hex)")
+                        continue
+                    }
+                    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+                        "sluice-logs-\(UUID().uuidString)")
+                    defer { try? FileManager.default.removeItem(at: folder) }
+                    do { try DeterministicTar.unpack(bytes, into: folder) } catch {
+                        throw CommandError("the logs blob \(logs.hex) is not a logs archive: \(error)")
+                    }
+                    for name in ["stdout", "stderr"] where stream == "both" || stream == name {
+                        let text =
+                            (try? String(contentsOf: folder.appendingPathComponent("\(name).txt"), encoding: .utf8))
+                            ?? ""
+                        print("== \(run.provider.hex) \(name) (\(text.utf8.count) bytes)")
+                        if !text.isEmpty { print(text, terminator: text.hasSuffix("\n") ? "" : "\n") }
+                    }
+                    printed += 1
+                }
+                if printed == 0 { throw ExitCode(1) }
+            }
+        }
+    }
+}
+
 /// Downloads the result blob named on chain (the client checks its bytes against the hash) and unpacks it.
 func downloadResult(_ result: Hash, client: SluiceClient, into folder: URL) async throws -> JobResultSummary {
     guard let bytes = try await client.blob(result) else {

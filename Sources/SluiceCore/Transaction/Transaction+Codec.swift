@@ -23,12 +23,13 @@ extension Payload: CanonicalCodable {
             w.writeULEB(5)
             w.write(job)
             w.write(commitment)
-        case let .jobReveal(job, result, salt, usage):
+        case let .jobReveal(job, result, salt, usage, logs):
             w.writeULEB(6)
             w.write(job)
             w.write(result)
             w.write(salt)
             w.write(usage)
+            w.write(logs)
         case .providerUpdate(let update):
             w.writeULEB(7)
             w.write(update)
@@ -52,7 +53,7 @@ extension Payload: CanonicalCodable {
         case 6:
             self = .jobReveal(
                 job: try r.readHash(), result: try r.readHash(), salt: try r.readHash(),
-                usageSeconds: try r.read(UInt64.self))
+                usageSeconds: try r.read(UInt64.self), logs: try r.readHash())
         case 7: self = .providerUpdate(try r.read(ProviderUpdate.self))
         case 8: self = .providerHeartbeat
         case 9: self = .providerUnbond

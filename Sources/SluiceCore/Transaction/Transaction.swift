@@ -15,8 +15,10 @@ public enum Payload: Hashable, Sendable {
     case jobCancel(job: Hash)
     /// An assigned provider commits to its result: `JobCommitment.make(…)`, hiding it until all commit.
     indirect case jobCommit(job: Hash, commitment: Hash)
-    /// An assigned provider reveals its result, the salt of its commitment and the seconds it used.
-    indirect case jobReveal(job: Hash, result: Hash, salt: Hash, usageSeconds: UInt64)
+    /// An assigned provider reveals its result, the salt of its commitment and the seconds it used, and
+    /// names the blob of its run's logs (stdout and stderr; zero when it kept none). The logs are not
+    /// part of the commitment: runs agree on results, not on their logs.
+    indirect case jobReveal(job: Hash, result: Hash, salt: Hash, usageSeconds: UInt64, logs: Hash)
     /// A provider changes its devices and price (its GPUs in use must still fit).
     indirect case providerUpdate(ProviderUpdate)
     /// A provider says it is alive (feeds its uptime).

@@ -22,6 +22,8 @@ public struct LocalJob: Codable, Sendable, Equatable {
     public var phase: Phase
     public var gpus: [String]
     public var result: Hash?
+    /// The blob of the run's stdout and stderr (uploaded with the result, named in the reveal).
+    public var logs: Hash?
     public var salt: Hash?
     public var usageSeconds: UInt64
     /// How the run ended (`sluice-result.json`'s status) and the wall time it took.

@@ -325,6 +325,7 @@ public actor ProviderAgent {
             return
         case .success(let execution):
             local.result = execution.resultHash
+            local.logs = execution.logsHash
             local.usageSeconds = execution.usageSeconds
             local.status = execution.summary.status
             local.wallSeconds = execution.wallSeconds
@@ -364,10 +365,14 @@ public actor ProviderAgent {
         guard let result = local.result, let salt = local.salt else { return }
         do {
             // The result goes up first: once the reveal is on chain, the consumer may ask for it.
-            let bytes = try [UInt8](Data(contentsOf: work.folder(local.id).appendingPathComponent("result.tar")))
-            try await client.putBlob(bytes)
+            let folder = work.folder(local.id)
+            try await client.putBlob([UInt8](Data(contentsOf: folder.appendingPathComponent("result.tar"))))
+            var logs = Hash.zero
+            if local.logs != nil, let bytes = try? Data(contentsOf: folder.appendingPathComponent("logs.tar")) {
+                logs = try await client.putBlob([UInt8](bytes))
+            }
             try await sender.send(
-                .jobReveal(job: local.id, result: result, salt: salt, usageSeconds: local.usageSeconds))
+                .jobReveal(job: local.id, result: result, salt: salt, usageSeconds: local.usageSeconds, logs: logs))
             local.phase = .revealed
             local.sentHeight = height
             try work.save(local)
@@ -399,6 +404,8 @@ public actor ProviderAgent {
 /// One run of a job: fetch and check the bundle, unpack it, run it in the sandbox, pack the result.
 public struct JobExecution: Sendable {
     public var resultHash: Hash
+    /// The blob of stdout and stderr, when the job ran.
+    public var logsHash: Hash?
     public var summary: JobResultSummary
     public var usageSeconds: UInt64
     public var wallSeconds: Double
@@ -445,8 +452,13 @@ public struct JobExecution: Sendable {
         var bytes = packed.bytes
         if wrongResult { bytes += [UInt8](repeating: 0, count: 512) }
         try Data(bytes).write(to: folder.appendingPathComponent("result.tar"))
+        var logsHash: Hash? = nil
+        if let logs = try? DeterministicTar.pack(directory: folder, include: ["stdout.txt", "stderr.txt"]) {
+            try Data(logs).write(to: folder.appendingPathComponent("logs.tar"))
+            logsHash = Hash.sha256(logs)
+        }
         return JobExecution(
-            resultHash: Hash.sha256(bytes), summary: packed.summary,
+            resultHash: Hash.sha256(bytes), logsHash: logsHash, summary: packed.summary,
             usageSeconds: max(1, UInt64(wall.rounded(.up))), wallSeconds: wall)
     }
 }

@@ -147,7 +147,7 @@ public struct BankVM: BlockVM {
         case .providerRegister, .providerUpdate, .providerHeartbeat, .providerUnbond, .providerWithdraw:
             body(.provider(tx.sender))
         case .jobSubmit: body(.job(JobRecord.id(consumer: tx.sender, sequence: tx.sequence)))
-        case .jobCancel(let job), .jobCommit(let job, _), .jobReveal(let job, _, _, _): body(.job(job))
+        case .jobCancel(let job), .jobCommit(let job, _), .jobReveal(let job, _, _, _, _): body(.job(job))
         case .transfer, .computeTransfer: break
         }
         return true

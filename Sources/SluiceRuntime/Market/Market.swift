@@ -90,7 +90,7 @@ extension BankVM {
             view.write(.job(id), .job(job))
             return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
 
-        case let .jobReveal(id, result, salt, usage):
+        case let .jobReveal(id, result, salt, usage, logs):
             guard case .job(var job)? = try view.read(.job(id)) else { return failed(.jobNotFound) }
             guard let slot = job.assigned.firstIndex(where: { $0.provider == tx.sender }) else {
                 return failed(.notAssigned)
@@ -103,6 +103,7 @@ extension BankVM {
             else { return failed(.revealMismatch) }
             job.assigned[slot].result = result
             job.assigned[slot].usageSeconds = min(usage, job.spec.maxDurationSeconds)
+            job.assigned[slot].logs = logs == .zero ? nil : logs
             view.write(senderKey, .account(sender))
             view.write(.job(id), .job(job))
             return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)

@@ -139,11 +139,14 @@ public struct JobRecord: Hashable, Sendable {
         public var usageSeconds: UInt64
         /// What it was paid at settlement (before the protocol fee).
         public var paid: Amount
+        /// The blob of its run's logs, named in its reveal.
+        public var logs: Hash?
 
         public init(
             provider: Address, pricePerGPUHour: Amount, commitment: Hash? = nil, result: Hash? = nil,
-            usageSeconds: UInt64 = 0, paid: Amount = .zero
+            usageSeconds: UInt64 = 0, paid: Amount = .zero, logs: Hash? = nil
         ) {
+            self.logs = logs
             self.provider = provider
             self.pricePerGPUHour = pricePerGPUHour
             self.commitment = commitment
@@ -267,6 +270,7 @@ extension JobRecord.Assignment: CanonicalCodable {
         w.writeOptional(result)
         w.write(usageSeconds)
         w.write(paid)
+        w.writeOptional(logs)
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
@@ -276,6 +280,7 @@ extension JobRecord.Assignment: CanonicalCodable {
         result = try r.readOptional(Hash.self)
         usageSeconds = try r.read(UInt64.self)
         paid = try r.readAmount()
+        logs = try r.readOptional(Hash.self)
     }
 }
 

@@ -18,8 +18,11 @@ import Synchronization
 
 /// A data dir: open it, create its genesis, commit blocks, read state and proofs.
 public final class ChainStore: @unchecked Sendable {
-    /// The layout version this build reads and writes.
-    public static let schemaVersion: UInt32 = 1
+    /// The layout version this build reads and writes. 2: a job's assignments and `job.reveal` carry the
+    /// run's logs blob.
+    public static let schemaVersion: UInt32 = 2
+    /// The oldest layout this build still reads.
+    public static let oldestReadableSchema: UInt32 = 2
 
     public let database: RocksDatabase
     public let chainId: UInt64
@@ -61,6 +64,13 @@ public final class ChainStore: @unchecked Sendable {
                     .newerSchema,
                     "\(path) was written by a newer Sluice (data schema \(schema); this build reads up to "
                         + "\(Self.schemaVersion)): upgrade sluice, or use another --data dir")
+            }
+            guard schema >= Self.oldestReadableSchema else {
+                throw StorageError(
+                    .olderSchema,
+                    "\(path) was written by an older Sluice (data schema \(schema); this build reads \(Self.oldestReadableSchema) "
+                        + "to \(Self.schemaVersion): market records changed): remove it to start a new chain, or use another --data dir"
+                )
             }
             guard let storedChain, let stored = readBigEndian64(storedChain) else {
                 throw StorageError(.corrupt, "\(path): the chain id record is missing")
