@@ -49,6 +49,12 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     public var claimBatch = 4
     /// The predicted speedup the parallel path must reach to be chosen.
     public var minimumPredictedSpeedup: Double = 1.15
+    /// The least wall time per transaction of the parallel path, in the cost model's nanoseconds, however
+    /// many threads run: the scheduler's shared counters and the commit order are one cache line every
+    /// worker writes. Measured on 16 cores (docs/PERFORMANCE.md, "On 16 cores"): compute transactions
+    /// reached ~1.05 units per transaction at 16 threads where work ÷ threads was 0.31, and transfers
+    /// never ran faster than ~0.8 µs per transaction in parallel. With 2 threads it never binds.
+    public var serialFloorNanosPerTransaction: Double = 700
 
     private let sequential: SequentialExecutor<VM>
     private let pool: WorkerPool
@@ -170,8 +176,10 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
         var sampled = 0.0
         for k in 0..<sample { sampled += vm.estimatedCost(of: txs[k * n / sample]) }
         let total = sampled / Double(Swift.max(sample, 1)) * Double(n)
-        // Even with no conflict at all, parallel time is (work + bookkeeping) / threads.
-        let ideal = total / ((total + overhead) / t)
+        // Even with no conflict at all, parallel time is (work + bookkeeping) / threads, and never below
+        // the serial floor.
+        let floor = serialFloorNanosPerTransaction * Double(n)
+        let ideal = total / Swift.max((total + overhead) / t, floor)
         if policy == .adaptive && ideal < minimumPredictedSpeedup {
             return Plan(
                 parallel: false, reason: "cheap transactions", predictedSpeedup: ideal, declared: false, declaredKeys: 0
@@ -204,7 +212,7 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
         plannedKeys = declaredKeys
         let predicted: Double
         if declared {
-            predicted = total / (Swift.max(total / t, critical) + overhead / t)
+            predicted = total / Swift.max(Swift.max(total / t, critical) + overhead / t, floor)
         } else {
             predicted = ideal
         }
