@@ -1,0 +1,143 @@
+import Foundation
+import SluiceAPI
+import SluiceCore
+import Synchronization
+import Testing
+
+@testable import SluiceCommands
+
+// The provider agent survives what real machines do: it is killed in the middle of a job and started
+// again (its work dir says where it was), and the node goes away and comes back (the agent reconnects
+// with backoff and goes on from the block after the last one it saw).
+
+/// A `sluice provider run` process with its output in a file.
+final class AgentProcess: Sendable {
+    let process: Process
+    let log: String
+
+    init(binary: String, node: String, key: String, work: String, log: String) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["provider", "run", "--node", node, "--key", key, "--work", work, "--gpus", "none"]
+        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+        let handle = try #require(FileHandle(forWritingAtPath: log))
+        handle.seekToEndOfFile()
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        process = p
+        self.log = log
+    }
+
+    var text: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
+    func kill(_ signal: Int32) {
+        Glibc.kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+    }
+}
+
+/// A port nothing listens on now.
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+        }
+    }
+    guard bound else { throw CommandError("no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+@Suite("Provider agents recover from being killed and from the node going away", .serialized)
+struct ProviderRecoveryTests {
+    func waitFor(_ what: String, timeout: TimeInterval = 60, _ check: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try check() { return }
+            usleep(100_000)
+        }
+        throw CommandError("timed out waiting for \(what)")
+    }
+
+    @Test func killedMidJobRestartsAndNodeRestartIsSurvived() throws {
+        let binary = try #require(sluiceBinary(), "the sluice executable was not built next to the tests")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-recover-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = dir + "/devnet"
+        let port = try freePort()
+        let http = ["--http", "127.0.0.1:\(port)"]
+        var devnet: DevnetProcess? = try DevnetProcess(binary: binary, data: data, extra: ["--providers", "0"] + http)
+        defer { _ = devnet?.stop() }
+        let node = try #require(devnet?.base)
+
+        // Two providers of our own, funded by dev keys 1 and 2.
+        var agents: [AgentProcess] = []
+        for n in 1...2 {
+            let key = "\(data)/keys/dev-\(n).json"
+            agents.append(
+                try AgentProcess(
+                    binary: binary, node: node, key: key, work: "\(dir)/work-\(n)", log: "\(dir)/agent-\(n).log"))
+        }
+        defer { for a in agents where a.process.isRunning { a.kill(SIGKILL) } }
+        try waitFor("two providers") {
+            let out = try runSluice(["market", "asks", "--node", node, "--json"])
+            return out.status == 0
+                && ((try? APIJSON.decoder().decode(ProviderListJSON.self, from: Data(out.out.utf8)))?.providers.count
+                    == 2)
+        }
+
+        // A job that runs for 3 seconds; agent 2 is killed while it runs and started again.
+        let job = dir + "/slow"
+        try FileManager.default.createDirectory(atPath: job, withIntermediateDirectories: true)
+        try """
+        name = "slow"
+        runner = "process"
+        command = ["sh", "-c", "sleep 3; echo done > out.txt"]
+        bundle = "."
+        outputs = ["out.txt"]
+        max_price_per_gpu_hour = 36000000
+        max_duration = "1m"
+        redundancy = 2
+        memory = "64MiB"
+        [gpu]
+        count = 1
+        """.write(toFile: job + "/job.toml", atomically: true, encoding: .utf8)
+        let submitted = try runSluice([
+            "job", "submit", job + "/job.toml", "--key", data + "/keys/dev-0.json", "--node", node,
+        ])
+        #expect(submitted.status == 0, "\(submitted.err)")
+        let id = try #require(
+            submitted.out.split(separator: "\n").first { $0.hasPrefix("job:") }?.split(separator: " ").last)
+        try waitFor("agent 2 to start the job") { agents[1].text.contains("running on CPU") }
+        agents[1].kill(SIGKILL)
+        agents[1] = try AgentProcess(
+            binary: binary, node: node, key: "\(data)/keys/dev-2.json", work: "\(dir)/work-2", log: "\(dir)/agent-2.log"
+        )
+        try waitFor("the job to settle", timeout: 90) {
+            let out = try runSluice(["job", "status", String(id), "--node", node, "--json"])
+            return out.out.contains("\"status\" : \"settled\"")
+        }
+        #expect(agents[1].text.contains("was running when the agent stopped: it runs again"), "\(agents[1].text)")
+
+        // The node stops and comes back on the same port; both agents reconnect and take the next job.
+        _ = devnet?.stop()
+        devnet = nil
+        usleep(1_500_000)
+        devnet = try DevnetProcess(binary: binary, data: data, extra: ["--providers", "0"] + http)
+        let again = try runSluice([
+            "job", "submit", repositoryRoot.path + "/examples/simulation/job.toml", "--key", data + "/keys/dev-0.json",
+            "--node", node, "--wait", "--out", dir + "/sim", "--job-timeout", "90s",
+        ])
+        #expect(again.status == 0, "\(again.out)\n\(again.err)\n\(agents[0].text)\n\(agents[1].text)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/sim/out/summary.json"))
+        #expect(agents.allSatisfy { $0.text.contains("unavailable") }, "the agents never saw the node go away")
+    }
+}
