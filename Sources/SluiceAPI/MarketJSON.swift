@@ -92,7 +92,8 @@ public struct JobJSON: Codable, Sendable, Equatable {
 
     public var id: Hash
     public var consumer: Address
-    /// open, matched, committed, settled, disputed, cancelled, expired (the names of `JobRecord.Status`).
+    /// open, matched, committed, settled, disputed, unresolved, cancelled, expired (the names of
+    /// `JobRecord.Status`).
     public var status: String
     public var spec: JobSpecJSON
     /// What is still held for the job (0 once refunded).
@@ -103,12 +104,29 @@ public struct JobJSON: Codable, Sendable, Equatable {
     public var matchedHeight: UInt64?
     /// The providers matched to it, in the order the auction chose them (empty until matched).
     public var assigned: [Assignment]
-    /// Unix seconds: when commitments (matched) or reveals (committed) are due.
+    /// Unix seconds: when commitments (matched), reveals (committed) or the auditor's report (disputed)
+    /// are due.
     public var deadline: UInt64?
-    /// The agreed result, once settled.
+    /// The agreed result, once settled (the one an audit confirmed, after an audit).
     public var result: Hash?
-    /// Providers that missed a deadline of this job (slashed, never assigned to it again).
+    /// Providers that missed a deadline of this job, auditors included (slashed, never assigned to it
+    /// again).
     public var failedProviders: [Address]
+    /// Unix seconds of the block that settled it; `job.dispute` is open for the dispute window after.
+    public var settledAt: UInt64?
+    /// Why the job was audited: disagreement, random or dispute; absent when it never was.
+    public var auditKind: String?
+    /// Audit rounds begun (each draws an auditor, or finds none eligible).
+    public var auditRound: UInt8?
+    /// The auditor of the current round (the last one, once the audit ended), at its own ask.
+    public var auditor: Address?
+    public var auditPricePerGpuHour: Amount?
+    /// What the auditor reported: its result, the seconds it used, the blob of its logs.
+    public var auditResult: Hash?
+    public var auditUsageSeconds: UInt64?
+    public var auditLogs: Hash?
+    /// What the auditor was paid for its run (its share of slashes aside).
+    public var auditPaid: Amount?
 
     /// The one mapping of a job record to JSON.
     public init(_ j: JobRecord) {
@@ -120,9 +138,20 @@ public struct JobJSON: Codable, Sendable, Equatable {
         submitHeight = j.submitHeight
         matchedHeight = j.matchedHeight == 0 ? nil : j.matchedHeight
         assigned = j.assigned.map(Assignment.init)
-        deadline = j.status == .matched || j.status == .committed ? j.deadline : nil
+        deadline = j.status == .matched || j.status == .committed || j.status == .disputed ? j.deadline : nil
         result = j.result
         failedProviders = j.failedProviders
+        settledAt = j.settledTimestamp == 0 ? nil : j.settledTimestamp
+        if let audit = j.audit {
+            auditKind = audit.kind.name
+            auditRound = audit.round
+            auditor = audit.auditor
+            auditPricePerGpuHour = audit.auditor == nil ? nil : audit.pricePerGPUHour
+            auditResult = audit.result
+            auditUsageSeconds = audit.result == nil ? nil : audit.usageSeconds
+            auditLogs = audit.logs
+            auditPaid = audit.paid == .zero ? nil : audit.paid
+        }
     }
 
     /// "2 × 1 GPU (any model, ≥ 24 GB), ≤ 10/GPU-hour, ≤ 3600 s, process".

@@ -50,6 +50,8 @@ public struct StateProofJSON: Codable, Sendable {
         case .provider(let r)?: value = Value(type: "provider", hex: "0x" + Hex.encode(r.canonicalBytes))
         case .job(let r)?: value = Value(type: "job", hex: "0x" + Hex.encode(r.canonicalBytes))
         case .book(let r)?: value = Value(type: "book", hex: "0x" + Hex.encode(r.canonicalBytes))
+        case .marketParameters(let r)?: value = Value(type: "params", hex: "0x" + Hex.encode(r.canonicalBytes))
+        case .burned(let a)?: value = Value(type: "burned", balance: a)
         case nil: value = nil
         }
     }
@@ -73,12 +75,16 @@ public struct StateProofJSON: Codable, Sendable {
                 do { decoded = .bytes(try Hex.decode(value.hex ?? "")) } catch {
                     throw WireError("field value.hex: \(error.message)")
                 }
-            case "provider", "job", "book":
+            case "burned":
+                guard let balance = value.balance else { throw WireError("field value: burned needs balance") }
+                decoded = .burned(balance)
+            case "provider", "job", "book", "params":
                 do {
                     let raw = try Hex.decode(value.hex ?? "")
                     switch value.type {
                     case "provider": decoded = .provider(try ProviderRecord(canonicalBytes: raw))
                     case "job": decoded = .job(try JobRecord(canonicalBytes: raw))
+                    case "params": decoded = .marketParameters(try MarketParameters(canonicalBytes: raw))
                     default: decoded = .book(try MarketBook(canonicalBytes: raw))
                     }
                 } catch {

@@ -56,7 +56,8 @@ extension KeyedDecodingContainer {
 /// A payload: `{"type": "transfer", "to", "amount"}`, `{"type": "compute-transfer", "to", "amount",
 /// "rounds"}`, `{"type": "provider.register", "offer": {…}}`, `{"type": "job.submit", "job": {…}}`,
 /// `{"type": "job.cancel", "jobId"}`, `{"type": "job.commit", "jobId", "commitment"}`,
-/// `{"type": "job.reveal", "jobId", "result", "salt", "usageSeconds"}`. Only the fields of its type may be
+/// `{"type": "job.reveal", "jobId", "result", "salt", "usageSeconds"}`, `{"type": "audit.report", "jobId",
+/// "result", "usageSeconds"}`, `{"type": "job.dispute", "jobId"}`. Only the fields of its type may be
 /// present.
 public struct PayloadJSON: Codable, Sendable, Equatable {
     public var type: String
@@ -68,17 +69,17 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
     public var offer: ProviderOfferJSON?
     /// Only for `job.submit`.
     public var job: JobSpecJSON?
-    /// For `job.cancel`, `job.commit` and `job.reveal`.
+    /// For `job.cancel`, `job.commit`, `job.reveal`, `audit.report` and `job.dispute`.
     public var jobId: Hash?
     /// Only for `job.commit`.
     public var commitment: Hash?
     /// Only for `provider.update`.
     public var update: ProviderUpdateJSON?
-    /// Only for `job.reveal`.
+    /// For `job.reveal` and `audit.report` (`salt` only for `job.reveal`).
     public var result: Hash?
     public var salt: Hash?
     public var usageSeconds: UInt64?
-    /// Optional for `job.reveal`: the blob of the run's logs (absent: none).
+    /// Optional for `job.reveal` and `audit.report`: the blob of the run's logs (absent: none).
     public var logs: Hash?
 
     enum CodingKeys: String, CodingKey {
@@ -90,6 +91,7 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
         "job.submit": [.job], "job.cancel": [.jobId], "job.commit": [.jobId, .commitment],
         "job.reveal": [.jobId, .result, .salt, .usageSeconds, .logs], "provider.update": [.update],
         "provider.heartbeat": [], "provider.unbond": [], "provider.withdraw": [],
+        "audit.report": [.jobId, .result, .usageSeconds, .logs], "job.dispute": [.jobId],
     ]
 
     public init(from decoder: any Decoder) throws {
@@ -140,7 +142,7 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
             self.rounds = rounds
         case .providerRegister(let registration): offer = ProviderOfferJSON(registration)
         case .jobSubmit(let spec): job = JobSpecJSON(spec)
-        case .jobCancel(let id): jobId = id
+        case .jobCancel(let id), .jobDispute(let id): jobId = id
         case let .jobCommit(id, commitment):
             jobId = id
             self.commitment = commitment
@@ -148,6 +150,11 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
             jobId = id
             self.result = result
             self.salt = salt
+            usageSeconds = usage
+            self.logs = logs == .zero ? nil : logs
+        case let .auditReport(id, result, usage, logs):
+            jobId = id
+            self.result = result
             usageSeconds = usage
             self.logs = logs == .zero ? nil : logs
         case .providerUpdate(let u): update = ProviderUpdateJSON(u)
@@ -169,7 +176,9 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
             guard let job else { return type }
             return
                 "job.submit \(job.redundancy) × \(job.gpuCount) GPU, ≤ \(job.maxPricePerGpuHour)/GPU-hour, ≤ \(job.maxDurationSeconds) s"
-        case "job.cancel", "job.commit": return "\(type) \(jobId?.hex ?? "?")"
+        case "job.cancel", "job.commit", "job.dispute": return "\(type) \(jobId?.hex ?? "?")"
+        case "audit.report":
+            return "audit.report \(jobId?.hex ?? "?") result \(result?.hex ?? "?"), \(usageSeconds ?? 0) s"
         case "job.reveal": return "job.reveal \(jobId?.hex ?? "?") result \(result?.hex ?? "?"), \(usageSeconds ?? 0) s"
         default: return type
         }
@@ -211,6 +220,14 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
                 throw WireError("field payload: job.reveal needs jobId, result, salt and usageSeconds")
             }
             return .jobReveal(job: jobId, result: result, salt: salt, usageSeconds: usageSeconds, logs: logs ?? .zero)
+        case "audit.report":
+            guard let jobId, let result, let usageSeconds else {
+                throw WireError("field payload: audit.report needs jobId, result and usageSeconds")
+            }
+            return .auditReport(job: jobId, result: result, usageSeconds: usageSeconds, logs: logs ?? .zero)
+        case "job.dispute":
+            guard let jobId else { throw WireError("field payload.jobId: missing") }
+            return .jobDispute(job: jobId)
         default:
             throw WireError(
                 "field payload.type: unknown payload type '\(type)' (use \(Self.fields.keys.sorted().joined(separator: ", ")))"

@@ -43,15 +43,15 @@ extension APIServer {
         }
     }
 
-    /// The jobs under way (matched or committed) that a provider is assigned to, from the book's active
-    /// jobs: what a provider's agent has to run, commit or reveal.
+    /// The jobs under way (matched, committed or disputed) that a provider is assigned to or audits now,
+    /// from the book's active jobs: what a provider's agent has to run, commit, reveal or report.
     func providerJobs(_ context: APIRequestContext) throws -> Response {
         let address = try providerAddress(context)
         let list = try atOneHeight { () throws(APIError) -> [JobJSON] in
             guard case .book(let book)? = node.store.peek(.marketBook) else { return [] }
             return book.activeJobs.compactMap { active in
                 guard case .job(let j)? = node.store.peek(.job(active.id)),
-                    j.assigned.contains(where: { $0.provider == address })
+                    j.assigned.contains(where: { $0.provider == address }) || j.audit?.auditor == address
                 else { return nil }
                 return JobJSON(j)
             }

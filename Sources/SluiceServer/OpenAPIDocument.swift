@@ -137,7 +137,7 @@ public enum OpenAPIDocument {
             "/v1/market/providers/{address}/jobs": {
               "get": {
                 "operationId": "getProviderJobs",
-                "summary": "The jobs under way (matched or committed) a provider is assigned to: what its agent has to run, commit or reveal.",
+                "summary": "The jobs under way (matched, committed or disputed) a provider is assigned to or audits now: what its agent has to run, commit, reveal or report.",
                 "parameters": [{"name": "address", "in": "path", "required": true, "schema": \#(hash)}],
                 "responses": {
                   "200": {"description": "the jobs", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobList"}}}},
@@ -244,7 +244,7 @@ public enum OpenAPIDocument {
                 "code": {"type": "string", "enum": ["bad_request", "not_found", "body_too_large", "method_not_allowed", "internal", "bad_signature", "wrong_chain", "expired", "oversized", "gas_limit_too_low", "gas_price_too_low", "unknown_sender", "sequence_too_old", "sequence_too_far_ahead", "fee_unpayable", "duplicate", "underpriced", "sender_limit", "mempool_full", "hash_mismatch", "no_blobs", "blobs_full", "blob_damaged"]}
               }},
               "Payload": {"type": "object", "required": ["type"], "additionalProperties": false, "properties": {
-                "type": {"type": "string", "enum": ["transfer", "compute-transfer", "provider.register", "job.submit", "job.cancel", "job.commit", "job.reveal", "provider.update", "provider.heartbeat", "provider.unbond", "provider.withdraw"]},
+                "type": {"type": "string", "enum": ["transfer", "compute-transfer", "provider.register", "job.submit", "job.cancel", "job.commit", "job.reveal", "provider.update", "provider.heartbeat", "provider.unbond", "provider.withdraw", "audit.report", "job.dispute"]},
                 "to": \#(hash), "amount": \#(amount), "rounds": {"type": "integer", "minimum": 0},
                 "offer": {"$ref": "#/components/schemas/ProviderOffer"},
                 "job": {"$ref": "#/components/schemas/JobSpec"},
@@ -255,7 +255,7 @@ public enum OpenAPIDocument {
                   }}},
                   "pricePerGpuHour": \#(amount)
                 }}
-              }, "description": "transfer and compute-transfer: to, amount (+ rounds); provider.register: offer; job.submit: job; job.cancel: jobId; job.commit: jobId, commitment; job.reveal: jobId, result, salt, usageSeconds (+ logs)"},
+              }, "description": "transfer and compute-transfer: to, amount (+ rounds); provider.register: offer; job.submit: job; job.cancel: jobId; job.commit: jobId, commitment; job.reveal: jobId, result, salt, usageSeconds (+ logs); audit.report: jobId, result, usageSeconds (+ logs); job.dispute: jobId"},
               "ProviderOffer": {"type": "object", "required": ["devices", "region", "endpoint", "stake", "pricePerGpuHour"], "additionalProperties": false, "properties": {
                 "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
                   "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64)
@@ -349,6 +349,9 @@ public enum OpenAPIDocument {
                 "spec": {"$ref": "#/components/schemas/JobSpec"}, "escrow": \#(amount),
                 "submitHeight": \#(u64), "matchedHeight": \#(u64), "deadline": \#(u64), "result": \#(hash),
                 "failedProviders": {"type": "array", "items": \#(hash)},
+                "settledAt": \#(u64), "auditKind": {"type": "string", "enum": ["disagreement", "random", "dispute"]},
+                "auditRound": {"type": "integer", "minimum": 0}, "auditor": \#(hash), "auditPricePerGpuHour": \#(amount),
+                "auditResult": \#(hash), "auditUsageSeconds": \#(u64), "auditLogs": \#(hash), "auditPaid": \#(amount),
                 "assigned": {"type": "array", "items": {"type": "object", "required": ["provider", "pricePerGpuHour"], "additionalProperties": false, "properties": {
                   "provider": \#(hash), "pricePerGpuHour": \#(amount), "commitment": \#(hash), "result": \#(hash),
                   "usageSeconds": \#(u64), "paid": \#(amount), "logs": \#(hash)

@@ -26,6 +26,9 @@ struct PayloadJSONTests {
         .jobReveal(job: job, result: Hash.sha256([5]), salt: Hash.sha256([6]), usageSeconds: 99, logs: .zero),
         .jobReveal(
             job: job, result: Hash.sha256([5]), salt: Hash.sha256([6]), usageSeconds: 99, logs: Hash.sha256([7])),
+        .auditReport(job: job, result: Hash.sha256([5]), usageSeconds: 42, logs: .zero),
+        .auditReport(job: job, result: Hash.sha256([5]), usageSeconds: 42, logs: Hash.sha256([8])),
+        .jobDispute(job: job),
     ]
 
     @Test(arguments: payloads)
@@ -46,6 +49,12 @@ struct PayloadJSONTests {
         (#"{"type": "provider.heartbeat", "amount": "5"}"#, "amount"),
         (#"{"type": "job.reveal", "jobId": "0x\#(String(repeating: "11", count: 32))"}"#, "result"),
         (#"{"type": "provider.update"}"#, "update"),
+        (#"{"type": "audit.report", "jobId": "0x\#(String(repeating: "11", count: 32))"}"#, "result"),
+        (
+            #"{"type": "audit.report", "jobId": "0x\#(String(repeating: "11", count: 32))", "result": "0x\#(String(repeating: "22", count: 32))", "usageSeconds": 5, "salt": "0x\#(String(repeating: "33", count: 32))"}"#,
+            "salt"
+        ),
+        (#"{"type": "job.dispute"}"#, "jobId"),
         (#"{"type": "mint", "to": "0x\#(String(repeating: "22", count: 32))"}"#, "unknown payload type"),
     ])
     func wrongFieldsAreRefused(text: String, mentions: String) {

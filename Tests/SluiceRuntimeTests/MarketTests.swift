@@ -7,15 +7,19 @@ import Testing
 private func addr(_ name: String) -> Address { Address(Hash.sha256(Array(name.utf8))) }
 
 /// A chain in memory: blocks run sequentially and with Block-STM (forced, 2 threads), which must agree.
-private struct MarketChain {
+struct MarketChain {
     var state: [StateKey: StateValue]
     var height: UInt64 = 0
     var sequences: [Address: UInt64] = [:]
     var threads = 2
 
-    init(funded: [Address], balance: UInt128 = 1_000_000) {
+    init(funded: [Address], balance: UInt128 = 1_000_000, params: MarketParameters? = nil) {
         state = [:]
         for a in funded { state[.account(a)] = .account(AccountState(balance: Amount(balance), sequence: 0)) }
+        if let params {
+            let entry = try! params.genesisEntry()
+            state[entry.key] = entry.value
+        }
     }
 
     /// A transaction from `sender` with its next sequence (counted here, as a wallet would).
@@ -35,9 +39,12 @@ private struct MarketChain {
     {
         self.height = height ?? self.height + 1
         clock += seconds
-        let context = BlockContext(height: self.height, timestamp: clock, seed: Hash.sha256([1]))
+        let context = BlockContext(height: self.height, timestamp: clock, seed: Self.seed(at: self.height))
         var txs = txs
-        for i in txs.indices { txs[i].height = self.height }
+        for i in txs.indices {
+            txs[i].height = self.height
+            txs[i].timestamp = clock
+        }
         let base = DictionaryState(state)
         let s = SequentialExecutor(vm: BankVM()).execute(txs, base: base, context: context)
         let p = ParallelExecutor(vm: BankVM(), threads: threads, policy: .forceParallel)
@@ -50,7 +57,14 @@ private struct MarketChain {
         return s.outputs
     }
 
+    /// The seed of the block at a height (it stands in for the parent's hash: it changes every block).
+    static func seed(at height: UInt64) -> Hash { Hash.sha256(withUnsafeBytes(of: height.littleEndian) { Array($0) }) }
+
     func balance(_ a: Address) -> UInt128 { state[.account(a)]?.account?.balance.value ?? 0 }
+    var burned: UInt128 {
+        if case .burned(let b)? = state[.marketBurned] { return b.value }
+        return 0
+    }
     func job(_ id: Hash) -> JobRecord? {
         if case .job(let j)? = state[.job(id)] { return j }
         return nil
@@ -64,7 +78,7 @@ private struct MarketChain {
         return nil
     }
 
-    /// Balances + escrows still held + stakes: what the market must conserve.
+    /// Balances + escrows still held + stakes + burned: what the market must conserve.
     var supply: UInt128 {
         var total: UInt128 = 0
         for (_, v) in state {
@@ -72,14 +86,15 @@ private struct MarketChain {
             case .account(let a): total += a.balance.value
             case .job(let j): total += j.escrow.value
             case .provider(let p): total += p.stake.value
-            case .bytes, .book: break
+            case .burned(let b): total += b.value
+            case .bytes, .book, .marketParameters: break
             }
         }
         return total
     }
 }
 
-private func offer(
+func offer(
     price: UInt128, stake: UInt128 = 5_000, gpus: UInt32 = 1, vram: UInt32 = 24, model: String = "RTX 4090"
 )
     -> Payload
@@ -90,7 +105,7 @@ private func offer(
             endpoint: "http://p", stake: Amount(stake), pricePerGPUHour: Amount(price)))
 }
 
-private func job(
+func job(
     maxPrice: UInt128 = 10, k: UInt8 = 1, gpus: UInt32 = 1, hours: UInt64 = 3, vram: UInt32 = 16, model: String = ""
 ) -> Payload {
     .jobSubmit(
@@ -100,10 +115,10 @@ private func job(
             redundancy: k, verification: 0))
 }
 
-private let consumer = addr("consumer")
-private let p1 = addr("provider-1")
-private let p2 = addr("provider-2")
-private let p3 = addr("provider-3")
+let consumer = addr("consumer")
+let p1 = addr("provider-1")
+let p2 = addr("provider-2")
+let p3 = addr("provider-3")
 
 @Suite("The market: registration, submission, block-end matching, cancel, expiry")
 struct MarketTests {
@@ -182,7 +197,7 @@ struct MarketTests {
         chain.block([])
         #expect(chain.job(id)?.status == .open)
         let paid = chain.balance(consumer)
-        chain.block([], at: 2 + MarketParameters.openJobBlocks)
+        chain.block([], at: 2 + MarketParameters.default.openJobBlocks)
         let j = try #require(chain.job(id))
         #expect(j.status == .expired && j.escrow == .zero)
         #expect(chain.balance(consumer) == paid + 30)
@@ -260,31 +275,55 @@ struct MarketTests {
     @Test func randomMarketAndBankBlocksConserveSupplyAndParallelEqualsSequential() {
         var rng = SplitMix64(seed: 20_261_126)
         let people = (0..<12).map { addr("person-\($0)") }
-        var chain = MarketChain(funded: people, balance: 200_000)
+        // Random audits of a third of the agreeing jobs, a long dispute window: every audit path is taken.
+        let params = MarketParameters(auditProbabilityBasisPoints: 3_000, disputeWindowSeconds: 100_000)
+        var chain = MarketChain(funded: people, balance: 200_000, params: params)
         chain.threads = 4
         let genesis = chain.supply
         var submitted: [Hash] = []
         var results: [String: Hash] = [:]
-        for _ in 0..<40 {
+        var reports = 0
+        var disputes = 0
+        for _ in 0..<60 {
             var txs: [BankTransaction] = []
+            // The jobs someone can act on: under way, or settled and still disputable.
+            let underWay = submitted.filter { id in
+                guard let j = chain.job(id) else { return false }
+                return [.matched, .committed, .disputed].contains(j.status) || (j.status == .settled && j.audit == nil)
+            }
             for _ in 0..<Int(rng.next() % 40) {
                 let who = people[Int(rng.next() % UInt64(people.count))]
-                switch rng.next() % 6 {
+                switch rng.next() % 8 {
                 case 0:
                     txs.append(
                         chain.tx(who, offer(price: UInt128(1 + rng.next() % 9), gpus: UInt32(1 + rng.next() % 3))))
-                case 1, 2:
+                case 1:
                     txs.append(
                         chain.tx(
                             who,
                             job(
                                 maxPrice: UInt128(1 + rng.next() % 12), k: UInt8(1 + rng.next() % 3), gpus: 1,
                                 hours: 1 + rng.next() % 4)))
-                case 3 where !submitted.isEmpty:
-                    let id = submitted[Int(rng.next() % UInt64(submitted.count))]
-                    // Mostly the job's work: a commitment or a reveal by one of its providers (a wrong
-                    // result now and then, for disputes); else a cancel by whoever.
-                    if let j = chain.job(id), let a = j.assigned.randomElement(using: &rng), rng.next() % 4 != 0 {
+                case 2...4 where !underWay.isEmpty:
+                    // The job's work: a commitment or a reveal by one of its providers (a wrong result now
+                    // and then, for disagreements), the auditor's report (one side's result, or another),
+                    // the consumer's dispute of a settled job.
+                    let id = underWay[Int(rng.next() % UInt64(underWay.count))]
+                    guard let j = chain.job(id) else { break }
+                    if j.status == .disputed, let auditor = j.audit?.auditor {
+                        guard rng.next() % 3 != 0 else { break }
+                        let sides = j.assigned.compactMap(\.result) + [Hash.sha256([9])]
+                        let found = sides[Int(rng.next() % UInt64(sides.count))]
+                        txs.append(
+                            chain.tx(
+                                auditor,
+                                .auditReport(job: id, result: found, usageSeconds: rng.next() % 20_000, logs: .zero)))
+                        reports += 1
+                    } else if j.status == .settled {
+                        guard rng.next() % 2 == 0 else { break }
+                        txs.append(chain.tx(j.consumer, .jobDispute(job: id)))
+                        disputes += 1
+                    } else if let a = j.assigned.randomElement(using: &rng) {
                         let result = Hash.sha256(withUnsafeBytes(of: id) { Array($0) } + [rng.next() % 8 == 0 ? 1 : 0])
                         let claimed = results[id.hex + a.provider.hex] ?? result
                         results[id.hex + a.provider.hex] = claimed
@@ -293,10 +332,12 @@ struct MarketTests {
                         } else {
                             txs.append(chain.tx(a.provider, reveal(id, result: claimed, usage: rng.next() % 20_000)))
                         }
-                    } else {
-                        txs.append(chain.tx(who, .jobCancel(job: id)))
                     }
-                case 4:
+                case 5 where !submitted.isEmpty:
+                    // A cancel by whoever (only the consumer of an open job succeeds).
+                    let id = submitted[Int(rng.next() % UInt64(submitted.count))]
+                    txs.append(chain.tx(who, .jobCancel(job: id)))
+                case 6:
                     let ops: [Payload] = [
                         .providerHeartbeat, .providerUnbond, .providerWithdraw,
                         .providerUpdate(
@@ -325,6 +366,10 @@ struct MarketTests {
         #expect(!submitted.isEmpty)
         let statuses = Set(submitted.compactMap { chain.job($0)?.status })
         #expect(statuses.count >= 3, "the random blocks should reach several job states, got \(statuses)")
+        let audits = Set(submitted.compactMap { chain.job($0)?.audit?.kind })
+        #expect(audits.count == 3, "every kind of audit should run, got \(audits)")
+        #expect(reports > 0 && disputes > 0)
+        #expect(chain.burned > 0, "some report should have contradicted a provider")
     }
 
     @Test func updateChangesPriceAndCapacityButNotBelowWhatIsInUse() throws {
@@ -375,7 +420,7 @@ struct MarketTests {
         let p2Balance = chain.balance(p2)
         r = chain.block(
             [chain.tx(p1, .providerWithdraw), chain.tx(p2, .providerWithdraw)],
-            at: unbondedAt + MarketParameters.unbondingBlocks)
+            at: unbondedAt + MarketParameters.default.unbondingBlocks)
         #expect(r[0].error == .jobsInProgress)
         #expect(r[1].status == .success)
         #expect(chain.balance(p2) == p2Balance + 5_000 - UInt128(MarketParameters.withdrawGas))
@@ -391,6 +436,8 @@ struct MarketTests {
             offer(price: 6), job(), .jobCancel(job: Hash.sha256([3])), commit(Hash.sha256([1]), p1, result: .zero),
             reveal(Hash.sha256([1]), result: .zero, usage: 9), update, .providerHeartbeat, .providerUnbond,
             .providerWithdraw,
+            .auditReport(job: Hash.sha256([1]), result: Hash.sha256([2]), usageSeconds: 3, logs: .zero),
+            .jobDispute(job: Hash.sha256([1])),
         ]
         for p in payloads {
             let t = Transaction(chainId: 1, sender: consumer, sequence: 4, gasLimit: 100, gasPrice: 1, payload: p)
@@ -403,7 +450,18 @@ struct MarketTests {
                 model: "H100", maxDurationSeconds: 60, maxPricePerGPUHour: 9, redundancy: 2, verification: 0), escrow: 5
         )
         j.assigned = [.init(provider: p1, pricePerGPUHour: 3)]
+        var audited = j
+        audited.settledTimestamp = 77
+        audited.audit = JobRecord.Audit(kind: .random)
+        audited.audit?.round = 2
+        audited.audit?.auditor = p2
+        audited.audit?.pricePerGPUHour = 4
+        audited.audit?.result = Hash.sha256([5])
+        audited.audit?.usageSeconds = 6
+        audited.audit?.logs = Hash.sha256([7])
+        audited.audit?.paid = 8
         for v in [
+            StateValue.job(audited),
             StateValue.job(j), .provider(ProviderRecord(owner: p1, offer: try #require(offer(price: 2).registration))),
             .book(MarketBook(openJobs: [j.id], providers: [p1, p2])),
         ] {
@@ -424,11 +482,11 @@ struct MarketTests {
     }
 }
 
-private func commit(_ job: Hash, _ provider: Address, result: Hash, salt: Hash = Hash.sha256([42])) -> Payload {
+func commit(_ job: Hash, _ provider: Address, result: Hash, salt: Hash = Hash.sha256([42])) -> Payload {
     .jobCommit(job: job, commitment: JobCommitment.make(job: job, provider: provider, result: result, salt: salt))
 }
 
-private func reveal(_ job: Hash, result: Hash, usage: UInt64, salt: Hash = Hash.sha256([42])) -> Payload {
+func reveal(_ job: Hash, result: Hash, usage: UInt64, salt: Hash = Hash.sha256([42])) -> Payload {
     .jobReveal(job: job, result: result, salt: salt, usageSeconds: usage, logs: .zero)
 }
 
@@ -524,7 +582,7 @@ struct MarketSettlementTests {
         chain.block([chain.tx(p1, commit(id, p1, result: result))])
         let consumerBefore = chain.balance(consumer)
         let stakeBefore = try #require(chain.provider(p2)).stake
-        chain.block([], after: 3 * 3600 + MarketParameters.commitGraceSeconds + 1)
+        chain.block([], after: 3 * 3600 + MarketParameters.default.commitGraceSeconds + 1)
         let p2After = try #require(chain.provider(p2))
         #expect(p2After.stake.value == stakeBefore.value * 9 / 10 && p2After.jobsFailed == 1 && p2After.busy == 0)
         #expect(chain.balance(consumer) == consumerBefore + stakeBefore.value / 10)
@@ -540,7 +598,7 @@ struct MarketSettlementTests {
         let result = Hash.sha256([7])
         chain.block([chain.tx(p1, commit(id, p1, result: result)), chain.tx(p2, commit(id, p2, result: result))])
         chain.block([chain.tx(p1, reveal(id, result: result, usage: 3600))])
-        chain.block([], after: MarketParameters.revealWindowSeconds + 1)
+        chain.block([], after: MarketParameters.default.revealWindowSeconds + 1)
         let j = try #require(chain.job(id))
         #expect(j.status == .settled && j.assigned.map(\.provider) == [p1])
         #expect(chain.provider(p2)?.jobsFailed == 1)

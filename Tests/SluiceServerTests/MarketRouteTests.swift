@@ -230,6 +230,77 @@ struct MarketRouteTests {
         }
     }
 
+    /// Three providers register; a k = 2 job goes to the two cheapest, whose reveals disagree. The third
+    /// is drawn to audit: its job list shows the job, and its `audit.report` settles it, confirming one
+    /// side. The job's audit fields and the slashed provider are checked against the OpenAPI document.
+    @Test func anAuditThroughTheAPI() async throws {
+        let (consumer, a, b, c) = (TestSender(), TestSender(), TestSender(), TestSender())
+        try await withChain([consumer, a, b, c]) { chain in
+            let log = ReplyLog()
+            let app = Application(router: chain.server.router())
+            try await app.test(.router) { client in
+                let api = APIClient(client: client, log: log)
+                chain.node.start()
+                func send(_ txs: [Transaction]) async throws {
+                    for tx in txs { try await api.submitAccepted(tx) }
+                    for tx in txs {
+                        let status = try await api.waitCommitted(tx.hash)
+                        #expect(status.receipt?.status == "success", "\(status)")
+                    }
+                }
+                func offer(_ price: UInt128) -> Payload {
+                    .providerRegister(
+                        ProviderRegistration(
+                            devices: [GPUDevice(model: "H100", vramGB: 80, count: 1, score: 1)], region: "eu",
+                            endpoint: "", stake: 5_000, pricePerGPUHour: Amount(price)))
+                }
+                try await send([a.market(0, offer(6_000)), b.market(0, offer(7_000)), c.market(0, offer(8_000))])
+                try await send([consumer.market(0, .jobSubmit(spec(k: 2, maxPrice: 10_000, hours: 1)))])
+                let id = JobRecord.id(consumer: consumer.address, sequence: 0)
+                let (ra, rb) = (Hash.sha256([1]), Hash.sha256([2]))
+                try await send([
+                    a.market(
+                        1,
+                        .jobCommit(
+                            job: id,
+                            commitment: JobCommitment.make(job: id, provider: a.address, result: ra, salt: .zero))),
+                    b.market(
+                        1,
+                        .jobCommit(
+                            job: id,
+                            commitment: JobCommitment.make(job: id, provider: b.address, result: rb, salt: .zero))),
+                ])
+                try await send([
+                    a.market(2, .jobReveal(job: id, result: ra, salt: .zero, usageSeconds: 60, logs: .zero)),
+                    b.market(2, .jobReveal(job: id, result: rb, salt: .zero, usageSeconds: 60, logs: .zero)),
+                ])
+                // The reveals disagree: c, the only other provider, is drawn and sees the job in its list.
+                let disputed: JobJSON = try await api.get("/v1/market/jobs/\(id.hex)")
+                #expect(disputed.status == "disputed" && disputed.auditKind == "disagreement")
+                #expect(disputed.auditor == c.address && disputed.auditRound == 1 && disputed.deadline != nil)
+                #expect(disputed.auditPricePerGpuHour == Amount(8_000) && disputed.escrow == Amount(20_000))
+                let toAudit: JobListJSON = try await api.get("/v1/market/providers/\(c.address.hex)/jobs")
+                #expect(toAudit.jobs.map(\.id) == [id])
+                try await send([
+                    c.market(1, .auditReport(job: id, result: ra, usageSeconds: 90, logs: Hash.sha256([3])))
+                ])
+                await chain.node.stop()
+                let settled: JobJSON = try await api.get("/v1/market/jobs/\(id.hex)")
+                #expect(settled.status == "settled" && settled.result == ra && settled.escrow == .zero)
+                #expect(settled.auditResult == ra && settled.auditUsageSeconds == 90)
+                #expect(settled.auditLogs == Hash.sha256([3]) && settled.auditPaid == Amount(200))
+                #expect(settled.settledAt != nil && settled.deadline == nil)
+                #expect(settled.assigned.map(\.paid) == [Amount(100), nil])
+                let done: JobListJSON = try await api.get("/v1/market/providers/\(c.address.hex)/jobs")
+                #expect(done.jobs.isEmpty)
+                let liar: ProviderJSON = try await api.get("/v1/market/providers/\(b.address.hex)")
+                #expect(liar.stake == Amount(2_500) && liar.jobsDisputed == 1)
+            }
+            let exercised = try expectFitsOpenAPI(log)
+            #expect(exercised.contains("GET /v1/market/providers/{address}/jobs"))
+        }
+    }
+
     /// Malformed addresses, ids and query values are 400 bad_request with a message; unknown ones 404.
     @Test func badQueriesAndUnknownRecords() async throws {
         try await withChain([TestSender()]) { chain in

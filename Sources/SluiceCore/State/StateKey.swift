@@ -16,6 +16,10 @@ public struct StateKey: Hashable, Comparable, Sendable, CustomStringConvertible 
         public static let marketJob = Space(rawValue: 3)
         /// `market/book`: the open jobs and the registered providers (written at block end only).
         public static let marketBook = Space(rawValue: 4)
+        /// `market/params`: the market's genesis parameters (absent: the defaults).
+        public static let marketParams = Space(rawValue: 5)
+        /// `market/burned`: the total burned by slashes (written at block end only).
+        public static let marketBurned = Space(rawValue: 6)
     }
 
     public var space: Space
@@ -31,6 +35,8 @@ public struct StateKey: Hashable, Comparable, Sendable, CustomStringConvertible 
     public static func provider(_ address: Address) -> StateKey { StateKey(space: .marketProvider, id: address.hash) }
     public static func job(_ id: Hash) -> StateKey { StateKey(space: .marketJob, id: id) }
     public static let marketBook = StateKey(space: .marketBook, id: .zero)
+    public static let marketParameters = StateKey(space: .marketParams, id: .zero)
+    public static let marketBurned = StateKey(space: .marketBurned, id: .zero)
 
     /// A keyed, well-mixed 64-bit hash, used for table slots and lock stripes. It differs between
     /// processes, so nothing that must be deterministic may depend on it.
@@ -64,6 +70,8 @@ public struct StateKey: Hashable, Comparable, Sendable, CustomStringConvertible 
         case .marketProvider: "market/provider/\(id.hex)"
         case .marketJob: "market/job/\(id.hex)"
         case .marketBook: "market/book"
+        case .marketParams: "market/params"
+        case .marketBurned: "market/burned"
         default: "\(space.rawValue)/\(id.hex)"
         }
     }

@@ -36,6 +36,15 @@ extension Payload: CanonicalCodable {
         case .providerHeartbeat: w.writeULEB(8)
         case .providerUnbond: w.writeULEB(9)
         case .providerWithdraw: w.writeULEB(10)
+        case let .auditReport(job, result, usage, logs):
+            w.writeULEB(11)
+            w.write(job)
+            w.write(result)
+            w.write(usage)
+            w.write(logs)
+        case .jobDispute(let job):
+            w.writeULEB(12)
+            w.write(job)
         }
     }
 
@@ -58,6 +67,11 @@ extension Payload: CanonicalCodable {
         case 8: self = .providerHeartbeat
         case 9: self = .providerUnbond
         case 10: self = .providerWithdraw
+        case 11:
+            self = .auditReport(
+                job: try r.readHash(), result: try r.readHash(), usageSeconds: try r.read(UInt64.self),
+                logs: try r.readHash())
+        case 12: self = .jobDispute(job: try r.readHash())
         case let tag: throw CoreError(.codec, "unknown payload type \(tag) at offset \(at)")
         }
     }

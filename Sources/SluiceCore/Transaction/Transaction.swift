@@ -27,6 +27,11 @@ public enum Payload: Hashable, Sendable {
     case providerUnbond
     /// A provider takes its stake back after the unbonding period, with no job in progress.
     case providerWithdraw
+    /// The auditor drawn for a disputed job reports its result, the seconds it used and the blob of its
+    /// run's logs (zero when it kept none).
+    indirect case auditReport(job: Hash, result: Hash, usageSeconds: UInt64, logs: Hash)
+    /// The consumer of a settled job asks for an audit of it, within the dispute window, with a bond.
+    case jobDispute(job: Hash)
 
     /// The JSON `type` name.
     public var typeName: String {
@@ -42,6 +47,8 @@ public enum Payload: Hashable, Sendable {
         case .providerHeartbeat: "provider.heartbeat"
         case .providerUnbond: "provider.unbond"
         case .providerWithdraw: "provider.withdraw"
+        case .auditReport: "audit.report"
+        case .jobDispute: "job.dispute"
         }
     }
 
@@ -50,7 +57,7 @@ public enum Payload: Hashable, Sendable {
         switch self {
         case .transfer(let to, _), .computeTransfer(let to, _, _): to
         case .providerRegister, .jobSubmit, .jobCancel, .jobCommit, .jobReveal, .providerUpdate, .providerHeartbeat,
-            .providerUnbond, .providerWithdraw:
+            .providerUnbond, .providerWithdraw, .auditReport, .jobDispute:
             nil
         }
     }

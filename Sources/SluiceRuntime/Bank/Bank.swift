@@ -78,6 +78,8 @@ public struct BankVM: BlockVM {
         case .providerHeartbeat: MarketParameters.heartbeatGas
         case .providerUnbond: MarketParameters.unbondGas
         case .providerWithdraw: MarketParameters.withdrawGas
+        case .auditReport: MarketParameters.reportGas
+        case .jobDispute: MarketParameters.disputeGas
         }
     }
 
@@ -147,7 +149,10 @@ public struct BankVM: BlockVM {
         case .providerRegister, .providerUpdate, .providerHeartbeat, .providerUnbond, .providerWithdraw:
             body(.provider(tx.sender))
         case .jobSubmit: body(.job(JobRecord.id(consumer: tx.sender, sequence: tx.sequence)))
-        case .jobCancel(let job), .jobCommit(let job, _), .jobReveal(let job, _, _, _, _): body(.job(job))
+        case .jobCancel(let job), .jobCommit(let job, _), .jobReveal(let job, _, _, _, _),
+            .auditReport(let job, _, _, _),
+            .jobDispute(let job):
+            body(.job(job))
         case .transfer, .computeTransfer: break
         }
         return true

@@ -13,7 +13,8 @@ public enum BankError: UInt8, Sendable, CaseIterable {
     case alreadyRegistered, stakeTooLow, invalidOffer, invalidJob, escrowOverflow, cannotPayEscrow, jobNotFound,
         notJobOwner, jobNotOpen, cannotPayStake, notAssigned, alreadyCommitted, notCommitPhase, notRevealPhase,
         revealMismatch, alreadyRevealed, notProvider, providerNotActive, capacityInUse, notUnbonding,
-        unbondingNotOver, jobsInProgress
+        unbondingNotOver, jobsInProgress, notAuditor, alreadyReported, auditClosed, notDisputable,
+        disputeWindowClosed, cannotPayBond
 
     public var message: String? {
         switch self {
@@ -52,6 +53,13 @@ public enum BankError: UInt8, Sendable, CaseIterable {
         case .notUnbonding: "the provider has not started unbonding (send provider.unbond first)"
         case .unbondingNotOver: "the unbonding period is not over yet"
         case .jobsInProgress: "the provider still has jobs in progress"
+        case .notAuditor: "the sender is not the auditor drawn for this job now"
+        case .alreadyReported: "the auditor already reported its result for this job"
+        case .auditClosed: "the audit window is over: another auditor is drawn at the end of this block"
+        case .notDisputable:
+            "only a settled job that was not audited can be disputed (a disputed or audited job cannot)"
+        case .disputeWindowClosed: "the dispute window of this job is over"
+        case .cannotPayBond: "the sender's balance after the fee cannot pay the dispute bond"
         }
     }
 }
@@ -70,6 +78,8 @@ public struct BankTransaction: Sendable {
     public var rejection: BankError
     /// The height of the block it executes in (the market's unbonding period counts blocks).
     public var height: UInt64 = 0
+    /// The Unix seconds of the block it executes in (the market's dispute and audit windows count seconds).
+    public var timestamp: UInt64 = 0
     /// The transfer's fields, copied out of the payload so that the hot path (execution, footprints,
     /// costs) never touches the payload enum, whose market cases are boxed (copying it costs a call).
     public var kind: Kind
@@ -132,6 +142,7 @@ public struct BankTransaction: Sendable {
             }
             var prepared = BankTransaction(tx, hash: tx.hash, rejection: rejection)
             prepared.height = height
+            prepared.timestamp = timestamp
             return prepared
         }
     }

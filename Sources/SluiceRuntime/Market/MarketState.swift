@@ -3,40 +3,6 @@ public import SluiceCore
 // The market's records in the state map (docs/MARKET.md): one per provider, one per job, and the book
 // (open jobs, registered providers), which only the block-end step writes.
 
-/// The market's parameters. Genesis parameters in a later slice; constants for now.
-public enum MarketParameters {
-    /// The least stake a provider registers with.
-    public static let minimumStake: Amount = 1_000
-    /// Blocks an unmatched job stays open before it expires with a full refund.
-    public static let openJobBlocks: UInt64 = 1_200
-    /// Gas of the market's transactions.
-    public static let registerGas: UInt64 = 50
-    public static let submitGas: UInt64 = 30
-    public static let cancelGas: UInt64 = 20
-    /// The most providers a job asks for.
-    public static let maxRedundancy: UInt8 = 16
-    /// The longest job, in seconds.
-    public static let maxDurationSeconds: UInt64 = 7 * 24 * 3600
-    public static let commitGas: UInt64 = 20
-    public static let updateGas: UInt64 = 30
-    public static let heartbeatGas: UInt64 = 10
-    public static let unbondGas: UInt64 = 20
-    public static let withdrawGas: UInt64 = 20
-    /// Blocks between `provider.unbond` and `provider.withdraw` (10 minutes at 250 ms): the stake stays
-    /// slashable for late faults meanwhile.
-    public static let unbondingBlocks: UInt64 = 2_400
-    public static let revealGas: UInt64 = 20
-    /// Commitments are due this long after the job's maximum duration has passed since matching.
-    public static let commitGraceSeconds: UInt64 = 600
-    /// Reveals are due this long after the last commitment.
-    public static let revealWindowSeconds: UInt64 = 300
-    /// The protocol's share of each payment, in basis points (2 %), paid to the treasury.
-    public static let feeBasisPoints: UInt128 = 200
-    /// The share of its stake a provider loses for a missed commitment or reveal (10 %), paid to the
-    /// job's consumer for the delay.
-    public static let missedDeadlineSlashBasisPoints: UInt128 = 1_000
-}
-
 /// A registered provider.
 public struct ProviderRecord: Hashable, Sendable {
     public enum Status: UInt8, Sendable, CaseIterable {
@@ -114,8 +80,12 @@ public struct JobRecord: Hashable, Sendable {
         case committed = 4
         /// Paid and refunded.
         case settled = 5
-        /// The reveals disagree: an audit decides (next slice).
+        /// An audit is under way: the reveals disagreed, the job was drawn for a random audit, or its
+        /// consumer disputed it after settlement. The escrow (or the bond) is held until it ends.
         case disputed = 6
+        /// The reveals disagreed and no auditor reported within `maxAuditRounds`: refunded in full,
+        /// nobody slashed or paid.
+        case unresolved = 7
 
         public var name: String {
             switch self {
@@ -126,6 +96,7 @@ public struct JobRecord: Hashable, Sendable {
             case .committed: "committed"
             case .settled: "settled"
             case .disputed: "disputed"
+            case .unresolved: "unresolved"
             }
         }
     }
@@ -156,6 +127,51 @@ public struct JobRecord: Hashable, Sendable {
         }
     }
 
+    /// The audit of a job (docs/MARKET.md, "When results disagree", "Random audit"): why it runs, the
+    /// rounds drawn so far, the auditor of the current round and what it reported.
+    public struct Audit: Hashable, Sendable {
+        public enum Kind: UInt8, Sendable, CaseIterable {
+            /// The reveals disagreed.
+            case disagreement = 0
+            /// The reveals agreed and the job was drawn for a random audit: paid only after it.
+            case random = 1
+            /// The consumer sent `job.dispute` after settlement, with a bond.
+            case dispute = 2
+
+            public var name: String {
+                switch self {
+                case .disagreement: "disagreement"
+                case .random: "random"
+                case .dispute: "dispute"
+                }
+            }
+        }
+
+        public var kind: Kind
+        /// Rounds begun so far (a round that found no eligible provider counts).
+        public var round: UInt8
+        /// The auditor of the current round (or the last one, once the audit ended), at its own ask.
+        public var auditor: Address?
+        public var pricePerGPUHour: Amount
+        /// What the auditor reported: its result, the seconds it used, the blob of its logs.
+        public var result: Hash?
+        public var usageSeconds: UInt64
+        public var logs: Hash?
+        /// What the auditor was paid for its run (no protocol fee), besides its share of slashes.
+        public var paid: Amount
+
+        public init(kind: Kind) {
+            self.kind = kind
+            round = 0
+            auditor = nil
+            pricePerGPUHour = .zero
+            result = nil
+            usageSeconds = 0
+            logs = nil
+            paid = .zero
+        }
+    }
+
     public var id: Hash
     public var consumer: Address
     public var spec: JobSpec
@@ -166,12 +182,17 @@ public struct JobRecord: Hashable, Sendable {
     public var submitHeight: UInt64
     public var matchedHeight: UInt64
     public var assigned: [Assignment]
-    /// Unix seconds: when commitments (matched) or reveals (committed) are due.
+    /// Unix seconds: when commitments (matched), reveals (committed) or the auditor's report (disputed)
+    /// are due; while no auditor could be drawn, when the next round begins.
     public var deadline: UInt64
-    /// The agreed result, once settled.
+    /// The agreed result, once settled (the one the audit confirmed, after an audit).
     public var result: Hash?
-    /// Providers that missed a deadline of this job: never assigned to it again.
+    /// Providers that missed a deadline of this job (commit, reveal or audit): never assigned to it again.
     public var failedProviders: [Address]
+    /// Unix seconds of the block that settled it (`job.dispute` is open for `disputeWindowSeconds` after).
+    public var settledTimestamp: UInt64
+    /// Its audit, once one began.
+    public var audit: Audit?
 
     public init(id: Hash, consumer: Address, spec: JobSpec, escrow: Amount) {
         self.id = id
@@ -185,6 +206,8 @@ public struct JobRecord: Hashable, Sendable {
         deadline = 0
         result = nil
         failedProviders = []
+        settledTimestamp = 0
+        audit = nil
     }
 
     /// A job's id: SHA-256 of a domain tag, the consumer and the sequence of the submitting transaction.
@@ -197,8 +220,8 @@ public struct JobRecord: Hashable, Sendable {
     }
 }
 
-/// The open jobs (in submission order), the jobs under way (matched or committed: deadlines to watch)
-/// and the registered providers (by address). Written only at block end, so transactions never contend
+/// The open jobs (in submission order), the jobs under way (matched, committed or disputed: deadlines
+/// to watch) and the registered providers (by address). Written only at block end, so transactions never contend
 /// on it.
 public struct MarketBook: Hashable, Sendable {
     /// A job under way and its next deadline; the book keeps them sorted by (deadline, id), so the
@@ -284,6 +307,32 @@ extension JobRecord.Assignment: CanonicalCodable {
     }
 }
 
+extension JobRecord.Audit: CanonicalCodable {
+    public func encode(to w: inout CanonicalWriter) {
+        w.write(kind.rawValue)
+        w.write(round)
+        w.writeOptional(auditor)
+        w.write(pricePerGPUHour)
+        w.writeOptional(result)
+        w.write(usageSeconds)
+        w.writeOptional(logs)
+        w.write(paid)
+    }
+
+    public init(from r: inout CanonicalReader) throws(CoreError) {
+        let k = try r.readByte()
+        guard let kind = Kind(rawValue: k) else { throw CoreError(.codec, "unknown audit kind \(k)") }
+        self.kind = kind
+        round = try r.readByte()
+        auditor = try r.readOptional(Address.self)
+        pricePerGPUHour = try r.readAmount()
+        result = try r.readOptional(Hash.self)
+        usageSeconds = try r.read(UInt64.self)
+        logs = try r.readOptional(Hash.self)
+        paid = try r.readAmount()
+    }
+}
+
 extension JobRecord: CanonicalCodable {
     public func encode(to w: inout CanonicalWriter) {
         w.write(id)
@@ -297,6 +346,8 @@ extension JobRecord: CanonicalCodable {
         w.write(deadline)
         w.writeOptional(result)
         w.writeArray(failedProviders)
+        w.write(settledTimestamp)
+        w.writeOptional(audit)
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
@@ -313,6 +364,8 @@ extension JobRecord: CanonicalCodable {
         deadline = try r.read(UInt64.self)
         result = try r.readOptional(Hash.self)
         failedProviders = try r.readArray(Address.self, max: 1024)
+        settledTimestamp = try r.read(UInt64.self)
+        audit = try r.readOptional(Audit.self)
     }
 }
 

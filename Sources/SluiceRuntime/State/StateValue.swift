@@ -24,6 +24,10 @@ public enum StateValue: Hashable, Sendable {
     indirect case job(JobRecord)
     /// `market/book`.
     indirect case book(MarketBook)
+    /// `market/params`, written at genesis only.
+    indirect case marketParameters(MarketParameters)
+    /// `market/burned`: everything slashes burned so far.
+    case burned(Amount)
 
     @inlinable public var account: AccountState? {
         if case .account(let a) = self { return a }
@@ -61,6 +65,12 @@ extension StateValue: CanonicalCodable {
         case .book(let b):
             w.writeULEB(4)
             w.write(b)
+        case .marketParameters(let p):
+            w.writeULEB(5)
+            w.write(p)
+        case .burned(let a):
+            w.writeULEB(6)
+            w.write(a)
         }
     }
 
@@ -72,6 +82,8 @@ extension StateValue: CanonicalCodable {
         case 2: self = .provider(try r.read(ProviderRecord.self))
         case 3: self = .job(try r.read(JobRecord.self))
         case 4: self = .book(try r.read(MarketBook.self))
+        case 5: self = .marketParameters(try r.read(MarketParameters.self))
+        case 6: self = .burned(try r.readAmount())
         case let tag: throw CoreError(.codec, "unknown state value type \(tag) at offset \(at)")
         }
     }

@@ -19,10 +19,11 @@ import Synchronization
 /// A data dir: open it, create its genesis, commit blocks, read state and proofs.
 public final class ChainStore: @unchecked Sendable {
     /// The layout version this build reads and writes. 2: a job's assignments and `job.reveal` carry the
-    /// run's logs blob.
-    public static let schemaVersion: UInt32 = 2
+    /// run's logs blob. 3: a job records its audit and settlement time; the market's parameters and
+    /// burned total are state values.
+    public static let schemaVersion: UInt32 = 3
     /// The oldest layout this build still reads.
-    public static let oldestReadableSchema: UInt32 = 2
+    public static let oldestReadableSchema: UInt32 = 3
 
     public let database: RocksDatabase
     public let chainId: UInt64

@@ -1,0 +1,211 @@
+public import SluiceCore
+
+// The market's genesis parameters (docs/MARKET.md, "Parameters"). They are a value stored once, at
+// genesis, under `market/params`; a chain whose genesis predates them has no such key and runs on
+// `MarketParameters.default`. Nothing writes the key after genesis, so transactions may read it without
+// contending: the block-end step reads it once per block, a transaction that needs it reads it once.
+//
+// Gas costs and the protocol's hard limits (largest k, longest job) stay constants: they shape what a
+// transaction or a record may be, not the economics.
+
+/// The market's parameters: deadlines, stakes, fees, slashes and audits. All fractions are basis points.
+public struct MarketParameters: Hashable, Sendable {
+    /// The least stake a provider registers with.
+    public var minimumStake: Amount
+    /// Blocks an unmatched job stays open before it expires with a full refund.
+    public var openJobBlocks: UInt64
+    /// Blocks between `provider.unbond` and `provider.withdraw`: the stake stays slashable meanwhile.
+    public var unbondingBlocks: UInt64
+    /// Commitments are due this long after the job's maximum duration has passed since matching.
+    public var commitGraceSeconds: UInt64
+    /// Reveals are due this long after the last commitment.
+    public var revealWindowSeconds: UInt64
+    /// The protocol's share of each job payment, paid to the treasury.
+    public var feeBasisPoints: UInt32
+    /// The share of its stake a provider loses for a missed commitment, reveal or audit, paid to the
+    /// job's consumer for the delay.
+    public var missedDeadlineSlashBasisPoints: UInt32
+    /// The chance that a job whose reveals agree is audited before it is paid.
+    public var auditProbabilityBasisPoints: UInt32
+    /// The share of its stake a provider loses when an audit contradicts its result.
+    public var dishonestSlashBasisPoints: UInt32
+    /// How a dishonest slash is split: burned, paid to the auditor, paid to the consumer (sum 10,000).
+    public var slashBurnBasisPoints: UInt32
+    public var slashAuditorBasisPoints: UInt32
+    public var slashConsumerBasisPoints: UInt32
+    /// Auditors drawn for one job before the audit gives up.
+    public var maxAuditRounds: UInt8
+    /// An auditor's report is due the job's maximum duration plus this after it was drawn (the audit
+    /// window); a round that found no eligible auditor waits this long before the next.
+    public var auditGraceSeconds: UInt64
+    /// The least bond of a `job.dispute` (the bond is at least what an audit of the job can cost).
+    public var disputeBond: Amount
+    /// Seconds after settlement during which the consumer may send `job.dispute`.
+    public var disputeWindowSeconds: UInt64
+
+    public init(
+        minimumStake: Amount = 1_000, openJobBlocks: UInt64 = 1_200, unbondingBlocks: UInt64 = 2_400,
+        commitGraceSeconds: UInt64 = 600, revealWindowSeconds: UInt64 = 300, feeBasisPoints: UInt32 = 200,
+        missedDeadlineSlashBasisPoints: UInt32 = 1_000, auditProbabilityBasisPoints: UInt32 = 200,
+        dishonestSlashBasisPoints: UInt32 = 5_000, slashBurnBasisPoints: UInt32 = 5_000,
+        slashAuditorBasisPoints: UInt32 = 2_500, slashConsumerBasisPoints: UInt32 = 2_500, maxAuditRounds: UInt8 = 3,
+        auditGraceSeconds: UInt64 = 600, disputeBond: Amount = 1_000, disputeWindowSeconds: UInt64 = 60
+    ) {
+        self.minimumStake = minimumStake
+        self.openJobBlocks = openJobBlocks
+        self.unbondingBlocks = unbondingBlocks
+        self.commitGraceSeconds = commitGraceSeconds
+        self.revealWindowSeconds = revealWindowSeconds
+        self.feeBasisPoints = feeBasisPoints
+        self.missedDeadlineSlashBasisPoints = missedDeadlineSlashBasisPoints
+        self.auditProbabilityBasisPoints = auditProbabilityBasisPoints
+        self.dishonestSlashBasisPoints = dishonestSlashBasisPoints
+        self.slashBurnBasisPoints = slashBurnBasisPoints
+        self.slashAuditorBasisPoints = slashAuditorBasisPoints
+        self.slashConsumerBasisPoints = slashConsumerBasisPoints
+        self.maxAuditRounds = maxAuditRounds
+        self.auditGraceSeconds = auditGraceSeconds
+        self.disputeBond = disputeBond
+        self.disputeWindowSeconds = disputeWindowSeconds
+    }
+
+    /// The values of docs/MARKET.md's table: 10 minutes of commit grace, 2 % fee, 10 % for a missed
+    /// deadline, 2 % of agreeing jobs audited, 50 % of the stake for a contradicted result (half burned,
+    /// a quarter each to the auditor and the consumer), 3 audit rounds, a 60 s dispute window.
+    public static let `default` = MarketParameters()
+
+    // Constants: gas of the market's transactions and the protocol's limits.
+    public static let registerGas: UInt64 = 50
+    public static let submitGas: UInt64 = 30
+    public static let cancelGas: UInt64 = 20
+    public static let commitGas: UInt64 = 20
+    public static let revealGas: UInt64 = 20
+    public static let updateGas: UInt64 = 30
+    public static let heartbeatGas: UInt64 = 10
+    public static let unbondGas: UInt64 = 20
+    public static let withdrawGas: UInt64 = 20
+    public static let reportGas: UInt64 = 20
+    public static let disputeGas: UInt64 = 20
+    /// The most providers a job asks for.
+    public static let maxRedundancy: UInt8 = 16
+    /// The longest job, in seconds.
+    public static let maxDurationSeconds: UInt64 = 7 * 24 * 3600
+
+    /// Checks that the fractions are fractions, the slash split is whole and every window is open.
+    public func validate() throws(MarketParametersError) {
+        let fractions: [(String, UInt32)] = [
+            ("feeBasisPoints", feeBasisPoints), ("missedDeadlineSlashBasisPoints", missedDeadlineSlashBasisPoints),
+            ("auditProbabilityBasisPoints", auditProbabilityBasisPoints),
+            ("dishonestSlashBasisPoints", dishonestSlashBasisPoints), ("slashBurnBasisPoints", slashBurnBasisPoints),
+            ("slashAuditorBasisPoints", slashAuditorBasisPoints),
+            ("slashConsumerBasisPoints", slashConsumerBasisPoints),
+        ]
+        for (name, value) in fractions where value > 10_000 {
+            throw MarketParametersError(.notAFraction, "\(name) is \(value): basis points go from 0 to 10000")
+        }
+        let split = UInt64(slashBurnBasisPoints) + UInt64(slashAuditorBasisPoints) + UInt64(slashConsumerBasisPoints)
+        guard split == 10_000 else {
+            throw MarketParametersError(
+                .splitNotWhole,
+                "slashBurnBasisPoints + slashAuditorBasisPoints + slashConsumerBasisPoints is \(split): "
+                    + "the three shares of a slash must add up to 10000")
+        }
+        let windows: [(String, UInt64)] = [
+            ("openJobBlocks", openJobBlocks), ("unbondingBlocks", unbondingBlocks),
+            ("commitGraceSeconds", commitGraceSeconds), ("revealWindowSeconds", revealWindowSeconds),
+            ("auditGraceSeconds", auditGraceSeconds), ("disputeWindowSeconds", disputeWindowSeconds),
+            ("maxAuditRounds", UInt64(maxAuditRounds)),
+        ]
+        for (name, value) in windows where value == 0 {
+            throw MarketParametersError(.zeroWindow, "\(name) is 0: it must be at least 1")
+        }
+        guard minimumStake > .zero else {
+            throw MarketParametersError(.zeroStake, "minimumStake is 0: providers must stake at least 1")
+        }
+    }
+
+    /// The genesis state entry that sets these parameters, after `validate()`.
+    public func genesisEntry() throws(MarketParametersError) -> (key: StateKey, value: StateValue) {
+        try validate()
+        return (.marketParameters, .marketParameters(self))
+    }
+
+    /// The parameters a state holds: those of its genesis, or the defaults when its genesis set none.
+    static func stored(_ value: StateValue?) -> MarketParameters {
+        if case .marketParameters(let p)? = value { return p }
+        return .default
+    }
+}
+
+/// Market parameters that cannot run a market, with what is wrong.
+public struct MarketParametersError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Code: String, Sendable {
+        /// A basis-point value above 10,000.
+        case notAFraction
+        /// The slash split does not add up to 10,000.
+        case splitNotWhole
+        /// A window, period or count of 0.
+        case zeroWindow
+        /// A minimum stake of 0.
+        case zeroStake
+    }
+
+    public let code: Code
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "market parameters: \(message)" }
+}
+
+extension MarketParameters: CanonicalCodable {
+    /// The encoding's version: a later one may append parameters.
+    static let encodingVersion: UInt8 = 1
+
+    public func encode(to w: inout CanonicalWriter) {
+        w.write(Self.encodingVersion)
+        w.write(minimumStake)
+        w.write(openJobBlocks)
+        w.write(unbondingBlocks)
+        w.write(commitGraceSeconds)
+        w.write(revealWindowSeconds)
+        w.write(feeBasisPoints)
+        w.write(missedDeadlineSlashBasisPoints)
+        w.write(auditProbabilityBasisPoints)
+        w.write(dishonestSlashBasisPoints)
+        w.write(slashBurnBasisPoints)
+        w.write(slashAuditorBasisPoints)
+        w.write(slashConsumerBasisPoints)
+        w.write(maxAuditRounds)
+        w.write(auditGraceSeconds)
+        w.write(disputeBond)
+        w.write(disputeWindowSeconds)
+    }
+
+    public init(from r: inout CanonicalReader) throws(CoreError) {
+        let at = r.offset
+        let version = try r.readByte()
+        guard version == Self.encodingVersion else {
+            throw CoreError(.codec, "unknown market parameters version \(version) at offset \(at)")
+        }
+        minimumStake = try r.readAmount()
+        openJobBlocks = try r.read(UInt64.self)
+        unbondingBlocks = try r.read(UInt64.self)
+        commitGraceSeconds = try r.read(UInt64.self)
+        revealWindowSeconds = try r.read(UInt64.self)
+        feeBasisPoints = try r.read(UInt32.self)
+        missedDeadlineSlashBasisPoints = try r.read(UInt32.self)
+        auditProbabilityBasisPoints = try r.read(UInt32.self)
+        dishonestSlashBasisPoints = try r.read(UInt32.self)
+        slashBurnBasisPoints = try r.read(UInt32.self)
+        slashAuditorBasisPoints = try r.read(UInt32.self)
+        slashConsumerBasisPoints = try r.read(UInt32.self)
+        maxAuditRounds = try r.readByte()
+        auditGraceSeconds = try r.read(UInt64.self)
+        disputeBond = try r.readAmount()
+        disputeWindowSeconds = try r.read(UInt64.self)
+    }
+}
