@@ -1,6 +1,7 @@
 import Foundation
 import SluiceAPI
 import SluiceCore
+import SluiceRuntime
 import Testing
 
 @testable import SluiceCommands
@@ -40,11 +41,17 @@ struct NodeSettingsTests {
                 AccountJSON(address: a, balance: 10, sequence: 0),
                 AccountJSON(address: b, balance: Amount(UInt128.max / 4), sequence: 0),
             ])
+        var changed = settings
+        changed.market.commitGraceSeconds = 7
+        changed.market.disputeBond = 12_345
         let path = dir + "/node.toml"
-        try Data(settings.toml(relativeTo: dir).utf8).write(to: URL(fileURLWithPath: path))
+        try Data(changed.toml(relativeTo: dir).utf8).write(to: URL(fileURLWithPath: path))
         #expect(try String(contentsOfFile: path, encoding: .utf8).contains("data = \"chain\""))
-        #expect(try NodeSettings.load(path: path) == settings)
-        #expect(try settings.genesisState().count == 2)
+        #expect(try NodeSettings.load(path: path) == changed)
+        // Two accounts and the market's parameters.
+        let genesis = try changed.genesisState()
+        #expect(genesis.count == 3)
+        #expect(genesis[.marketParameters] == .marketParameters(changed.market))
     }
 
     @Test func relativeDataIsRelativeToTheFile() throws {
@@ -71,6 +78,13 @@ struct NodeSettingsTests {
         ),
         ("chain_id = 1\ndata = \"x\"\n[[genesis.accounts]]\nbalance = \"1\"\n", "needs address"),
         ("chain_id = 1\ndata = \"x\"\nthis is not toml\n", "node.toml:3:"),
+        (
+            "chain_id = 1\ndata = \"x\"\n[market]\ncomit_grace_seconds = 3\n",
+            "unknown market parameter 'comit_grace_seconds'"
+        ),
+        ("chain_id = 1\ndata = \"x\"\n[market]\nfee_basis_points = 20000\n", "key 'market'"),
+        ("chain_id = 1\ndata = \"x\"\n[market]\nmax_audit_rounds = 300\n", "key 'market.max_audit_rounds'"),
+        ("chain_id = 1\ndata = \"x\"\n[market]\ndispute_bond = \"lots\"\n", "is not an amount"),
     ])
     func badConfigsNameTheKey(text: String, expected: String) throws {
         let m = try message(text)

@@ -120,34 +120,51 @@ struct ProviderLoopTests {
         #expect(!FileManager.default.fileExists(atPath: dir + "/slept/never.txt"))
     }
 
-    @Test func aProviderRevealingAWrongResultLeavesTheJobDisputed() throws {
+    @Test func aWrongResultIsAuditedTheLiarSlashedAndTheHonestPaid() throws {
         let binary = try #require(sluiceBinary(), "the sluice executable was not built next to the tests")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-fault-\(UUID().uuidString)")
             .path
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = dir + "/devnet"
+        // Three providers; the third reveals a wrong result and asks half the price, so the auction always
+        // picks it for k = 2. The results disagree; the provider left out is drawn to audit.
         let devnet = try DevnetProcess(
             binary: binary, data: data,
-            extra: ["--providers", "2", "--provider-gpus", "none", "--provider-fault", "wrong-result"])
+            extra: ["--providers", "3", "--provider-gpus", "none", "--provider-fault", "wrong-result"])
         defer { _ = devnet.stop() }
+        let liar = try KeyFile.load(path: data + "/providers/3/key.json")[0].address
         let submitted = try runSluice([
             "job", "submit", repositoryRoot.path + "/examples/render/job.toml", "--key", data + "/keys/dev-0.json",
-            "--node", devnet.base, "--wait", "--out", dir + "/result", "--json", "--job-timeout", "60s",
+            "--node", devnet.base, "--wait", "--out", dir + "/result", "--json", "--job-timeout", "90s",
         ])
-        // The two results differ: nobody is paid, the escrow is held for the audit (issue #5), no result
-        // is unpacked.
-        #expect(submitted.status == 1, "\(submitted.out)\n\(submitted.err)\n\(agentLogs(data))")
-        #expect(submitted.err.contains("disputed"), "\(submitted.err)")
+        #expect(submitted.status == 0, "\(submitted.out)\n\(submitted.err)\n\(agentLogs(data, count: 3))")
         let job = try json(submitted.out, as: JobJSON.self)
-        #expect(job.status == "disputed" && job.result == nil)
-        #expect(job.escrow == (try #require(job.spec.spec.escrow)))
-        #expect(Set(job.assigned.compactMap(\.result)).count == 2)
-        #expect(job.assigned.allSatisfy { $0.paid == nil })
-        #expect(!FileManager.default.fileExists(atPath: dir + "/result/out/image.ppm"))
+        #expect(job.status == "settled" && job.auditKind == "disagreement", "\(job)")
+        let auditor = try #require(job.auditor)
+        #expect(!job.assigned.contains { $0.provider == auditor })
+        #expect(job.assigned.contains { $0.provider == liar })
+        // The audit confirmed the honest result: that is the job's result, the honest provider and the
+        // auditor are paid, the liar is not and lost half its stake.
+        #expect(job.auditResult != nil && job.auditResult == job.result)
+        for a in job.assigned {
+            if a.provider == liar {
+                #expect(a.paid == nil && a.result != job.result)
+            } else {
+                #expect((a.paid?.value ?? 0) > 0 && a.result == job.result)
+            }
+        }
+        #expect((job.auditPaid?.value ?? 0) > 0)
+        let shown = try runSluice(["provider", "show", liar.hex, "--node", devnet.base, "--json"])
+        let record = try json(shown.out, as: ProviderJSON.self)
+        #expect(record.stake == Amount(500_000), "\(record)")
+        #expect(record.jobsDisputed == 1)
+        // The consumer got the confirmed picture.
+        let image = try Data(contentsOf: URL(fileURLWithPath: dir + "/result/out/image.ppm"))
+        #expect(image.starts(with: Data("P6".utf8)))
     }
 
-    func agentLogs(_ data: String) -> String {
-        (1...2).map { n in
+    func agentLogs(_ data: String, count: Int = 2) -> String {
+        (1...count).map { n in
             "provider \(n):\n"
                 + ((try? String(contentsOfFile: "\(data)/providers/\(n)/agent.log", encoding: .utf8)) ?? "")
         }.joined(separator: "\n")

@@ -140,4 +140,77 @@ struct ProviderRecoveryTests {
         #expect(FileManager.default.fileExists(atPath: dir + "/sim/out/summary.json"))
         #expect(agents.allSatisfy { $0.text.contains("unavailable") }, "the agents never saw the node go away")
     }
+
+    @Test func aProviderKilledForGoodIsSlashedAndItsSlotReMatched() throws {
+        let binary = try #require(sluiceBinary(), "the sluice executable was not built next to the tests")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-rematch-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = dir + "/devnet"
+        // Commitments are due max_duration + 3 s after matching, so a dead provider is noticed quickly.
+        let devnet = try DevnetProcess(
+            binary: binary, data: data,
+            extra: [
+                "--providers", "0", "--accounts", "4", "--market", "commit_grace_seconds=3", "--market",
+                "audit_probability_basis_points=0",
+            ])
+        defer { _ = devnet.stop() }
+        var agents: [AgentProcess] = []
+        for n in 1...3 {
+            agents.append(
+                try AgentProcess(
+                    binary: binary, node: devnet.base, key: "\(data)/keys/dev-\(n).json", work: "\(dir)/work-\(n)",
+                    log: "\(dir)/agent-\(n).log"))
+        }
+        defer { for a in agents where a.process.isRunning { a.kill(SIGKILL) } }
+        try waitFor("three providers") {
+            let out = try runSluice(["market", "asks", "--node", devnet.base, "--json"])
+            return out.status == 0
+                && ((try? APIJSON.decoder().decode(ProviderListJSON.self, from: Data(out.out.utf8)))?.providers.count
+                    == 3)
+        }
+        let job = dir + "/slow"
+        try FileManager.default.createDirectory(atPath: job, withIntermediateDirectories: true)
+        try """
+        name = "slow"
+        runner = "process"
+        command = ["sh", "-c", "sleep 2; echo done > out.txt"]
+        bundle = "."
+        outputs = ["out.txt"]
+        max_price_per_gpu_hour = 36000000
+        max_duration = "4s"
+        redundancy = 2
+        memory = "64MiB"
+        [gpu]
+        count = 1
+        """.write(toFile: job + "/job.toml", atomically: true, encoding: .utf8)
+        let submitted = try runSluice([
+            "job", "submit", job + "/job.toml", "--key", data + "/keys/dev-0.json", "--node", devnet.base,
+        ])
+        #expect(submitted.status == 0, "\(submitted.err)")
+        let id = String(
+            try #require(
+                submitted.out.split(separator: "\n").first { $0.hasPrefix("job:") }?.split(separator: " ").last))
+        // Whichever agent starts first dies for good.
+        var victim = -1
+        try waitFor("an agent to start the job") {
+            victim = agents.firstIndex { $0.text.contains("running on CPU") } ?? -1
+            return victim >= 0
+        }
+        agents[victim].kill(SIGKILL)
+        let dead = try KeyFile.load(path: "\(data)/keys/dev-\(victim + 1).json")[0].address
+        var final: JobJSON? = nil
+        try waitFor("the job to settle without it", timeout: 90) {
+            let out = try runSluice(["job", "status", id, "--node", devnet.base, "--json"])
+            final = try? APIJSON.decoder().decode(JobJSON.self, from: Data(out.out.utf8))
+            return final?.status == "settled"
+        }
+        let settled = try #require(final)
+        #expect(settled.failedProviders == [dead])
+        #expect(!settled.assigned.contains { $0.provider == dead })
+        #expect(settled.assigned.count == 2 && settled.assigned.allSatisfy { ($0.paid?.value ?? 0) > 0 })
+        let shown = try runSluice(["provider", "show", dead.hex, "--node", devnet.base, "--json"])
+        let record = try APIJSON.decoder().decode(ProviderJSON.self, from: Data(shown.out.utf8))
+        #expect(record.stake == Amount(900_000) && record.jobsFailed == 1, "\(record)")
+    }
 }

@@ -87,7 +87,9 @@ extension BenchCommand {
                     let id = JobRecord.id(consumer: signingKey.address, sequence: sequence)
                     sequence += 1
                     while true {
-                        if let job = try await client.job(id), ["settled", "expired", "disputed"].contains(job.status) {
+                        if let job = try await client.job(id),
+                            ["settled", "expired", "unresolved"].contains(job.status)
+                        {
                             guard job.status == "settled" else {
                                 throw CommandError("job \(id.hex) ended \(job.status): are providers running?")
                             }

@@ -99,9 +99,15 @@ extension JobCommand {
                                 + job.assigned.map { "\($0.provider.hex.prefix(10))… at \($0.pricePerGpuHour)" }
                                 .joined(separator: ", ")
                         }
+                        if job.status == "disputed" {
+                            line +=
+                                " (\(job.auditKind ?? "audit")): "
+                                + (job.auditor.map { "auditor \($0.hex.prefix(10))… re-runs it" }
+                                    ?? "waiting for an eligible auditor")
+                        }
                         say(line)
                     }
-                    if ["settled", "expired", "cancelled", "disputed"].contains(job.status) { return job }
+                    if ["settled", "expired", "cancelled", "unresolved"].contains(job.status) { return job }
                 }
                 try await Task.sleep(for: .milliseconds(100))
             }
@@ -114,13 +120,14 @@ extension JobCommand {
             guard job.status == "settled", let result = job.result else {
                 if options.json { try printAPIJSON(job) }
                 throw CommandError(
-                    "job \(job.id.hex) ended \(job.status)\(job.status == "disputed" ? " (the providers' results differ; the escrow is held for an audit)" : ""): no result"
+                    "job \(job.id.hex) ended \(job.status)\(job.status == "unresolved" ? " (the providers' results differ and no audit could decide; the escrow was refunded)" : ""): no result"
                 )
             }
             let folder = URL(fileURLWithPath: out ?? "results/\(job.id.hex)")
             let summary = try await downloadResult(result, client: client, into: folder)
             if options.json { return try printAPIJSON(job) }
-            let refund = job.spec.escrowTotal.map { $0 > paid ? $0 - paid : 0 } ?? 0
+            let spent = paid + (job.auditPaid?.value ?? 0)
+            let refund = job.spec.escrowTotal.map { $0 > spent ? $0 - spent : 0 } ?? 0
             print(
                 """
                   result \(result.hex): \(summary.status)\(summary.exitCode.map { summary.status == "exit" ? " \($0)" : "" } ?? "")
@@ -128,6 +135,11 @@ extension JobCommand {
                 """)
             for f in summary.files { print("    \(f)") }
             print("  paid \(paid) to \(job.assigned.count) provider(s); refunded \(refund) of the escrow")
+            if let auditor = job.auditor {
+                print(
+                    "  audited (\(job.auditKind ?? "audit")) by \(auditor.hex.prefix(10))…: paid \(job.auditPaid ?? .zero)"
+                )
+            }
             for a in job.assigned {
                 print(
                     "    \(a.provider.hex.prefix(10))… used \(a.usageSeconds ?? 0) s at \(a.pricePerGpuHour)/GPU-h: \(a.paid ?? .zero)"

@@ -53,6 +53,12 @@ struct DevnetCommand: AsyncParsableCommand {
     @Option(help: "The GPUs the first provider offers: auto, none or indices such as 0,1 (the others offer CPU).")
     var providerGpus: String = "auto"
 
+    @Option(
+        help: ArgumentHelp(
+            "A market parameter of a new devnet, NAME=VALUE (repeatable), e.g. commit_grace_seconds=30; see node.toml's [market].",
+            valueName: "name=value"))
+    var market: [String] = []
+
     /// Test-only: a fault of the last provider's agent (`provider run --fault`).
     @Option(help: .hidden)
     var providerFault: String?
@@ -74,6 +80,10 @@ struct DevnetCommand: AsyncParsableCommand {
             var settings: NodeSettings
             if FileManager.default.fileExists(atPath: configPath) {
                 settings = try NodeSettings.load(path: configPath)
+                if !market.isEmpty {
+                    FileHandle.standardError.write(
+                        Data("warning: --market applies to a new devnet only; \(configPath) keeps its [market]\n".utf8))
+                }
             } else {
                 settings = try createDevnet(root: root, keysDir: keysDir)
             }
@@ -121,10 +131,13 @@ struct DevnetCommand: AsyncParsableCommand {
             }
             genesis.append(AccountJSON(address: key.address, balance: amount, sequence: 0))
         }
-        return NodeSettings(
+        var settings = NodeSettings(
             chainId: chainId, dataDir: root + "/chain", blobsDir: root + "/blobs", host: "127.0.0.1", port: 8645,
             blockTime: .milliseconds(250),
             maxBlockSize: maxBlockSize, mempoolCapacity: 200_000, genesis: genesis)
+        for assignment in market { try MarketSettings.apply(assignment, to: &settings.market) }
+        settings.market = try MarketSettings.checked(settings.market)
+        return settings
     }
 
     /// The highest-numbered dev key: it funds the local providers.

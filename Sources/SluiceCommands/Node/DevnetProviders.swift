@@ -63,7 +63,8 @@ final class DevnetProviders: Service, Sendable {
                 "provider", "run", "--node", node, "--key", folder(n) + "/key.json", "--work", folder(n) + "/work",
                 "--gpus", n == 1 ? firstGPUs : "none", "--max-jobs", "1",
             ]
-            if n == count, let lastFault { process.arguments! += ["--fault", lastFault] }
+            // A faulty provider asks half the price, so the auction always picks it (fault tests).
+            if n == count, let lastFault { process.arguments! += ["--fault", lastFault, "--price", "1800000"] }
             let log = folder(n) + "/agent.log"
             if !FileManager.default.fileExists(atPath: log) {
                 FileManager.default.createFile(atPath: log, contents: nil)

@@ -30,9 +30,11 @@ struct NodeSettings: Equatable {
     var maxBlockSize: Int
     var mempoolCapacity: Int
     var genesis: [AccountJSON]
+    /// The market's parameters, written at genesis (`[market]`).
+    var market = MarketParameters.default
 
     static let knownKeys: Set<String> = [
-        "chain_id", "data", "blobs", "http", "block_time", "max_block_size", "mempool_capacity", "genesis",
+        "chain_id", "data", "blobs", "http", "block_time", "max_block_size", "mempool_capacity", "genesis", "market",
     ]
 
     /// Reads a config file; every error names the file, the key and what to write instead.
@@ -98,6 +100,25 @@ struct NodeSettings: Equatable {
                 }
             }
         }
+        if let market = table["market"] {
+            guard let t = market.table else { throw fail("market", "expected a [market] table") }
+            for (name, value) in t {
+                let text: String
+                if let i = value.int {
+                    text = "\(i)"
+                } else if let s = value.string {
+                    text = s
+                } else {
+                    throw fail("market.\(name)", "expected a whole number or a decimal string")
+                }
+                do { try MarketSettings.set(name, text, &settings.market) } catch {
+                    throw fail("market.\(name)", "\(error)")
+                }
+            }
+            do { settings.market = try MarketSettings.checked(settings.market) } catch {
+                throw fail("market", "\(error)")
+            }
+        }
         return settings
     }
 
@@ -120,6 +141,7 @@ struct NodeSettings: Equatable {
             # The genesis accounts: used only when the data dir is new.
 
             """
+        out += MarketSettings.toml(market) + "\n"
         for a in genesis {
             out += """
                 [[genesis.accounts]]
@@ -144,6 +166,12 @@ struct NodeSettings: Equatable {
                 state.updateValue(.account(AccountState(balance: a.balance, sequence: 0)), forKey: .account(a.address))
                     == nil
             else { throw CommandError("genesis account \(a.address.hex) is listed twice") }
+        }
+        do {
+            let (key, value) = try market.genesisEntry()
+            state[key] = value
+        } catch {
+            throw CommandError("\(error)")
         }
         return state
     }

@@ -19,6 +19,8 @@ public struct LocalJob: Codable, Sendable, Equatable {
     }
 
     public var id: Hash
+    /// The agent is the job's auditor (it reports with `audit.report` instead of commit and reveal).
+    public var audit: Bool?
     public var phase: Phase
     public var gpus: [String]
     public var result: Hash?
@@ -36,8 +38,9 @@ public struct LocalJob: Codable, Sendable, Equatable {
     public var chainStatus: String?
     public var paid: Amount?
 
-    public init(id: Hash, gpus: [String]) {
+    public init(id: Hash, gpus: [String], audit: Bool = false) {
         self.id = id
+        self.audit = audit ? true : nil
         phase = .running
         self.gpus = gpus
         usageSeconds = 0

@@ -246,6 +246,9 @@ public actor ProviderAgent {
 
     /// Moves one assigned job on: start it, commit, reveal, or resend what the chain has not taken.
     func advance(_ job: JobJSON, height: UInt64) async {
+        if job.auditor == address && job.auditResult == nil {
+            return await advanceAudit(job, height: height)
+        }
         guard let mine = job.assigned.first(where: { $0.provider == address }), !sending.contains(job.id) else {
             return
         }
@@ -274,7 +277,31 @@ public actor ProviderAgent {
         jobs[job.id] = local
     }
 
-    func start(_ job: JobJSON) {
+    /// A job this provider was drawn to audit: run it like any job, then report the result (the k
+    /// results are public by now, so there is nothing to commit to first).
+    func advanceAudit(_ job: JobJSON, height: UInt64) async {
+        guard !sending.contains(job.id) else { return }
+        sending.insert(job.id)
+        defer { sending.remove(job.id) }
+        guard var local = jobs[job.id] else {
+            guard runningTasks.count < configuration.maxJobs else { return }
+            logger.info("job \(job.id.hex): drawn as its auditor (\(job.auditKind ?? "audit"))")
+            start(job, audit: true)
+            return
+        }
+        let resendAfter: UInt64 = 20
+        switch local.phase {
+        case .ran:
+            await sendAuditReport(&local, height: height)
+        case .revealed where height > (local.sentHeight ?? 0) + resendAfter:
+            await sendAuditReport(&local, height: height)
+        default:
+            break
+        }
+        jobs[job.id] = local
+    }
+
+    func start(_ job: JobJSON, audit: Bool = false) {
         let free = gpuIndices.filter { !gpusInUse.contains($0) }
         let count = Int(job.spec.gpuCount)
         let gpus = gpuIndices.isEmpty ? [] : Array(free.prefix(count))
@@ -283,7 +310,7 @@ public actor ProviderAgent {
             return
         }
         gpusInUse.formUnion(gpus)
-        let local = LocalJob(id: job.id, gpus: gpus)
+        let local = LocalJob(id: job.id, gpus: gpus, audit: audit)
         jobs[job.id] = local
         try? work.save(local)
         status.running += 1
@@ -342,7 +369,11 @@ public actor ProviderAgent {
         jobs[id] = local
         guard !sending.contains(id) else { return }  // the next block sends the commit
         sending.insert(id)
-        await sendCommit(&local, height: status.height)
+        if local.audit == true {
+            await sendAuditReport(&local, height: status.height)
+        } else {
+            await sendCommit(&local, height: status.height)
+        }
         sending.remove(id)
         jobs[id] = local
         publish()
@@ -365,12 +396,7 @@ public actor ProviderAgent {
         guard let result = local.result, let salt = local.salt else { return }
         do {
             // The result goes up first: once the reveal is on chain, the consumer may ask for it.
-            let folder = work.folder(local.id)
-            try await client.putBlob([UInt8](Data(contentsOf: folder.appendingPathComponent("result.tar"))))
-            var logs = Hash.zero
-            if local.logs != nil, let bytes = try? Data(contentsOf: folder.appendingPathComponent("logs.tar")) {
-                logs = try await client.putBlob([UInt8](bytes))
-            }
+            let logs = try await uploadResult(local)
             try await sender.send(
                 .jobReveal(job: local.id, result: result, salt: salt, usageSeconds: local.usageSeconds, logs: logs))
             local.phase = .revealed
@@ -381,12 +407,38 @@ public actor ProviderAgent {
         }
     }
 
+    /// Uploads the audit's result and logs, then `audit.report`.
+    func sendAuditReport(_ local: inout LocalJob, height: UInt64) async {
+        guard let result = local.result else { return }
+        do {
+            let logs = try await uploadResult(local)
+            try await sender.send(
+                .auditReport(job: local.id, result: result, usageSeconds: local.usageSeconds, logs: logs))
+            local.phase = .revealed
+            local.sentHeight = height
+            try work.save(local)
+        } catch {
+            logger.warning("job \(local.id.hex): audit report not sent: \(error)")
+        }
+    }
+
+    /// Uploads the result (and the logs, when kept); returns the logs blob's hash or zero.
+    func uploadResult(_ local: LocalJob) async throws -> Hash {
+        let folder = work.folder(local.id)
+        try await client.putBlob([UInt8](Data(contentsOf: folder.appendingPathComponent("result.tar"))))
+        if local.logs != nil, let bytes = try? Data(contentsOf: folder.appendingPathComponent("logs.tar")) {
+            return try await client.putBlob([UInt8](bytes))
+        }
+        return .zero
+    }
+
     func finish(_ id: Hash) async {
         guard var local = jobs[id] else { return }
         do {
             guard let job = try await client.job(id) else { return }
             local.chainStatus = job.status
-            local.paid = job.assigned.first { $0.provider == address }?.paid
+            local.paid =
+                local.audit == true ? job.auditPaid : job.assigned.first { $0.provider == address }?.paid
             local.phase = .finished
             try work.save(local)
             jobs[id] = nil

@@ -51,9 +51,15 @@ public enum SystemCommand {
         let stdout = CapturedOutput()
         let stderr = CapturedOutput()
         let readers = DispatchGroup()
+        // On threads of their own: a busy Dispatch pool (the provider runs jobs beside this) could start
+        // them too late and the output would be lost.
         for (pipe, sink) in [(out, stdout), (err, stderr)] {
             let handle = pipe.fileHandleForReading
-            DispatchQueue.global().async(group: readers) { sink.set(handle.readDataToEndOfFile()) }
+            readers.enter()
+            Thread.detachNewThread {
+                sink.set(handle.readDataToEndOfFile())
+                readers.leave()
+            }
         }
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
         if exited.wait(timeout: .now() + seconds) == .timedOut {
@@ -63,7 +69,9 @@ public enum SystemCommand {
             throw SystemCommandError("\(program) did not finish within \(timeout) and was stopped")
         }
         // A grandchild that kept the pipes open must not hang us either.
-        _ = readers.wait(timeout: .now() + 5)
+        if readers.wait(timeout: .now() + 10) == .timedOut {
+            throw SystemCommandError("\(program) exited but its output did not close (a child process kept it open)")
+        }
         return CommandOutput(status: process.terminationStatus, stdout: stdout.text, stderr: stderr.text)
     }
 
