@@ -210,3 +210,47 @@ public struct BlobJSON: Codable, Sendable, Equatable {
         self.size = size
     }
 }
+
+/// `GET /v1/market/params`: the market's parameters (from genesis) and what slashes have burned so far.
+public struct MarketParamsJSON: Codable, Sendable, Equatable {
+    public var height: UInt64
+    public var minimumStake: Amount
+    public var openJobBlocks: UInt64
+    public var unbondingBlocks: UInt64
+    public var commitGraceSeconds: UInt64
+    public var revealWindowSeconds: UInt64
+    public var feeBasisPoints: UInt32
+    public var missedDeadlineSlashBasisPoints: UInt32
+    public var auditProbabilityBasisPoints: UInt32
+    public var dishonestSlashBasisPoints: UInt32
+    public var slashBurnBasisPoints: UInt32
+    public var slashAuditorBasisPoints: UInt32
+    public var slashConsumerBasisPoints: UInt32
+    public var maxAuditRounds: UInt8
+    public var auditGraceSeconds: UInt64
+    public var disputeBond: Amount
+    public var disputeWindowSeconds: UInt64
+    /// Burned by dishonest slashes so far.
+    public var burned: Amount
+
+    public init(height: UInt64, _ p: MarketParameters, burned: Amount) {
+        self.height = height
+        minimumStake = p.minimumStake
+        openJobBlocks = p.openJobBlocks
+        unbondingBlocks = p.unbondingBlocks
+        commitGraceSeconds = p.commitGraceSeconds
+        revealWindowSeconds = p.revealWindowSeconds
+        feeBasisPoints = p.feeBasisPoints
+        missedDeadlineSlashBasisPoints = p.missedDeadlineSlashBasisPoints
+        auditProbabilityBasisPoints = p.auditProbabilityBasisPoints
+        dishonestSlashBasisPoints = p.dishonestSlashBasisPoints
+        slashBurnBasisPoints = p.slashBurnBasisPoints
+        slashAuditorBasisPoints = p.slashAuditorBasisPoints
+        slashConsumerBasisPoints = p.slashConsumerBasisPoints
+        maxAuditRounds = p.maxAuditRounds
+        auditGraceSeconds = p.auditGraceSeconds
+        disputeBond = p.disputeBond
+        disputeWindowSeconds = p.disputeWindowSeconds
+        self.burned = burned
+    }
+}

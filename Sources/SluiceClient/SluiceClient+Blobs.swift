@@ -55,6 +55,11 @@ extension SluiceClient {
 }
 
 extension SluiceClient {
+    /// `GET /v1/market/params`: the market's parameters and the total burned.
+    public func marketParams() async throws(ClientError) -> MarketParamsJSON {
+        try await get("/v1/market/params", as: MarketParamsJSON.self)
+    }
+
     /// `GET /v1/market/providers/{address}/jobs`: the jobs under way a provider is assigned to.
     public func providerJobs(_ address: Address) async throws(ClientError) -> JobListJSON {
         try await get("/v1/market/providers/\(address.hex)/jobs", as: JobListJSON.self)

@@ -21,8 +21,26 @@ extension APIServer {
         router.get("/v1/market/providers") { _, _ in try api.providers() }
         router.get("/v1/market/providers/:address") { _, context in try api.provider(context) }
         router.get("/v1/market/providers/:address/jobs") { _, context in try api.providerJobs(context) }
+        router.get("/v1/market/params") { _, _ in try api.marketParams() }
         router.get("/v1/market/jobs") { request, _ in try api.jobs(request) }
         router.get("/v1/market/jobs/:id") { _, context in try api.job(context) }
+    }
+
+    func marketParams() throws -> Response {
+        let read = try atOneHeight { () throws(APIError) -> MarketParamsJSON in
+            let params: MarketParameters
+            if case .marketParameters(let p)? = node.store.peek(.marketParameters) {
+                params = p
+            } else {
+                params = .default
+            }
+            var burned = Amount.zero
+            if case .burned(let b)? = node.store.peek(.marketBurned) { burned = b }
+            return MarketParamsJSON(height: 0, params, burned: burned)
+        }
+        var value = read.value
+        value.height = read.height
+        return jsonResponse(value)
     }
 
     func providers() throws -> Response {

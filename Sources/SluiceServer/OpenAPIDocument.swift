@@ -134,6 +134,15 @@ public enum OpenAPIDocument {
                 }
               }
             },
+            "/v1/market/params": {
+              "get": {
+                "operationId": "getMarketParams",
+                "summary": "The market's parameters (set at genesis) and the total burned by dishonest slashes.",
+                "responses": {
+                  "200": {"description": "the parameters", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MarketParams"}}}}
+                }
+              }
+            },
             "/v1/market/providers/{address}/jobs": {
               "get": {
                 "operationId": "getProviderJobs",
@@ -236,6 +245,14 @@ public enum OpenAPIDocument {
               "Error": {"description": "an error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             },
             "schemas": {
+              "MarketParams": {"type": "object", "additionalProperties": false, "required": ["height", "minimumStake", "openJobBlocks", "unbondingBlocks", "commitGraceSeconds", "revealWindowSeconds", "feeBasisPoints", "missedDeadlineSlashBasisPoints", "auditProbabilityBasisPoints", "dishonestSlashBasisPoints", "slashBurnBasisPoints", "slashAuditorBasisPoints", "slashConsumerBasisPoints", "maxAuditRounds", "auditGraceSeconds", "disputeBond", "disputeWindowSeconds", "burned"], "properties": {
+                "height": \#(u64), "minimumStake": \#(amount), "openJobBlocks": \#(u64), "unbondingBlocks": \#(u64),
+                "commitGraceSeconds": \#(u64), "revealWindowSeconds": \#(u64), "feeBasisPoints": \#(u64),
+                "missedDeadlineSlashBasisPoints": \#(u64), "auditProbabilityBasisPoints": \#(u64), "dishonestSlashBasisPoints": \#(u64),
+                "slashBurnBasisPoints": \#(u64), "slashAuditorBasisPoints": \#(u64), "slashConsumerBasisPoints": \#(u64),
+                "maxAuditRounds": \#(u64), "auditGraceSeconds": \#(u64), "disputeBond": \#(amount), "disputeWindowSeconds": \#(u64),
+                "burned": \#(amount)
+              }},
               "Blob": {"type": "object", "required": ["hash", "size"], "additionalProperties": false, "properties": {
                 "hash": \#(hash), "size": {"type": "integer", "minimum": 0}
               }},

@@ -80,6 +80,16 @@ struct ProviderLoopTests {
         #expect(logs.status == 0, "\(logs.err)")
         #expect(logs.out.components(separatedBy: "rows 240/240").count == 3, "\(logs.out)")
         #expect(job.assigned.allSatisfy { $0.logs != nil })
+        // Each provider's earnings list the job with what it was paid, less the fee.
+        let provider = try #require(job.assigned.first)
+        let earnings = try runSluice(["provider", "earnings", provider.provider.hex, "--node", devnet.base, "--csv"])
+        #expect(earnings.status == 0, "\(earnings.err)")
+        let gross = try #require(provider.paid).value
+        let fee = gross * 200 / 10_000
+        #expect(
+            earnings.out.contains(
+                "\(job.id.hex),provider,\(provider.usageSeconds ?? 0),3600000,\(gross),\(fee),\(gross - fee)"),
+            "\(earnings.out)")
 
         // The consumer paid what the providers were paid and the submission's fee; the rest came back.
         let after = try json(

@@ -24,6 +24,8 @@ func walkEmptyMarket(_ api: APIClient) async throws {
     let nobody = Address(Hash.sha256(Array("market: no such provider".utf8)))
     let provider = try await api.get("/v1/market/providers/\(nobody.hex)")
     #expect(provider.status == 404 && (try? provider.decode(ErrorJSON.self))?.code == "not_found", "\(provider.text)")
+    let params: MarketParamsJSON = try await api.get("/v1/market/params")
+    #expect(params.feeBasisPoints == MarketParameters.default.feeBasisPoints && params.burned == .zero)
     let nobodysJobs: JobListJSON = try await api.get("/v1/market/providers/\(nobody.hex)/jobs")
     #expect(nobodysJobs.jobs.isEmpty)
     let job = try await api.get("/v1/market/jobs/\(Hash.sha256(Array("market: no such job".utf8)).hex)")

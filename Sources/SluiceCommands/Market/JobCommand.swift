@@ -8,7 +8,9 @@ struct JobCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "job",
         abstract: "Submit, cancel and follow GPU jobs on the market.",
-        subcommands: [Submit.self, Status.self, ResultCommand.self, Logs.self, SubmitRaw.self, Cancel.self]
+        subcommands: [
+            Submit.self, Status.self, ResultCommand.self, Logs.self, Dispute.self, SubmitRaw.self, Cancel.self,
+        ]
     )
 
     struct Status: AsyncParsableCommand {
@@ -139,6 +141,44 @@ struct JobCommand: AsyncParsableCommand {
                 let id = try parseHash(id, "ID")
                 let submitted = try await submitMarketTransaction(node: options, options: transaction) { _, _ in
                     .jobCancel(job: id)
+                }
+                try await finishMarketTransaction(submitted, node: options, options: transaction) { client in
+                    guard let job = try await client.job(id) else { return }
+                    print("")
+                    printJob(job)
+                }
+            }
+        }
+    }
+}
+
+extension JobCommand {
+    struct Dispute: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Ask for an audit of a settled job of yours, with a bond.",
+            discussion: """
+                Within the market's dispute window after settlement (60 s by default; node.toml [market] \
+                dispute_window_seconds), the consumer may dispute the agreed result. The bond, at least the \
+                market's dispute_bond and what one provider could have been paid, is held in the job; an \
+                auditor drawn at random re-runs the job. If it contradicts the agreed result, the providers \
+                lose half their stake (burned, to the auditor and to you) and your bond comes back; if it \
+                confirms it, the bond pays the audit.
+
+                Example:
+                  sluice job dispute JOB_ID --key DATA/keys/dev-0.json --wait
+                """)
+
+        @OptionGroup var options: NodeOptions
+        @OptionGroup var transaction: MarketTransactionOptions
+
+        @Argument(help: "The job's id (0x + 64 hex digits).")
+        var id: String
+
+        func run() async throws {
+            try await reportingErrors {
+                let id = try parseHash(id, "ID")
+                let submitted = try await submitMarketTransaction(node: options, options: transaction) { _, _ in
+                    .jobDispute(job: id)
                 }
                 try await finishMarketTransaction(submitted, node: options, options: transaction) { client in
                     guard let job = try await client.job(id) else { return }

@@ -7,7 +7,7 @@ struct MarketCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "market",
         abstract: "Inspect the GPU compute market: providers' asks and jobs.",
-        subcommands: [Asks.self, Jobs.self]
+        subcommands: [Asks.self, Jobs.self, Params.self]
     )
 
     struct Asks: AsyncParsableCommand {

@@ -57,6 +57,26 @@ func printJob(_ j: JobJSON) {
         print("assigned:    none")
     } else {
         print("assigned:")
-        for a in j.assigned { print("  \(a.provider.hex) at \(a.pricePerGpuHour) per GPU-hour") }
+        for a in j.assigned {
+            var line = "  \(a.provider.hex) at \(a.pricePerGpuHour) per GPU-hour"
+            if let r = a.result {
+                line += "; result \(r.hex.prefix(18))…, \(a.usageSeconds ?? 0) s"
+            } else if a.commitment != nil {
+                line += "; committed"
+            }
+            if let paid = a.paid { line += ", paid \(paid)" }
+            print(line)
+        }
     }
+    if !j.failedProviders.isEmpty {
+        print("failed:      " + j.failedProviders.map(\.hex).joined(separator: ", "))
+    }
+    if let kind = j.auditKind {
+        var line = "audit:       \(kind), round \(j.auditRound ?? 0)"
+        if let auditor = j.auditor { line += ", auditor \(auditor.hex)" }
+        if let r = j.auditResult { line += ", result \(r.hex.prefix(18))…" }
+        if let paid = j.auditPaid { line += ", paid \(paid)" }
+        print(line)
+    }
+    if let result = j.result { print("result:      \(result.hex)  (sluice job result \(j.id.hex))") }
 }

@@ -7,7 +7,7 @@ struct ProviderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "provider",
         abstract: "Register as a GPU provider of the market, and inspect providers.",
-        subcommands: [Run.self, GPUs.self, Register.self, Show.self]
+        subcommands: [Run.self, GPUs.self, Earnings.self, Register.self, Show.self]
     )
 
     struct Register: AsyncParsableCommand {
