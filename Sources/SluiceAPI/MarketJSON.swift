@@ -13,6 +13,8 @@ public struct ProviderJSON: Codable, Sendable, Equatable {
     public var status: String
     public var devices: [ProviderOfferJSON.Device]
     public var region: String
+    /// The runners it supports: it is matched only to jobs whose runner is among them.
+    public var runners: [String]
     public var endpoint: String
     /// The stake held now (slashes reduce it).
     public var stake: Amount
@@ -41,6 +43,7 @@ public struct ProviderJSON: Codable, Sendable, Equatable {
         status = p.status.name
         devices = p.offer.devices.map(ProviderOfferJSON.Device.init)
         region = p.offer.region
+        runners = p.offer.runners
         endpoint = p.offer.endpoint
         stake = p.stake
         pricePerGpuHour = p.offer.pricePerGPUHour

@@ -250,6 +250,8 @@ public struct ProviderOfferJSON: Codable, Sendable, Equatable {
     public var endpoint: String
     public var stake: Amount
     public var pricePerGpuHour: Amount
+    /// The runners the provider supports; absent means ["process"].
+    public var runners: [String]?
 
     public init(_ r: ProviderRegistration) {
         devices = r.devices.map(Device.init)
@@ -257,12 +259,14 @@ public struct ProviderOfferJSON: Codable, Sendable, Equatable {
         endpoint = r.endpoint
         stake = r.stake
         pricePerGpuHour = r.pricePerGPUHour
+        runners = r.runners
     }
 
     public var registration: ProviderRegistration {
         ProviderRegistration(
             devices: devices.map(\.device),
-            region: region, endpoint: endpoint, stake: stake, pricePerGPUHour: pricePerGpuHour)
+            region: region, endpoint: endpoint, stake: stake, pricePerGPUHour: pricePerGpuHour,
+            runners: runners ?? ["process"])
     }
 }
 

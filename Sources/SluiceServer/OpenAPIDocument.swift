@@ -274,6 +274,7 @@ public enum OpenAPIDocument {
                 }}
               }, "description": "transfer and compute-transfer: to, amount (+ rounds); provider.register: offer; job.submit: job; job.cancel: jobId; job.commit: jobId, commitment; job.reveal: jobId, result, salt, usageSeconds (+ logs); audit.report: jobId, result, usageSeconds (+ logs); job.dispute: jobId"},
               "ProviderOffer": {"type": "object", "required": ["devices", "region", "endpoint", "stake", "pricePerGpuHour"], "additionalProperties": false, "properties": {
+                "runners": {"type": "array", "items": {"type": "string", "enum": ["process", "container"]}},
                 "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
                   "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64)
                 }}},
@@ -343,8 +344,9 @@ public enum OpenAPIDocument {
                 "stateRoot": \#(hash), "transactionCount": {"type": "integer"},
                 "receipts": {"type": "array", "items": {"$ref": "#/components/schemas/EventReceipt"}}
               }},
-              "Provider": {"type": "object", "required": ["address", "status", "devices", "region", "endpoint", "stake", "pricePerGpuHour", "capacity", "busy", "free", "reputation", "jobsDone", "jobsFailed", "jobsDisputed", "registeredHeight", "lastHeartbeatHeight", "heartbeats"], "additionalProperties": false, "properties": {
+              "Provider": {"type": "object", "required": ["address", "status", "devices", "region", "runners", "endpoint", "stake", "pricePerGpuHour", "capacity", "busy", "free", "reputation", "jobsDone", "jobsFailed", "jobsDisputed", "registeredHeight", "lastHeartbeatHeight", "heartbeats"], "additionalProperties": false, "properties": {
                 "address": \#(hash), "status": {"type": "string", "enum": ["active", "unbonding", "withdrawn"]},
+                "runners": {"type": "array", "items": {"type": "string"}},
                 "lastHeartbeatHeight": \#(u64), "heartbeats": \#(u64), "unbondHeight": \#(u64),
                 "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
                   "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64)

@@ -143,6 +143,15 @@ struct ProviderLoopTests {
             extra: ["--providers", "3", "--provider-gpus", "none", "--provider-fault", "wrong-result"])
         defer { _ = devnet.stop() }
         let liar = try KeyFile.load(path: data + "/providers/3/key.json")[0].address
+        // All three registered first, so the auction sees the cheap liar.
+        let registered = Date().addingTimeInterval(60)
+        var count = 0
+        while Date() < registered && count < 3 {
+            let out = try runSluice(["market", "asks", "--node", devnet.base, "--json"])
+            count = (try? json(out.out, as: ProviderListJSON.self))?.providers.count ?? 0
+            if count < 3 { usleep(200_000) }
+        }
+        #expect(count == 3, "\(agentLogs(data, count: 3))")
         let submitted = try runSluice([
             "job", "submit", repositoryRoot.path + "/examples/render/job.toml", "--key", data + "/keys/dev-0.json",
             "--node", devnet.base, "--wait", "--out", dir + "/result", "--json", "--job-timeout", "90s",

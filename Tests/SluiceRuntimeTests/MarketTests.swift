@@ -95,22 +95,24 @@ struct MarketChain {
 }
 
 func offer(
-    price: UInt128, stake: UInt128 = 5_000, gpus: UInt32 = 1, vram: UInt32 = 24, model: String = "RTX 4090"
+    price: UInt128, stake: UInt128 = 5_000, gpus: UInt32 = 1, vram: UInt32 = 24, model: String = "RTX 4090",
+    runners: [String] = ["process"]
 )
     -> Payload
 {
     .providerRegister(
         ProviderRegistration(
             devices: [GPUDevice(model: model, vramGB: vram, count: gpus, score: 100)], region: "eu",
-            endpoint: "http://p", stake: Amount(stake), pricePerGPUHour: Amount(price)))
+            endpoint: "http://p", stake: Amount(stake), pricePerGPUHour: Amount(price), runners: runners))
 }
 
 func job(
-    maxPrice: UInt128 = 10, k: UInt8 = 1, gpus: UInt32 = 1, hours: UInt64 = 3, vram: UInt32 = 16, model: String = ""
+    maxPrice: UInt128 = 10, k: UInt8 = 1, gpus: UInt32 = 1, hours: UInt64 = 3, vram: UInt32 = 16, model: String = "",
+    runner: String = "process"
 ) -> Payload {
     .jobSubmit(
         JobSpec(
-            runner: "process", bundleHash: Hash.sha256([7]), bundleURI: "blob:0x07", inputsHash: .zero, gpuCount: gpus,
+            runner: runner, bundleHash: Hash.sha256([7]), bundleURI: "blob:0x07", inputsHash: .zero, gpuCount: gpus,
             minVramGB: vram, model: model, maxDurationSeconds: hours * 3600, maxPricePerGPUHour: Amount(maxPrice),
             redundancy: k, verification: 0))
 }
@@ -185,6 +187,24 @@ struct MarketTests {
         let rich = try #require(chain.job(richId))
         #expect(rich.status == .matched && cheap.status == .open)
         #expect(chain.book?.openJobs == [cheap.id])
+    }
+
+    @Test func aJobIsMatchedOnlyToProvidersThatSupportItsRunner() throws {
+        var chain = MarketChain(funded: [consumer, p1, p2])
+        // p1 is cheaper but runs processes only; the container job waits for p2.
+        chain.block([chain.tx(p1, offer(price: 5)), chain.tx(p2, offer(price: 6, runners: ["process", "container"]))])
+        let r = chain.block([
+            chain.tx(consumer, job(runner: "container")), chain.tx(consumer, job(runner: "process")),
+        ])
+        let containerID = try #require(r[0].output)
+        let processID = try #require(r[1].output)
+        let container = try #require(chain.job(containerID))
+        let process = try #require(chain.job(processID))
+        #expect(container.assigned.map(\.provider) == [p2])
+        #expect(process.assigned.map(\.provider) == [p1])
+        // A provider listing no runner, or one that does not exist, is refused.
+        let bad = chain.block([chain.tx(consumer, offer(price: 5, runners: ["vm"]))])
+        #expect(bad[0].status == .failed)
     }
 
     @Test func noProviderFitsThenTheJobExpiresWithAFullRefund() throws {

@@ -48,15 +48,22 @@ struct ProviderCommand: AsyncParsableCommand {
         @Option(help: "Where the provider's agent can be reached (informational).")
         var endpoint = ""
 
+        @Option(help: "A runner the provider supports: process or container; repeatable (default: process).")
+        var runner: [String] = []
+
         func run() async throws {
             try await reportingErrors {
+                let runners = runner.isEmpty ? ["process"] : runner
+                for r in runners where r != "process" && r != "container" {
+                    throw CommandError("--runner: '\(r)' is not one of process, container")
+                }
                 guard !gpu.isEmpty else {
                     throw CommandError("--gpu: name at least one device class, e.g. --gpu \"RTX 4090:24:2\"")
                 }
                 let devices = try gpu.map { try parseGPU($0) }
                 let offer = ProviderRegistration(
                     devices: devices, region: region, endpoint: endpoint, stake: try parseAmount(stake, "--stake"),
-                    pricePerGPUHour: try parseAmount(price, "--price"))
+                    pricePerGPUHour: try parseAmount(price, "--price"), runners: runners)
                 let submitted = try await submitMarketTransaction(node: options, options: transaction) { _, _ in
                     .providerRegister(offer)
                 }

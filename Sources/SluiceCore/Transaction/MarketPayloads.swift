@@ -27,13 +27,23 @@ public struct ProviderRegistration: Hashable, Sendable {
     public var stake: Amount
     /// Price per GPU-hour, in base units.
     public var pricePerGPUHour: Amount
+    /// The runners its agent supports ("process", "container"): it is matched only to jobs it can run.
+    public var runners: [String]
 
-    public init(devices: [GPUDevice], region: String, endpoint: String, stake: Amount, pricePerGPUHour: Amount) {
+    /// The most runners a provider lists, and the longest name.
+    public static let maxRunners = 8
+    public static let maxRunnerName = 32
+
+    public init(
+        devices: [GPUDevice], region: String, endpoint: String, stake: Amount, pricePerGPUHour: Amount,
+        runners: [String] = ["process"]
+    ) {
         self.devices = devices
         self.region = region
         self.endpoint = endpoint
         self.stake = stake
         self.pricePerGPUHour = pricePerGPUHour
+        self.runners = runners
     }
 }
 
@@ -130,6 +140,8 @@ extension ProviderRegistration: CanonicalCodable {
         w.writeString(endpoint)
         w.write(stake)
         w.write(pricePerGPUHour)
+        w.writeULEB(UInt64(runners.count))
+        for runner in runners { w.writeString(runner) }
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
@@ -138,6 +150,9 @@ extension ProviderRegistration: CanonicalCodable {
         endpoint = try r.readString(max: 256)
         stake = try r.readAmount()
         pricePerGPUHour = try r.readAmount()
+        let count = try r.readLength(max: Self.maxRunners)
+        runners = []
+        for _ in 0..<count { runners.append(try r.readString(max: Self.maxRunnerName)) }
     }
 }
 

@@ -207,7 +207,8 @@ public actor ProviderAgent {
             .providerRegister(
                 ProviderRegistration(
                     devices: devices, region: configuration.region, endpoint: "", stake: configuration.stake,
-                    pricePerGPUHour: configuration.pricePerGPUHour)))
+                    // Only the process runner is implemented: container jobs are never matched to this agent.
+                    pricePerGPUHour: configuration.pricePerGPUHour, runners: ["process"])))
         let committed = try await client.waitForCommit(hash)
         guard committed.receipt?.status == "success" else {
             throw AgentError(

@@ -45,7 +45,8 @@ extension BankVM {
             let params = MarketParameters.stored(try view.read(.marketParameters))
             guard offer.stake >= params.minimumStake else { return failed(.stakeTooLow) }
             guard !offer.devices.isEmpty, offer.devices.allSatisfy({ $0.count > 0 }), offer.pricePerGPUHour > .zero,
-                offer.devices.reduce(UInt64(0), { $0 + UInt64($1.count) }) <= UInt64(UInt32.max)
+                offer.devices.reduce(UInt64(0), { $0 + UInt64($1.count) }) <= UInt64(UInt32.max),
+                !offer.runners.isEmpty, offer.runners.allSatisfy({ $0 == "process" || $0 == "container" })
             else { return failed(.invalidOffer) }
             guard let left = sender.balance.subtracting(offer.stake) else { return failed(.cannotPayStake) }
             sender.balance = left

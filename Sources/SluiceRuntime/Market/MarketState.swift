@@ -63,9 +63,10 @@ public struct ProviderRecord: Hashable, Sendable {
 
     /// Whether its devices meet a job's requirements.
     public func fits(_ spec: JobSpec) -> Bool {
-        offer.devices.contains { d in
-            d.vramGB >= spec.minVramGB && (spec.model.isEmpty || d.model == spec.model) && d.count >= spec.gpuCount
-        }
+        offer.runners.contains(spec.runner)
+            && offer.devices.contains { d in
+                d.vramGB >= spec.minVramGB && (spec.model.isEmpty || d.model == spec.model) && d.count >= spec.gpuCount
+            }
     }
 }
 

@@ -20,10 +20,10 @@ import Synchronization
 public final class ChainStore: @unchecked Sendable {
     /// The layout version this build reads and writes. 2: a job's assignments and `job.reveal` carry the
     /// run's logs blob. 3: a job records its audit and settlement time; the market's parameters and
-    /// burned total are state values.
-    public static let schemaVersion: UInt32 = 3
+    /// burned total are state values. 4: a provider's offer lists the runners it supports.
+    public static let schemaVersion: UInt32 = 4
     /// The oldest layout this build still reads.
-    public static let oldestReadableSchema: UInt32 = 3
+    public static let oldestReadableSchema: UInt32 = 4
 
     public let database: RocksDatabase
     public let chainId: UInt64
