@@ -20,10 +20,12 @@ import Synchronization
 public final class ChainStore: @unchecked Sendable {
     /// The layout version this build reads and writes. 2: a job's assignments and `job.reveal` carry the
     /// run's logs blob. 3: a job records its audit and settlement time; the market's parameters and
-    /// burned total are state values. 4: a provider's offer lists the runners it supports.
-    public static let schemaVersion: UInt32 = 4
+    /// burned total are state values. 4: a provider's offer lists the runners it supports. 5: tree pages
+    /// leave out the hashes they can recompute, and the stale-node record is compact (TreePages.swift,
+    /// StoreSchema.swift).
+    public static let schemaVersion: UInt32 = 5
     /// The oldest layout this build still reads.
-    public static let oldestReadableSchema: UInt32 = 4
+    public static let oldestReadableSchema: UInt32 = 5
 
     public let database: RocksDatabase
     public let chainId: UInt64
@@ -70,7 +72,7 @@ public final class ChainStore: @unchecked Sendable {
                 throw StorageError(
                     .olderSchema,
                     "\(path) was written by an older Sluice (data schema \(schema); this build reads \(Self.oldestReadableSchema) "
-                        + "to \(Self.schemaVersion): market records changed): remove it to start a new chain, or use another --data dir"
+                        + "to \(Self.schemaVersion): the tree's pages changed): remove it to start a new chain, or use another --data dir"
                 )
             }
             guard let storedChain, let stored = readBigEndian64(storedChain) else {
@@ -327,14 +329,7 @@ public final class ChainStore: @unchecked Sendable {
         for (key, page) in TreePages.pages(update.newNodes) { batch.put(Family.tree, key, page) }
         if !update.staleNodes.isEmpty {
             // One record per block, not one per node: a pruner reads it whole anyway.
-            var stale = [UInt8]()
-            stale.reserveCapacity(update.staleNodes.count * 16)
-            for key in update.staleNodes {
-                let k = treeKey(key)
-                stale.append(UInt8(k.count))
-                stale.append(contentsOf: k)
-            }
-            batch.put(Family.stale, h, stale)
+            batch.put(Family.stale, h, staleRecord(update.staleNodes))
         }
 
         let root = CommittedRoot(root: update.root, rootKey: update.rootKey)

@@ -10,8 +10,9 @@ public import SluiceMerkle
 //   receipts      height (u64 BE) ‖ index (u32 BE) → Receipt (canonical)
 //   state         StateKey (canonical) → StateValue (canonical): the latest values
 //   tree          version (u64 BE) ‖ page → the nodes of that version in that page (TreePages.swift)
-//   stale         version (u64 BE) → compact keys (each length-prefixed) of the nodes that stopped being
-//                 current at that version; a page can go once all its nodes are listed here
+//   stale         version (u64 BE) → the keys of the nodes that stopped being current at that version,
+//                 each version (ULEB) ‖ depth (ULEB) ‖ the ⌈depth/8⌉ path bytes; a page can go once all
+//                 its nodes are listed here
 //   roots         height (u64 BE) → root hash ‖ root NodeKey? : the state root after each block
 //
 // Heights are big-endian so that RocksDB's byte order is height order. The tree's version is the
@@ -36,16 +37,40 @@ enum MetaKey {
     static let head = Array("head".utf8)
 }
 
-/// The tree family's key of a node: its NodeKey without the path's zero bytes past the depth
-/// (10 to 42 bytes instead of 42: nodes are most of what a block writes).
-func treeKey(_ key: NodeKey) -> [UInt8] {
-    var out = [UInt8]()
-    let pathBytes = (Int(key.depth) + 7) / 8
-    out.reserveCapacity(10 + pathBytes)
-    withUnsafeBytes(of: key.version.bigEndian) { out.append(contentsOf: $0) }
-    withUnsafeBytes(of: key.depth.bigEndian) { out.append(contentsOf: $0) }
-    withUnsafeBytes(of: key.path) { out.append(contentsOf: $0.prefix(pathBytes)) }
-    return out
+/// The stale family's record of a block: each node key as version (ULEB) ‖ depth (ULEB) ‖ the path's
+/// ⌈depth/8⌉ bytes (about 6 bytes a node instead of 42: a block makes as many nodes stale as it writes).
+func staleRecord(_ keys: [NodeKey]) -> [UInt8] {
+    var out = CanonicalWriter(capacity: keys.count * 7)
+    for key in keys {
+        out.writeULEB(key.version)
+        out.writeULEB(UInt64(key.depth))
+        withUnsafeBytes(of: key.path) { raw in for b in raw.prefix((Int(key.depth) + 7) / 8) { out.write(b) } }
+    }
+    return out.bytes
+}
+
+/// Decodes a stale record (for a pruner and the tests).
+func staleKeys(_ record: [UInt8]) throws(StorageError) -> [NodeKey] {
+    var r = CanonicalReader(record)
+    var keys: [NodeKey] = []
+    do {
+        while r.remaining > 0 {
+            let version = try r.readULEB()
+            let depth = try r.readULEB()
+            guard depth <= 256 else { throw StorageError(.corrupt, "a stale record holds a depth of \(depth)") }
+            var path = Hash.zero
+            for i in 0..<((Int(depth) + 7) / 8) {
+                let b = try r.readByte()
+                withUnsafeMutableBytes(of: &path) { $0[i] = b }
+            }
+            keys.append(NodeKey(version: version, depth: Int(depth), path: path))
+        }
+    } catch let e as StorageError {
+        throw e
+    } catch {
+        throw StorageError(.corrupt, "a stale record does not decode: \(error)")
+    }
+    return keys
 }
 
 func bigEndian(_ v: UInt64) -> [UInt8] { withUnsafeBytes(of: v.bigEndian) { Array($0) } }
