@@ -133,6 +133,20 @@ struct ChainStoreTests {
         }
     }
 
+    @Test func refusesAnOlderSchema() throws {
+        let dir = TempDir()
+        do {
+            let store = try ChainStore(path: dir.path, chainId: 9)
+            try buildChain(store, blocks: 1)
+            let batch = WriteBatch(store.database)
+            batch.put("meta", Array("schema".utf8), [0, 0, 0, 2])
+            try store.database.write(batch)
+        }
+        #expect { try ChainStore(path: dir.path, chainId: 9) } throws: { error in
+            (error as? StorageError)?.code == .olderSchema && "\(error)".contains("data schema 2")
+        }
+    }
+
     @Test func refusesAnotherChain() throws {
         let dir = TempDir()
         do { try buildChain(try ChainStore(path: dir.path, chainId: 9), blocks: 1) }

@@ -33,9 +33,7 @@ public final class ChainStore: @unchecked Sendable {
     /// Threads for Merkle work (root updates, genesis).
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     /// Current tree nodes kept in memory (about 200 bytes each).
-    let nodeCache = NodeCache(capacity: 4_000_000) { cached in
-        (cached.key.path.w0 ^ cached.key.path.w3 ^ UInt64(cached.key.depth)) &* 0x9E37_79B9_7F4A_7C15
-    }
+    let nodeCache = NodeCache(capacity: 4_000_000) { $0.word &* 0x9E37_79B9_7F4A_7C15 }
     /// Latest state values kept in memory.
     let stateCache = StateCache(capacity: 4_000_000) { $0.hashWord }
     var treeReader: TreeReader { TreeReader(database: database, cache: nodeCache) }
@@ -266,7 +264,7 @@ public final class ChainStore: @unchecked Sendable {
 
     /// Writes a whole tree's nodes as pages in one unsynced batch, and caches them.
     func writeInBulk(_ tree: MerkleUpdate) throws(StorageError) {
-        for (key, node) in tree.newNodes { nodeCache.set(NodeCacheKey(key), node) }
+        for (key, node) in tree.newNodes { nodeCache.setCurrent(key, node) }
         let pages = WriteBatch(database)
         for (key, page) in TreePages.pages(tree.newNodes) { pages.put(Family.tree, key, page) }
         try database.write(pages, sync: false)
@@ -340,21 +338,20 @@ public final class ChainStore: @unchecked Sendable {
         timings.batchRecords = batch.count
         timings.treeNodes = update.newNodes.count
         // The new nodes enter the cache while the batch is written and synced (mostly waiting on the
-        // disk). Nodes are immutable under their versioned keys, so the cache stays true whatever the
-        // order; but if the write fails, nodes of a version that never committed are in the cache, and a
-        // retry would reuse their keys for other content: the cache is then emptied.
+        // disk), each replacing the node its position held. Nodes are immutable under their versioned
+        // keys, so the cache stays true whatever the order; but if the write fails, nodes of a version
+        // that never committed are in the cache, and a retry would reuse their keys for other content:
+        // the cache is then emptied. (Stale nodes whose position the new tree leaves empty stay until
+        // their shard is next emptied; no lookup matches them.)
         let caching = DispatchGroup()
         let nodes = update.newNodes
-        let stale = update.staleNodes
         let cache = nodeCache
         DispatchQueue.global().async(group: caching) {
-            // Replaced nodes leave first, so the bounded cache keeps the current tree.
-            for key in stale { cache.remove(NodeCacheKey(key)) }
             let n = nodes.count
             let chunks = Swift.max(1, Swift.min(16, n / 4096))
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 for i in (n * c / chunks)..<(n * (c + 1) / chunks) {
-                    cache.set(NodeCacheKey(nodes[i].key), nodes[i].node)
+                    cache.setCurrent(nodes[i].key, nodes[i].node)
                 }
             }
         }
@@ -417,11 +414,11 @@ struct TreeReader: MerkleNodeReader {
     let database: RocksDatabase
     let cache: NodeCache
     func node(_ key: NodeKey) throws -> MerkleNode? {
-        if let node = cache.get(NodeCacheKey(key)) { return node }
+        if let node = cache.node(key) { return node }
         guard let bytes = try database.get(Family.tree, TreePages.pageKey(key)) else { return nil }
         var found: MerkleNode? = nil
         for (k, node) in try TreePages.decode(bytes, version: key.version) {
-            cache.set(NodeCacheKey(k), node)
+            cache.setRead(k, node)
             if k == key { found = node }
         }
         return found

@@ -8,8 +8,11 @@ import Synchronization
 // come back at the next block).
 //
 // - Current tree nodes: a root update reads every node along every changed path; from RocksDB that is
-//   a page read, from here a probe. Nodes are immutable under their versioned keys, so entries never go
-//   stale; replaced nodes are dropped only to save memory.
+//   a page read, from here a probe. The cache holds one node per position (depth and path), the newest it
+//   has seen, with its version: a lookup is a hit only if the version matches. A block's new nodes
+//   overwrite the nodes they replace at the same positions, so keeping the cache current costs one
+//   write per new node and no delete. Nodes are immutable under their versioned keys, so a hit is
+//   always right.
 // - Latest state values (and known-absent keys): execution reads every sender and recipient. Updated
 //   only after a block's batch is durably written, so the cache never shows uncommitted state.
 
@@ -47,6 +50,16 @@ final class ShardedCache<Key: Hashable & Sendable, Value: Sendable>: @unchecked 
         }
     }
 
+    /// Sets `value` unless the entry already there is to be kept (`keep(old)` is true).
+    func set(_ key: Key, _ value: Value, unless keep: (Value) -> Bool) {
+        let limit = limitPerShard
+        shard(key).entries.withLock {
+            if let old = $0[key], keep(old) { return }
+            if $0.count >= limit { $0.removeAll(keepingCapacity: true) }
+            $0[key] = value
+        }
+    }
+
     func removeAll() {
         for shard in shards { shard.entries.withLock { $0.removeAll() } }
     }
@@ -56,15 +69,52 @@ final class ShardedCache<Key: Hashable & Sendable, Value: Sendable>: @unchecked 
     }
 }
 
-/// A node key with a one-word hash: the path is (a prefix of) a SHA-256 digest, so folding it is as good as
-/// hashing all 42 bytes, and Swift's per-process hasher seed still keeps bucket positions unpredictable.
-struct NodeCacheKey: Hashable, Sendable {
-    let key: NodeKey
-    init(_ key: NodeKey) { self.key = key }
-    func hash(into hasher: inout Hasher) {
-        hasher.combine(key.path.w0 ^ key.path.w1 ^ key.path.w2 ^ key.path.w3 ^ key.version << 16 ^ UInt64(key.depth))
+/// A node's position: its depth and path, without its version.
+///
+/// Hashed as one word: the path is (a prefix of) a SHA-256 digest, so folding its words is as good as hashing
+/// all 32 bytes, and the depth goes into the top byte, which a path of at most 56 bits (every node of a tree
+/// of fewer than 2^50 leaves, in practice) leaves zero: distinct positions give distinct words. (Folding
+/// the depth and version into the low bits, as before, made most nodes at depths 16–24 of a full tree share
+/// their hash with nodes at neighbouring depths: long probe chains.) Swift's per-process hasher seed still
+/// keeps bucket positions unpredictable.
+struct NodePosition: Hashable, Sendable {
+    let depth: UInt16
+    let path: Hash
+
+    init(_ key: NodeKey) {
+        depth = key.depth
+        path = key.path
     }
+
+    var word: UInt64 { path.w0 ^ path.w1 ^ path.w2 ^ path.w3 ^ UInt64(depth) << 56 }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(word) }
 }
 
-typealias NodeCache = ShardedCache<NodeCacheKey, MerkleNode>
+/// A cached node and the version it was written at.
+struct CachedNode: Sendable {
+    let version: UInt64
+    let node: MerkleNode
+}
+
+typealias NodeCache = ShardedCache<NodePosition, CachedNode>
 typealias StateCache = ShardedCache<StateKey, StateValue?>
+
+extension ShardedCache where Key == NodePosition, Value == CachedNode {
+    /// The node stored at `key`, if the cache holds that version of its position.
+    func node(_ key: NodeKey) -> MerkleNode? {
+        guard let cached = get(NodePosition(key)), cached.version == key.version else { return nil }
+        return cached.node
+    }
+
+    /// Caches a node of the newest tree (a block's or a build's new node), replacing the one before it.
+    func setCurrent(_ key: NodeKey, _ node: MerkleNode) {
+        set(NodePosition(key), CachedNode(version: key.version, node: node))
+    }
+
+    /// Caches a node read from disk unless a newer node of its position is cached: reading an old version
+    /// (a historical proof) must not push the current tree out.
+    func setRead(_ key: NodeKey, _ node: MerkleNode) {
+        set(NodePosition(key), CachedNode(version: key.version, node: node)) { $0.version > key.version }
+    }
+}
