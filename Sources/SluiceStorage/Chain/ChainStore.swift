@@ -312,12 +312,18 @@ public final class ChainStore: @unchecked Sendable {
         let h = bigEndian(height)
         batch.put(Family.blocks, h, block.canonicalBytes)
         batch.put(Family.blockHashes, hash.bytes, h)
+        // Records go into the batch in key order, family by family: RocksDB inserts a batch into each
+        // family's memtable (a skip list) in batch order and starts each search from where the previous
+        // key went, so sorted keys skip most of the search and its cache misses. In hash order, 40,000
+        // inserts into a memtable of a few hundred thousand entries took 2 µs each, most of a commit's CPU.
         for (i, receipt) in receipts.enumerated() {
-            let index = bigEndian(UInt32(i))
-            batch.put(Family.transactions, receipt.transactionHash.bytes, h + index)
-            batch.put(Family.receipts, h + index, receipt.canonicalBytes)
+            batch.put(Family.receipts, h + bigEndian(UInt32(i)), receipt.canonicalBytes)
         }
-        for w in writes {
+        for i in receipts.indices.sorted(by: { receipts[$0].transactionHash < receipts[$1].transactionHash }) {
+            batch.put(Family.transactions, receipts[i].transactionHash.bytes, h + bigEndian(UInt32(i)))
+        }
+        for i in writes.indices.sorted(by: { writes[$0].key < writes[$1].key }) {
+            let w = writes[i]
             if let v = w.value {
                 batch.put(Family.state, w.key.canonicalBytes, v.canonicalBytes)
             } else {
