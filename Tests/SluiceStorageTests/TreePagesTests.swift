@@ -1,13 +1,16 @@
 import SluiceCore
 import SluiceMerkle
-@testable import SluiceStorage
 import Testing
+
+@testable import SluiceStorage
 
 /// Tree pages leave out the hashes of children written in the same page; reading a page must give back
 /// exactly the nodes that were written, and a page that refers to a child it does not hold is refused.
 @Suite struct TreePagesTests {
     private static func keyHash(_ i: Int) -> Hash { Hash.sha256(Array("page-key-\(i)".utf8)) }
-    private static func valueHash(_ i: Int, _ round: Int) -> Hash { Hash.sha256(Array("page-value-\(i)-\(round)".utf8)) }
+    private static func valueHash(_ i: Int, _ round: Int) -> Hash {
+        Hash.sha256(Array("page-value-\(i)-\(round)".utf8))
+    }
 
     /// Encodes `nodes` as pages and decodes every page back.
     private static func roundTrip(_ nodes: [(key: NodeKey, node: MerkleNode)]) throws -> [NodeKey: MerkleNode] {

@@ -84,8 +84,7 @@ enum TreePages {
     }
 
     @inline(__always)
-    private static func write(_ child: MerkleChild?, version: UInt64, inPage: Bool, to writer: inout CanonicalWriter)
-    {
+    private static func write(_ child: MerkleChild?, version: UInt64, inPage: Bool, to writer: inout CanonicalWriter) {
         guard let child else { return writer.write(absentChild) }
         if inPage && child.version == version {
             writer.write(child.isLeaf ? leafChildHere : internalChildHere)
@@ -201,7 +200,9 @@ enum TreePages {
             found.isLeaf == child.isLeaf
         else {
             throw StorageError(
-                .corrupt, "a tree page of version \(parent.version) misses the child of \(parent) it refers to, or holds another kind")
+                .corrupt,
+                "a tree page of version \(parent.version) misses the child of \(parent) it refers to, or holds another kind"
+            )
         }
         return MerkleChild(hash: found.hash, version: parent.version, isLeaf: found.isLeaf)
     }
