@@ -72,6 +72,32 @@ struct ChainStoreTests {
         #expect(try reopened.receipt(height: 3, index: 5)?.transactionHash == block.transactions[5].hash)
     }
 
+    /// A tree deep enough to use depth-8 pages, read back cold: proofs at the head and at an older block
+    /// are the same as before the restart, and the next blocks update the tree from its pages.
+    @Test func coldReadsOfTreePagesGiveTheSameProofsAndUpdates() throws {
+        let dir = TempDir()
+        let keys = (0..<3005).filter { $0 % 7 == 0 }.map { StateKey.account(account($0)) }
+        var before: [StateProof] = []
+        do {
+            let store = try ChainStore(path: dir.path, chainId: 9)
+            try buildChain(store, accounts: 3000, blocks: 3, blockSize: 400)
+            for key in keys { before += [try store.proof(for: key), try store.proof(for: key, at: 1)] }
+        }
+        let reopened = try ChainStore(path: dir.path, chainId: 9)
+        var after: [StateProof] = []
+        for key in keys { after += [try reopened.proof(for: key), try reopened.proof(for: key, at: 1)] }
+        #expect(after.count == before.count)
+        for (a, b) in zip(after, before) {
+            #expect(a.proof == b.proof && a.root == b.root && a.valueHash == b.valueHash)
+            #expect(a.verify(against: a.root))
+        }
+        #expect(after.contains { $0.proof.siblings.count > 8 }, "the tree should reach below depth 8")
+        try buildChain(reopened, accounts: 3000, blocks: 2, blockSize: 400, seed: 2)
+        let report = try reopened.check()
+        #expect(report.ok, "\(report.problems)")
+        #expect(report.headHeight == 5)
+    }
+
     @Test func storedRootMatchesTheRootOfTheValues() throws {
         let dir = TempDir()
         let store = try ChainStore(path: dir.path, chainId: 9)
