@@ -40,28 +40,10 @@ struct ClientCommandTests {
         }
     }
 
-    /// A port nothing listens on: bound, then closed.
-    private func closedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        try #require(bound)
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     // (Whether it is reported at once is a matter of the client's configuration, no retry of refused
     // connections; no timing is asserted here: the test machines are too noisy for that.)
     @Test func aNodeThatIsNotRunningIsReported() async throws {
-        let client = try SluiceClient(baseURL: "http://127.0.0.1:\(try closedPort())")
+        let client = try SluiceClient(baseURL: "http://127.0.0.1:\(try freePort())")
         do {
             _ = try await client.status()
             Issue.record("status() answered without a node")
@@ -73,7 +55,7 @@ struct ClientCommandTests {
     }
 
     @Test func theEventStreamOfANodeThatIsNotRunningThrows() async throws {
-        let client = try SluiceClient(baseURL: "http://127.0.0.1:\(try closedPort())")
+        let client = try SluiceClient(baseURL: "http://127.0.0.1:\(try freePort())")
         await #expect {
             for try await _ in client.events() {}
         } throws: { error in

@@ -32,17 +32,7 @@ struct ProviderLoopTests {
         defer { _ = devnet.stop() }
 
         // Both agents registered (their keys were funded by the devnet first).
-        var providers: ProviderListJSON? = nil
-        let registered = Date().addingTimeInterval(60)
-        while Date() < registered {
-            let out = try runSluice(["market", "asks", "--node", devnet.base, "--json"])
-            if out.status == 0, let list = try? json(out.out, as: ProviderListJSON.self), list.providers.count == 2 {
-                providers = list
-                break
-            }
-            usleep(200_000)
-        }
-        let list = try #require(providers, "the two agents did not register: \(devnet.text)\n\(agentLogs(data))")
+        let list = try waitForProviders(2, node: devnet.base)
         #expect(list.providers.allSatisfy { $0.devices.first?.model == "cpu" })
 
         let consumer = try KeyFile.load(path: data + "/keys/dev-0.json")[0].address
@@ -144,14 +134,7 @@ struct ProviderLoopTests {
         defer { _ = devnet.stop() }
         let liar = try KeyFile.load(path: data + "/providers/3/key.json")[0].address
         // All three registered first, so the auction sees the cheap liar.
-        let registered = Date().addingTimeInterval(60)
-        var count = 0
-        while Date() < registered && count < 3 {
-            let out = try runSluice(["market", "asks", "--node", devnet.base, "--json"])
-            count = (try? json(out.out, as: ProviderListJSON.self))?.providers.count ?? 0
-            if count < 3 { usleep(200_000) }
-        }
-        #expect(count == 3, "\(agentLogs(data, count: 3))")
+        try waitForProviders(3, node: devnet.base)
         let submitted = try runSluice([
             "job", "submit", repositoryRoot.path + "/examples/render/job.toml", "--key", data + "/keys/dev-0.json",
             "--node", devnet.base, "--wait", "--out", dir + "/result", "--json", "--job-timeout", "90s",

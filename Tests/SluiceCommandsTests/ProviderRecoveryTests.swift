@@ -37,7 +37,7 @@ final class AgentProcess: Sendable {
     }
 }
 
-/// A port nothing listens on now.
+/// A port nothing listens on now: bound, then closed.
 func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
@@ -53,6 +53,20 @@ func freePort() throws -> Int {
     }
     guard bound else { throw CommandError("no free port") }
     return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Waits until `count` providers are registered on the node; their list.
+@discardableResult
+func waitForProviders(_ count: Int, node: String, timeout: TimeInterval = 60) throws -> ProviderListJSON {
+    let deadline = Date().addingTimeInterval(timeout)
+    var last: ProviderListJSON? = nil
+    while Date() < deadline {
+        let out = try runSluice(["market", "asks", "--node", node, "--json"])
+        last = try? APIJSON.decoder().decode(ProviderListJSON.self, from: Data(out.out.utf8))
+        if let last, last.providers.count >= count { return last }
+        usleep(200_000)
+    }
+    throw CommandError("\(last?.providers.count ?? 0) of \(count) providers registered after \(Int(timeout)) s")
 }
 
 @Suite("Provider agents recover from being killed and from the node going away", .serialized)
@@ -87,12 +101,7 @@ struct ProviderRecoveryTests {
                     binary: binary, node: node, key: key, work: "\(dir)/work-\(n)", log: "\(dir)/agent-\(n).log"))
         }
         defer { for a in agents where a.process.isRunning { a.kill(SIGKILL) } }
-        try waitFor("two providers") {
-            let out = try runSluice(["market", "asks", "--node", node, "--json"])
-            return out.status == 0
-                && ((try? APIJSON.decoder().decode(ProviderListJSON.self, from: Data(out.out.utf8)))?.providers.count
-                    == 2)
-        }
+        try waitForProviders(2, node: node)
 
         // A job that runs for 3 seconds; agent 2 is killed while it runs and started again.
         let job = dir + "/slow"
@@ -163,12 +172,7 @@ struct ProviderRecoveryTests {
                     log: "\(dir)/agent-\(n).log"))
         }
         defer { for a in agents where a.process.isRunning { a.kill(SIGKILL) } }
-        try waitFor("three providers") {
-            let out = try runSluice(["market", "asks", "--node", devnet.base, "--json"])
-            return out.status == 0
-                && ((try? APIJSON.decoder().decode(ProviderListJSON.self, from: Data(out.out.utf8)))?.providers.count
-                    == 3)
-        }
+        try waitForProviders(3, node: devnet.base)
         let job = dir + "/slow"
         try FileManager.default.createDirectory(atPath: job, withIntermediateDirectories: true)
         try """

@@ -137,17 +137,7 @@ struct JobCommand: AsyncParsableCommand {
         var id: String
 
         func run() async throws {
-            try await reportingErrors {
-                let id = try parseHash(id, "ID")
-                let submitted = try await submitMarketTransaction(node: options, options: transaction) { _, _ in
-                    .jobCancel(job: id)
-                }
-                try await finishMarketTransaction(submitted, node: options, options: transaction) { client in
-                    guard let job = try await client.job(id) else { return }
-                    print("")
-                    printJob(job)
-                }
-            }
+            try await reportingErrors { try await submitJobAction(id, options, transaction) { .jobCancel(job: $0) } }
         }
     }
 }
@@ -175,17 +165,20 @@ extension JobCommand {
         var id: String
 
         func run() async throws {
-            try await reportingErrors {
-                let id = try parseHash(id, "ID")
-                let submitted = try await submitMarketTransaction(node: options, options: transaction) { _, _ in
-                    .jobDispute(job: id)
-                }
-                try await finishMarketTransaction(submitted, node: options, options: transaction) { client in
-                    guard let job = try await client.job(id) else { return }
-                    print("")
-                    printJob(job)
-                }
-            }
+            try await reportingErrors { try await submitJobAction(id, options, transaction) { .jobDispute(job: $0) } }
         }
+    }
+}
+
+/// Signs a transaction about one job (cancel, dispute), submits it and with --wait prints the job after it.
+func submitJobAction(
+    _ text: String, _ options: NodeOptions, _ transaction: MarketTransactionOptions, _ payload: (Hash) -> Payload
+) async throws {
+    let id = try parseHash(text, "ID")
+    let submitted = try await submitMarketTransaction(node: options, options: transaction) { _, _ in payload(id) }
+    try await finishMarketTransaction(submitted, node: options, options: transaction) { client in
+        guard let job = try await client.job(id) else { return }
+        print("")
+        printJob(job)
     }
 }
