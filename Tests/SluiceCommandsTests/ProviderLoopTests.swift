@@ -94,21 +94,8 @@ struct ProviderLoopTests {
         // (no outputs, status timeout), so it settles and each is paid for the seconds it used, at most
         // the limit. The consumer's command says so and exits 2.
         let sleeper = dir + "/sleeper"
-        try FileManager.default.createDirectory(atPath: sleeper, withIntermediateDirectories: true)
-        try """
-        name = "sleeper"
-        runner = "process"
-        command = ["sleep", "30"]
-        bundle = "."
-        outputs = ["never.txt"]
-        max_price_per_gpu_hour = 36000000
-        max_duration = "2s"
-        redundancy = 2
-        memory = "64MiB"
-        [gpu]
-        count = 1
-        min_vram_gb = 0
-        """.write(toFile: sleeper + "/job.toml", atomically: true, encoding: .utf8)
+        try writeJobFile(
+            folder: sleeper, name: "sleeper", command: ["sleep", "30"], outputs: ["never.txt"], maxDuration: "2s")
         let slept = try runSluice([
             "job", "submit", sleeper + "/job.toml", "--key", data + "/keys/dev-0.json", "--node", devnet.base, "--wait",
             "--out", dir + "/slept",

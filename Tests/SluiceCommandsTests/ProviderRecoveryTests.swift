@@ -55,6 +55,27 @@ func freePort() throws -> Int {
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
+/// Writes `folder/job.toml` for a k = 2 job of one device at up to 36,000,000 per GPU-hour, 64 MiB, whose
+/// bundle is the folder itself.
+func writeJobFile(folder: String, name: String, command: [String], outputs: [String], maxDuration: String) throws {
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    func list(_ items: [String]) -> String { "[" + items.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }
+    try """
+    name = "\(name)"
+    runner = "process"
+    command = \(list(command))
+    bundle = "."
+    outputs = \(list(outputs))
+    max_price_per_gpu_hour = 36000000
+    max_duration = "\(maxDuration)"
+    redundancy = 2
+    memory = "64MiB"
+    [gpu]
+    count = 1
+    min_vram_gb = 0
+    """.write(toFile: folder + "/job.toml", atomically: true, encoding: .utf8)
+}
+
 /// Waits until `count` providers are registered on the node; their list.
 @discardableResult
 func waitForProviders(_ count: Int, node: String, timeout: TimeInterval = 60) throws -> ProviderListJSON {
@@ -105,20 +126,9 @@ struct ProviderRecoveryTests {
 
         // A job that runs for 3 seconds; agent 2 is killed while it runs and started again.
         let job = dir + "/slow"
-        try FileManager.default.createDirectory(atPath: job, withIntermediateDirectories: true)
-        try """
-        name = "slow"
-        runner = "process"
-        command = ["sh", "-c", "sleep 3; echo done > out.txt"]
-        bundle = "."
-        outputs = ["out.txt"]
-        max_price_per_gpu_hour = 36000000
-        max_duration = "1m"
-        redundancy = 2
-        memory = "64MiB"
-        [gpu]
-        count = 1
-        """.write(toFile: job + "/job.toml", atomically: true, encoding: .utf8)
+        try writeJobFile(
+            folder: job, name: "slow", command: ["sh", "-c", "sleep 3; echo done > out.txt"], outputs: ["out.txt"],
+            maxDuration: "1m")
         let submitted = try runSluice([
             "job", "submit", job + "/job.toml", "--key", data + "/keys/dev-0.json", "--node", node,
         ])
@@ -174,20 +184,9 @@ struct ProviderRecoveryTests {
         defer { for a in agents where a.process.isRunning { a.kill(SIGKILL) } }
         try waitForProviders(3, node: devnet.base)
         let job = dir + "/slow"
-        try FileManager.default.createDirectory(atPath: job, withIntermediateDirectories: true)
-        try """
-        name = "slow"
-        runner = "process"
-        command = ["sh", "-c", "sleep 2; echo done > out.txt"]
-        bundle = "."
-        outputs = ["out.txt"]
-        max_price_per_gpu_hour = 36000000
-        max_duration = "4s"
-        redundancy = 2
-        memory = "64MiB"
-        [gpu]
-        count = 1
-        """.write(toFile: job + "/job.toml", atomically: true, encoding: .utf8)
+        try writeJobFile(
+            folder: job, name: "slow", command: ["sh", "-c", "sleep 2; echo done > out.txt"], outputs: ["out.txt"],
+            maxDuration: "4s")
         let submitted = try runSluice([
             "job", "submit", job + "/job.toml", "--key", data + "/keys/dev-0.json", "--node", devnet.base,
         ])

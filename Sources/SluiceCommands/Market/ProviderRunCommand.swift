@@ -138,38 +138,20 @@ extension ProviderCommand {
             try reportingErrors {
                 let selection: GPUSelection
                 do { selection = try GPUSelection.parse(gpus) } catch { throw CommandError("--gpus: \(error)") }
-                let found = GPUDiscovery.discover()
-                do { try selection.check(against: found.gpus) } catch { throw CommandError("--gpus: \(error)") }
-                let chosen = selection.selected(from: found.gpus)
-                if chosen.isEmpty {
-                    print(
-                        "GPUs: none (\(found.reason ?? (selection == .none ? "--gpus none" : "nvidia-smi listed none")))"
-                    )
-                }
-                var scores: [Int: UInt64] = [:]
-                for gpu in chosen {
+                let offer: DeviceOffer
+                do { offer = try DeviceOffer.discover(selection) } catch { throw CommandError("--gpus: \(error)") }
+                if let reason = offer.cpuReason { print("GPUs: none (\(reason))") }
+                for (gpu, benchmark) in offer.gpus {
                     print(
                         "GPU \(gpu.index): \(gpu.model), \(gpu.vramMiB) MiB (\(gpu.vramGB) GB), driver \(gpu.driver), compute \(gpu.computeCapability ?? "?"), \(gpu.uuid)"
                     )
-                    switch Benchmark.cuda(deviceIndex: gpu.index) {
-                    case .success(let r):
-                        scores[gpu.index] = r.score
-                        print("  proof-of-GPU benchmark: \(r)")
-                    case .failure(let e):
-                        print("  proof-of-GPU benchmark failed: \(e)")
+                    switch benchmark {
+                    case .success(let r): print("  proof-of-GPU benchmark: \(r)")
+                    case .failure(let e): print("  proof-of-GPU benchmark failed: \(e)")
                     }
                 }
-                let cores = ProcessInfo.processInfo.activeProcessorCount
-                let cpu = Benchmark.cpu(seconds: 0.3)
-                print("CPU: \(cores) logical cores, benchmark score \(cpu) (single thread)")
-                let devices =
-                    chosen.isEmpty
-                    ? [GPUDiscovery.cpuDevice(cores: cores, score: cpu)]
-                    : GPUDiscovery.devices(gpus: chosen, selection: selection, scores: scores)
-                print(
-                    "would offer: "
-                        + devices.map { "\($0.count) × \($0.model) (\($0.vramGB) GB, score \($0.score))" }.joined(
-                            separator: ", "))
+                print("CPU: \(offer.cores) logical cores, benchmark score \(offer.cpuScore) (single thread)")
+                print("would offer: \(offer.summary)")
             }
         }
     }

@@ -141,47 +141,27 @@ public actor ProviderAgent {
     // MARK: Devices and registration
 
     func discoverDevices() {
-        let cpuScore = Benchmark.cpu(seconds: 0.2)
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        switch configuration.gpus {
-        case .none:
-            devices = [GPUDiscovery.cpuDevice(cores: cores, score: cpuScore)]
-            logger.info("GPUs: none (--gpus none); offering CPU capacity: \(describe(devices))")
-            return
-        default: break
-        }
-        let found = GPUDiscovery.discover()
-        do { try configuration.gpus.check(against: found.gpus) } catch {
+        let offer: DeviceOffer
+        do { offer = try DeviceOffer.discover(configuration.gpus) } catch {
             logger.error("--gpus: \(error); offering CPU capacity instead")
-            devices = [GPUDiscovery.cpuDevice(cores: cores, score: cpuScore)]
-            return
+            offer = DeviceOffer.cpu(reason: "--gpus: \(error)")
         }
-        let gpus = configuration.gpus.selected(from: found.gpus)
-        if gpus.isEmpty {
-            logger.info("no NVIDIA GPU found (\(found.reason ?? "nvidia-smi listed none")); offering CPU capacity")
-            devices = [GPUDiscovery.cpuDevice(cores: cores, score: cpuScore)]
-            return
-        }
-        var scores: [Int: UInt64] = [:]
-        for gpu in gpus {
-            switch Benchmark.cuda(deviceIndex: gpu.index) {
+        for (gpu, benchmark) in offer.gpus {
+            switch benchmark {
             case .success(let result):
-                scores[gpu.index] = result.score
                 logger.info("GPU \(gpu.index) \(gpu.model): proof-of-GPU benchmark \(result.description)")
             case .failure(let why):
                 logger.warning("GPU \(gpu.index) \(gpu.model): benchmark failed (\(why)); score 0")
-                scores[gpu.index] = 0
             }
-            logger.info(
-                "GPU \(gpu.index): \(gpu.model), \(gpu.vramMiB) MiB, driver \(gpu.driver), \(gpu.uuid)")
+            logger.info("GPU \(gpu.index): \(gpu.model), \(gpu.vramMiB) MiB, driver \(gpu.driver), \(gpu.uuid)")
         }
-        devices = GPUDiscovery.devices(gpus: gpus, selection: configuration.gpus, scores: scores)
-        gpuIndices = gpus.map { String($0.index) }
-        logger.info("offering \(describe(devices))")
-    }
-
-    func describe(_ devices: [GPUDevice]) -> String {
-        devices.map { "\($0.count) × \($0.model) (\($0.vramGB) GB, score \($0.score))" }.joined(separator: ", ")
+        if let reason = offer.cpuReason {
+            logger.info("no GPU offered (\(reason)); offering CPU capacity: \(offer.summary)")
+        } else {
+            logger.info("offering \(offer.summary)")
+        }
+        devices = offer.devices
+        gpuIndices = offer.gpus.map { String($0.gpu.index) }
     }
 
     /// Registers the provider with its devices, or updates them when they changed.
