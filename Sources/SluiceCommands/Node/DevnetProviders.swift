@@ -3,6 +3,7 @@ import ServiceLifecycle
 import SluiceAPI
 import SluiceClient
 import SluiceCore
+import SluiceProvider
 import Synchronization
 
 /// The devnet's local providers: one `sluice provider run` process each, with its own key and work dir
@@ -86,20 +87,13 @@ final class DevnetProviders: Service, Sendable {
     /// Each provider's account gets 10 stakes' worth from the funder when it holds less than one.
     func fund(node: String) async throws {
         let client = try SluiceClient(baseURL: node)
-        let funderKey = try KeyFile.load(path: funder)[0]
-        let chainId = try await client.status().chainId
-        var sequence = try await client.account(funderKey.address).nextSequence
+        let sender = TransactionSender(client: client, key: try KeyFile.load(path: funder)[0])
         var last: Hash? = nil
         for n in 1...count {
             let address = try KeyFile.load(path: folder(n) + "/key.json")[0].address
             let balance = try await client.account(address).balance
             guard balance.value < 2_000_000 else { continue }
-            let tx = Transaction(
-                chainId: chainId, sender: funderKey.address, sequence: sequence, gasLimit: 100, gasPrice: 1,
-                expiry: Transaction.never, payload: .transfer(to: address, amount: Amount(10_000_000_000))
-            ).signed(with: funderKey)
-            last = try await client.submit(tx).hash
-            sequence += 1
+            last = try await sender.send(.transfer(to: address, amount: Amount(10_000_000_000)))
         }
         if let last { _ = try await client.waitForCommit(last) }
     }
