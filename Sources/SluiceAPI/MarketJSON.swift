@@ -36,6 +36,8 @@ public struct ProviderJSON: Codable, Sendable, Equatable {
     public var heartbeats: UInt64
     /// The block of its `provider.unbond`, while unbonding or withdrawn.
     public var unbondHeight: UInt64?
+    /// Proof of GPU, one entry per device class (empty when the chain asks for no proofs).
+    public var proofs: [DeviceProofJSON]
 
     /// The one mapping of a provider record to JSON.
     public init(_ p: ProviderRecord) {
@@ -58,11 +60,42 @@ public struct ProviderJSON: Codable, Sendable, Equatable {
         lastHeartbeatHeight = p.lastHeartbeatHeight
         heartbeats = p.heartbeats
         unbondHeight = p.status == .active ? nil : p.unbondHeight
+        proofs = p.proofs.enumerated().map { DeviceProofJSON(device: $0.offset, $0.element) }
     }
 
     /// "2 × NVIDIA H100 80 GB, 1 × RTX 4090 24 GB".
     public var devicesSummary: String {
         devices.map { "\($0.count) × \($0.model) \($0.vramGb) GB" }.joined(separator: ", ")
+    }
+}
+
+/// A device class's proof of GPU: the current or last challenge and the record.
+public struct DeviceProofJSON: Codable, Sendable, Equatable {
+    public var device: Int
+    /// "pending" (a challenge waits for its answer), "verified" (passed the last decided round), "failed"
+    /// (missed its last deadline), "none" (no round decided yet).
+    public var status: String
+    /// It may be matched now.
+    public var eligible: Bool
+    public var round: UInt32
+    public var seed: Hash
+    public var size: UInt32
+    public var deadline: UInt64
+    public var passed: UInt32
+    public var failed: UInt32
+    public var verifiedHeight: UInt64
+
+    public init(device: Int, _ p: DeviceProof) {
+        self.device = device
+        status = p.pending ? "pending" : p.eligible ? "verified" : p.failed > 0 ? "failed" : "none"
+        eligible = p.eligible
+        round = p.round
+        seed = p.seed
+        size = p.size
+        deadline = p.deadline
+        passed = p.passed
+        failed = p.failed
+        verifiedHeight = p.verifiedHeight
     }
 }
 
@@ -233,6 +266,9 @@ public struct MarketParamsJSON: Codable, Sendable, Equatable {
     public var auditGraceSeconds: UInt64
     public var disputeBond: Amount
     public var disputeWindowSeconds: UInt64
+    public var proofIntervalSeconds: UInt64
+    public var proofWindowSeconds: UInt64
+    public var proofTargetMilliseconds: UInt64
     /// Burned by dishonest slashes so far.
     public var burned: Amount
 
@@ -254,6 +290,9 @@ public struct MarketParamsJSON: Codable, Sendable, Equatable {
         auditGraceSeconds = p.auditGraceSeconds
         disputeBond = p.disputeBond
         disputeWindowSeconds = p.disputeWindowSeconds
+        proofIntervalSeconds = p.proofIntervalSeconds
+        proofWindowSeconds = p.proofWindowSeconds
+        proofTargetMilliseconds = p.proofTargetMilliseconds
         self.burned = burned
     }
 }

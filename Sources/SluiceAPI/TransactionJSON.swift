@@ -81,9 +81,11 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
     public var usageSeconds: UInt64?
     /// Optional for `job.reveal` and `audit.report`: the blob of the run's logs (absent: none).
     public var logs: Hash?
+    /// Only for `provider.prove`: the answer to a device's proof-of-GPU challenge.
+    public var answer: ProofAnswerJSON?
 
     enum CodingKeys: String, CodingKey {
-        case type, to, amount, rounds, offer, job, jobId, commitment, result, salt, usageSeconds, update, logs
+        case type, to, amount, rounds, offer, job, jobId, commitment, result, salt, usageSeconds, update, logs, answer
     }
 
     static let fields: [String: Set<CodingKeys>] = [
@@ -92,6 +94,7 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
         "job.reveal": [.jobId, .result, .salt, .usageSeconds, .logs], "provider.update": [.update],
         "provider.heartbeat": [], "provider.unbond": [], "provider.withdraw": [],
         "audit.report": [.jobId, .result, .usageSeconds, .logs], "job.dispute": [.jobId],
+        "provider.prove": [.answer],
     ]
 
     public init(from decoder: any Decoder) throws {
@@ -128,6 +131,7 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
         usageSeconds = try c.decodeUnsignedIfPresent(UInt64.self, forKey: .usageSeconds)
         logs = try c.decodeIfPresent(Hash.self, forKey: .logs)
         update = try c.decodeIfPresent(ProviderUpdateJSON.self, forKey: .update)
+        answer = try c.decodeIfPresent(ProofAnswerJSON.self, forKey: .answer)
     }
 
     public init(_ p: Payload) {
@@ -159,6 +163,7 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
             self.logs = logs == .zero ? nil : logs
         case .providerUpdate(let u): update = ProviderUpdateJSON(u)
         case .providerHeartbeat, .providerUnbond, .providerWithdraw: break
+        case .providerProve(let a): answer = ProofAnswerJSON(a)
         }
     }
 
@@ -180,6 +185,8 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
         case "audit.report":
             return "audit.report \(jobId?.hex ?? "?") result \(result?.hex ?? "?"), \(usageSeconds ?? 0) s"
         case "job.reveal": return "job.reveal \(jobId?.hex ?? "?") result \(result?.hex ?? "?"), \(usageSeconds ?? 0) s"
+        case "provider.prove":
+            return "provider.prove device \(answer?.device ?? 0) root \(answer?.root.hex ?? "?")"
         default: return type
         }
     }
@@ -228,6 +235,9 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
         case "job.dispute":
             guard let jobId else { throw WireError("field payload.jobId: missing") }
             return .jobDispute(job: jobId)
+        case "provider.prove":
+            guard let answer else { throw WireError("field payload.answer: missing") }
+            return .providerProve(answer.answer)
         default:
             throw WireError(
                 "field payload.type: unknown payload type '\(type)' (use \(Self.fields.keys.sorted().joined(separator: ", ")))"
@@ -415,5 +425,31 @@ public struct ReceiptJSON: Codable, Sendable, Equatable {
         fee = r.fee
         error = r.error
         output = r.output
+    }
+}
+
+/// `provider.prove`'s answer: the device's index in the offer, the Merkle root over the product and the
+/// openings (`GPUChallenge`).
+public struct ProofAnswerJSON: Codable, Sendable, Equatable {
+    public struct Opening: Codable, Sendable, Equatable {
+        public var leaf: UInt64
+        public var values: [UInt32]
+        public var path: [Hash]
+    }
+
+    public var device: UInt8
+    public var root: Hash
+    public var openings: [Opening]
+
+    public init(_ a: GPUChallengeAnswer) {
+        device = a.device
+        root = a.root
+        openings = a.openings.map { Opening(leaf: $0.leaf, values: $0.values, path: $0.path) }
+    }
+
+    public var answer: GPUChallengeAnswer {
+        GPUChallengeAnswer(
+            device: device, root: root,
+            openings: openings.map { GPUChallengeOpening(leaf: $0.leaf, values: $0.values, path: $0.path) })
     }
 }

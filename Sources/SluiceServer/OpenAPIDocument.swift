@@ -245,12 +245,13 @@ public enum OpenAPIDocument {
               "Error": {"description": "an error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             },
             "schemas": {
-              "MarketParams": {"type": "object", "additionalProperties": false, "required": ["height", "minimumStake", "openJobBlocks", "unbondingBlocks", "commitGraceSeconds", "revealWindowSeconds", "feeBasisPoints", "missedDeadlineSlashBasisPoints", "auditProbabilityBasisPoints", "dishonestSlashBasisPoints", "slashBurnBasisPoints", "slashAuditorBasisPoints", "slashConsumerBasisPoints", "maxAuditRounds", "auditGraceSeconds", "disputeBond", "disputeWindowSeconds", "burned"], "properties": {
+              "MarketParams": {"type": "object", "additionalProperties": false, "required": ["height", "minimumStake", "openJobBlocks", "unbondingBlocks", "commitGraceSeconds", "revealWindowSeconds", "feeBasisPoints", "missedDeadlineSlashBasisPoints", "auditProbabilityBasisPoints", "dishonestSlashBasisPoints", "slashBurnBasisPoints", "slashAuditorBasisPoints", "slashConsumerBasisPoints", "maxAuditRounds", "auditGraceSeconds", "disputeBond", "disputeWindowSeconds", "proofIntervalSeconds", "proofWindowSeconds", "proofTargetMilliseconds", "burned"], "properties": {
                 "height": \#(u64), "minimumStake": \#(amount), "openJobBlocks": \#(u64), "unbondingBlocks": \#(u64),
                 "commitGraceSeconds": \#(u64), "revealWindowSeconds": \#(u64), "feeBasisPoints": \#(u64),
                 "missedDeadlineSlashBasisPoints": \#(u64), "auditProbabilityBasisPoints": \#(u64), "dishonestSlashBasisPoints": \#(u64),
                 "slashBurnBasisPoints": \#(u64), "slashAuditorBasisPoints": \#(u64), "slashConsumerBasisPoints": \#(u64),
                 "maxAuditRounds": \#(u64), "auditGraceSeconds": \#(u64), "disputeBond": \#(amount), "disputeWindowSeconds": \#(u64),
+                "proofIntervalSeconds": \#(u64), "proofWindowSeconds": \#(u64), "proofTargetMilliseconds": \#(u64),
                 "burned": \#(amount)
               }},
               "Blob": {"type": "object", "required": ["hash", "size"], "additionalProperties": false, "properties": {
@@ -261,7 +262,7 @@ public enum OpenAPIDocument {
                 "code": {"type": "string", "enum": ["bad_request", "not_found", "body_too_large", "method_not_allowed", "internal", "bad_signature", "wrong_chain", "expired", "oversized", "gas_limit_too_low", "gas_price_too_low", "unknown_sender", "sequence_too_old", "sequence_too_far_ahead", "fee_unpayable", "duplicate", "underpriced", "sender_limit", "mempool_full", "hash_mismatch", "no_blobs", "blobs_full", "blob_damaged"]}
               }},
               "Payload": {"type": "object", "required": ["type"], "additionalProperties": false, "properties": {
-                "type": {"type": "string", "enum": ["transfer", "compute-transfer", "provider.register", "job.submit", "job.cancel", "job.commit", "job.reveal", "provider.update", "provider.heartbeat", "provider.unbond", "provider.withdraw", "audit.report", "job.dispute"]},
+                "type": {"type": "string", "enum": ["transfer", "compute-transfer", "provider.register", "job.submit", "job.cancel", "job.commit", "job.reveal", "provider.update", "provider.heartbeat", "provider.unbond", "provider.withdraw", "audit.report", "job.dispute", "provider.prove"]},
                 "to": \#(hash), "amount": \#(amount), "rounds": {"type": "integer", "minimum": 0},
                 "offer": {"$ref": "#/components/schemas/ProviderOffer"},
                 "job": {"$ref": "#/components/schemas/JobSpec"},
@@ -271,8 +272,14 @@ public enum OpenAPIDocument {
                     "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64)
                   }}},
                   "pricePerGpuHour": \#(amount)
+                }},
+                "answer": {"type": "object", "required": ["device", "root", "openings"], "additionalProperties": false, "properties": {
+                  "device": {"type": "integer", "minimum": 0, "maximum": 255}, "root": \#(hash),
+                  "openings": {"type": "array", "items": {"type": "object", "required": ["leaf", "values", "path"], "additionalProperties": false, "properties": {
+                    "leaf": \#(u64), "values": {"type": "array", "items": {"type": "integer", "minimum": 0}}, "path": {"type": "array", "items": \#(hash)}
+                  }}}
                 }}
-              }, "description": "transfer and compute-transfer: to, amount (+ rounds); provider.register: offer; job.submit: job; job.cancel: jobId; job.commit: jobId, commitment; job.reveal: jobId, result, salt, usageSeconds (+ logs); audit.report: jobId, result, usageSeconds (+ logs); job.dispute: jobId"},
+              }, "description": "transfer and compute-transfer: to, amount (+ rounds); provider.register: offer; job.submit: job; job.cancel: jobId; job.commit: jobId, commitment; job.reveal: jobId, result, salt, usageSeconds (+ logs); audit.report: jobId, result, usageSeconds (+ logs); job.dispute: jobId; provider.prove: answer"},
               "ProviderOffer": {"type": "object", "required": ["devices", "region", "endpoint", "stake", "pricePerGpuHour"], "additionalProperties": false, "properties": {
                 "runners": {"type": "array", "items": {"type": "string", "enum": ["process", "container"]}},
                 "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
@@ -344,7 +351,12 @@ public enum OpenAPIDocument {
                 "stateRoot": \#(hash), "transactionCount": {"type": "integer"},
                 "receipts": {"type": "array", "items": {"$ref": "#/components/schemas/EventReceipt"}}
               }},
-              "Provider": {"type": "object", "required": ["address", "status", "devices", "region", "runners", "endpoint", "stake", "pricePerGpuHour", "capacity", "busy", "free", "reputation", "jobsDone", "jobsFailed", "jobsDisputed", "registeredHeight", "lastHeartbeatHeight", "heartbeats"], "additionalProperties": false, "properties": {
+              "Provider": {"type": "object", "required": ["address", "status", "devices", "region", "runners", "endpoint", "stake", "pricePerGpuHour", "capacity", "busy", "free", "reputation", "jobsDone", "jobsFailed", "jobsDisputed", "registeredHeight", "lastHeartbeatHeight", "heartbeats", "proofs"], "additionalProperties": false, "properties": {
+                "proofs": {"type": "array", "description": "proof of GPU, one entry per device class", "items": {"type": "object", "required": ["device", "status", "eligible", "round", "seed", "size", "deadline", "passed", "failed", "verifiedHeight"], "additionalProperties": false, "properties": {
+                  "device": {"type": "integer", "minimum": 0}, "status": {"type": "string", "enum": ["pending", "verified", "failed", "none"]},
+                  "eligible": {"type": "boolean"}, "round": \#(u64), "seed": \#(hash), "size": \#(u64), "deadline": \#(u64),
+                  "passed": \#(u64), "failed": \#(u64), "verifiedHeight": \#(u64)
+                }}},
                 "address": \#(hash), "status": {"type": "string", "enum": ["active", "unbonding", "withdrawn"]},
                 "runners": {"type": "array", "items": {"type": "string"}},
                 "lastHeartbeatHeight": \#(u64), "heartbeats": \#(u64), "unbondHeight": \#(u64),

@@ -13,13 +13,15 @@ struct MarketChain {
     var sequences: [Address: UInt64] = [:]
     var threads = 2
 
-    init(funded: [Address], balance: UInt128 = 1_000_000, params: MarketParameters? = nil) {
+    /// Without `proofs`, the chain asks for no proof of GPU (`proofIntervalSeconds` 0), so that tests of
+    /// other parts need not answer challenges; `ProofOfGPUTests` turns them on.
+    init(funded: [Address], balance: UInt128 = 1_000_000, params: MarketParameters? = nil, proofs: Bool = false) {
         state = [:]
         for a in funded { state[.account(a)] = .account(AccountState(balance: Amount(balance), sequence: 0)) }
-        if let params {
-            let entry = try! params.genesisEntry()
-            state[entry.key] = entry.value
-        }
+        var params = params ?? MarketParameters()
+        if !proofs { params.proofIntervalSeconds = 0 }
+        let entry = try! params.genesisEntry()
+        state[entry.key] = entry.value
     }
 
     /// A transaction from `sender` with its next sequence (counted here, as a wallet would).
@@ -27,7 +29,8 @@ struct MarketChain {
         let seq = sequences[sender, default: 0]
         sequences[sender] = seq + 1
         let t = Transaction(
-            chainId: 1, sender: sender, sequence: seq, gasLimit: 100, gasPrice: gasPrice, payload: payload)
+            chainId: 1, sender: sender, sequence: seq, gasLimit: max(100, BankVM.gas(of: payload)), gasPrice: gasPrice,
+            payload: payload)
         return BankTransaction(t, hash: t.hash)
     }
 

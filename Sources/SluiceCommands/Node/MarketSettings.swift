@@ -59,6 +59,12 @@ enum MarketSettings {
         integer("audit_grace_seconds", "seconds after max_duration for an audit report", \.auditGraceSeconds),
         amount("dispute_bond", "least bond of a job.dispute", \.disputeBond),
         integer("dispute_window_seconds", "seconds after settlement for a job.dispute", \.disputeWindowSeconds),
+        integer(
+            "proof_interval_seconds", "seconds between proof-of-GPU rounds (0: no proofs)", \.proofIntervalSeconds),
+        integer("proof_window_seconds", "seconds to answer a proof-of-GPU challenge", \.proofWindowSeconds),
+        integer(
+            "proof_target_milliseconds", "time a challenge's product takes at the claimed speed",
+            \.proofTargetMilliseconds),
     ]
 
     static var names: String { all.map(\.name).joined(separator: ", ") }

@@ -45,6 +45,9 @@ extension Payload: CanonicalCodable {
         case .jobDispute(let job):
             w.writeULEB(12)
             w.write(job)
+        case .providerProve(let answer):
+            w.writeULEB(13)
+            w.write(answer)
         }
     }
 
@@ -72,6 +75,7 @@ extension Payload: CanonicalCodable {
                 job: try r.readHash(), result: try r.readHash(), usageSeconds: try r.read(UInt64.self),
                 logs: try r.readHash())
         case 12: self = .jobDispute(job: try r.readHash())
+        case 13: self = .providerProve(try r.read(GPUChallengeAnswer.self))
         case let tag: throw CoreError(.codec, "unknown payload type \(tag) at offset \(at)")
         }
     }

@@ -53,8 +53,11 @@ private func checkOne<State: StateReader<StateValue>>(
     let bytes = tx.canonicalBytes
     var checked = CheckedTransaction(transaction: tx, hash: Hash.sha256(bytes), rejection: nil, account: nil)
     let required = BankVM.gas(of: tx.payload)
-    if bytes.count > c.maxTransactionBytes {
-        checked.rejection = .oversized(size: bytes.count, limit: c.maxTransactionBytes)
+    // A proof-of-GPU answer carries 8 Merkle openings (up to ~7 KB), and a post-quantum signature adds 5 KB.
+    var limit = c.maxTransactionBytes
+    if case .providerProve = tx.payload { limit = max(limit, Mempool.maxProofTransactionBytes) }
+    if bytes.count > limit {
+        checked.rejection = .oversized(size: bytes.count, limit: limit)
     } else if tx.chainId != c.chainId {
         checked.rejection = .wrongChain(expected: c.chainId, got: tx.chainId)
     } else if tx.expiry < now {

@@ -80,6 +80,7 @@ public struct BankVM: BlockVM {
         case .providerWithdraw: MarketParameters.withdrawGas
         case .auditReport: MarketParameters.reportGas
         case .jobDispute: MarketParameters.disputeGas
+        case .providerProve: MarketParameters.proveGas
         }
     }
 
@@ -146,7 +147,8 @@ public struct BankVM: BlockVM {
             return true
         }
         switch tx.payload {
-        case .providerRegister, .providerUpdate, .providerHeartbeat, .providerUnbond, .providerWithdraw:
+        case .providerRegister, .providerUpdate, .providerHeartbeat, .providerUnbond, .providerWithdraw,
+            .providerProve:
             body(.provider(tx.sender))
         case .jobSubmit: body(.job(JobRecord.id(consumer: tx.sender, sequence: tx.sequence)))
         case .jobCancel(let job), .jobCommit(let job, _), .jobReveal(let job, _, _, _, _),
@@ -165,6 +167,7 @@ public struct BankVM: BlockVM {
         case .market:
             switch tx.payload {
             case .jobSubmit, .jobReveal: 500
+            case .providerProve: 2_000_000
             default: 300
             }
         }

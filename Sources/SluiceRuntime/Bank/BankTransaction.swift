@@ -15,6 +15,8 @@ public enum BankError: UInt8, Sendable, CaseIterable {
         revealMismatch, alreadyRevealed, notProvider, providerNotActive, capacityInUse, notUnbonding,
         unbondingNotOver, jobsInProgress, notAuditor, alreadyReported, auditClosed, notDisputable,
         disputeWindowClosed, cannotPayBond
+    // Proof of GPU.
+    case noChallenge, challengeClosed, wrongProof
 
     public var message: String? {
         switch self {
@@ -60,6 +62,9 @@ public enum BankError: UInt8, Sendable, CaseIterable {
             "only a settled job that was not audited can be disputed (a disputed or audited job cannot)"
         case .disputeWindowClosed: "the dispute window of this job is over"
         case .cannotPayBond: "the sender's balance after the fee cannot pay the dispute bond"
+        case .noChallenge: "this device of the provider has no proof-of-GPU challenge waiting for an answer"
+        case .challengeClosed: "the challenge's deadline has passed: the next round brings a new one"
+        case .wrongProof: "the answer does not prove the challenge's product (wrong entry, path or openings)"
         }
     }
 }

@@ -22,6 +22,8 @@ public enum MarketEffect: UInt8, Sendable, Hashable {
     case delivered
     /// A provider withdrew its stake (it leaves the book at block end).
     case withdrawn
+    /// A provider changed its devices: the block-end step issues them a new proof-of-GPU round.
+    case reoffered
 }
 
 extension BankVM {
@@ -146,6 +148,7 @@ extension BankVM {
         case .providerUpdate, .providerHeartbeat, .providerUnbond, .providerWithdraw:
             let key = StateKey.provider(tx.sender)
             guard case .provider(var p)? = try view.read(key) else { return failed(.notProvider) }
+            var reoffered = false
             switch tx.payload {
             case .providerUpdate(let update):
                 guard p.status == .active else { return failed(.providerNotActive) }
@@ -155,6 +158,11 @@ extension BankVM {
                 else { return failed(.invalidOffer) }
                 let capacity = update.devices.reduce(UInt32(0)) { $0 + $1.count }
                 guard capacity >= p.busy else { return failed(.capacityInUse) }
+                if p.offer.devices != update.devices {
+                    // New devices prove themselves from scratch (a round is issued at block end).
+                    p.proofs = []
+                    reoffered = true
+                }
                 p.offer.devices = update.devices
                 p.offer.pricePerGPUHour = update.pricePerGPUHour
                 p.capacity = capacity
@@ -180,8 +188,25 @@ extension BankVM {
             }
             view.write(senderKey, .account(sender))
             view.write(key, .provider(p))
-            let effect: MarketEffect = tx.payload == .providerWithdraw ? .withdrawn : .none
-            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: nil, market: effect)
+            let effect: MarketEffect = tx.payload == .providerWithdraw ? .withdrawn : reoffered ? .reoffered : .none
+            return BankReceipt(
+                status: .success, gasUsed: gas, fee: fee, error: .none,
+                output: effect == .reoffered ? tx.sender.hash : nil, market: effect)
+
+        case .providerProve(let answer):
+            let key = StateKey.provider(tx.sender)
+            guard case .provider(var p)? = try view.read(key) else { return failed(.notProvider) }
+            let d = Int(answer.device)
+            guard d < p.proofs.count, p.proofs[d].pending else { return failed(.noChallenge) }
+            guard tx.timestamp <= p.proofs[d].deadline else { return failed(.challengeClosed) }
+            guard p.proofs[d].challenge.verify(answer) == nil else { return failed(.wrongProof) }
+            p.proofs[d].pending = false
+            p.proofs[d].eligible = true
+            p.proofs[d].passed &+= 1
+            p.proofs[d].verifiedHeight = tx.height
+            view.write(senderKey, .account(sender))
+            view.write(key, .provider(p))
+            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: nil)
 
         case .transfer, .computeTransfer:
             preconditionFailure("not a market transaction")

@@ -61,7 +61,8 @@ enum MarketAuction {
             return
         }
         // Nothing new and nothing open: the book stays as it is (empty blocks cost nothing here).
-        guard anyMarketTransaction || !book.openJobs.isEmpty || !book.activeJobs.isEmpty else { return }
+        let proofDue = book.proofSchedule.first.map { $0.time < context.timestamp } ?? false
+        guard anyMarketTransaction || !book.openJobs.isEmpty || !book.activeJobs.isEmpty || proofDue else { return }
         let params = MarketParameters.stored(writes.read(.marketParameters))
         run(book: book, outputs: outputs, context: context, params: params, writes: &writes, stored: book)
     }
@@ -73,11 +74,13 @@ enum MarketAuction {
         var book = start
         // 1. New providers and jobs, sorted so that their order in the block does not matter.
         var newProviders: [Address] = []
+        var reoffered: [Address] = []
         var newJobs: [Hash] = []
         for o in outputs where o.status == .success {
             switch o.market {
             case .registered: if let h = o.output { newProviders.append(Address(h)) }
             case .submitted: if let h = o.output { newJobs.append(h) }
+            case .reoffered: if let h = o.output { reoffered.append(Address(h)) }
             case .cancelled, .delivered, .withdrawn, .none: break
             }
         }
@@ -90,6 +93,12 @@ enum MarketAuction {
         }
         if !newProviders.isEmpty { book.providers = mergeSorted(book.providers, newProviders) }
         let step = Step(context: context, params: params, providers: book.providers)
+        // Proof of GPU: rounds for new and re-offered devices, missed deadlines, rounds that are due.
+        if params.proofsRequired {
+            let fresh = Array(Set(newProviders + reoffered)).sorted()
+            book.proofSchedule = advanceProofs(
+                schedule: book.proofSchedule, fresh: fresh, step: step, writes: &writes)
+        }
         // New jobs are written once, below: matched, or still open with their submit height.
         var fresh: [Hash: JobRecord] = [:]
         fresh.reserveCapacity(newJobs.count)
@@ -198,7 +207,8 @@ enum MarketAuction {
             // Providers are sorted by ask: the first one asking more than the job pays ends the search.
             for (i, p) in providers.enumerated() where need > 0 {
                 if p.offer.pricePerGPUHour > job.spec.maxPricePerGPUHour { break }
-                if p.free >= job.spec.gpuCount && p.fits(job.spec) && p.owner != job.consumer
+                if p.free >= job.spec.gpuCount && p.fits(job.spec, proven: step.params.proofsRequired)
+                    && p.owner != job.consumer
                     && !job.assigned.contains(where: { $0.provider == p.owner })
                     && !job.failedProviders.contains(p.owner)
                 {
@@ -227,7 +237,10 @@ enum MarketAuction {
         for i in changedProviders.sorted() { writes.write(.provider(providers[i].owner), .provider(providers[i])) }
 
         // The book keeps the still-open jobs in submission order, the active ones by id.
-        if !leaving.isEmpty { book.providers.removeAll { leaving.contains($0) } }
+        if !leaving.isEmpty {
+            book.providers.removeAll { leaving.contains($0) }
+            book.proofSchedule.removeAll { leaving.contains($0.provider) }
+        }
         stillOpen.sort { $0.height != $1.height ? $0.height < $1.height : $0.id < $1.id }
         book.openJobs = stillOpen.map(\.id)
         if !newlyActive.isEmpty {

@@ -115,7 +115,7 @@ extension MarketAuction {
         var eligible: [ProviderRecord] = []
         for address in step.providers {
             guard case .provider(let p)? = writes.read(.provider(address)) else { continue }
-            if p.status == .active && p.free >= job.spec.gpuCount && p.fits(job.spec)
+            if p.status == .active && p.free >= job.spec.gpuCount && p.fits(job.spec, proven: step.params.proofsRequired)
                 && p.offer.pricePerGPUHour <= job.spec.maxPricePerGPUHour && p.owner != job.consumer
                 && !job.assigned.contains(where: { $0.provider == p.owner }) && !job.failedProviders.contains(p.owner)
             {

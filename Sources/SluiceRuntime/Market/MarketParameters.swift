@@ -42,6 +42,12 @@ public struct MarketParameters: Hashable, Sendable {
     public var disputeBond: Amount
     /// Seconds after settlement during which the consumer may send `job.dispute`.
     public var disputeWindowSeconds: UInt64
+    /// Seconds between two proof-of-GPU rounds of a provider (0: no proofs, every device is eligible).
+    public var proofIntervalSeconds: UInt64
+    /// Seconds a device has to answer its challenge, on top of the expected time at its claimed speed.
+    public var proofWindowSeconds: UInt64
+    /// The time a challenge's product should take at the device's claimed speed (sizes the matrices).
+    public var proofTargetMilliseconds: UInt64
 
     public init(
         minimumStake: Amount = 1_000, openJobBlocks: UInt64 = 1_200, unbondingBlocks: UInt64 = 2_400,
@@ -49,7 +55,8 @@ public struct MarketParameters: Hashable, Sendable {
         missedDeadlineSlashBasisPoints: UInt32 = 1_000, auditProbabilityBasisPoints: UInt32 = 200,
         dishonestSlashBasisPoints: UInt32 = 5_000, slashBurnBasisPoints: UInt32 = 5_000,
         slashAuditorBasisPoints: UInt32 = 2_500, slashConsumerBasisPoints: UInt32 = 2_500, maxAuditRounds: UInt8 = 3,
-        auditGraceSeconds: UInt64 = 600, disputeBond: Amount = 1_000, disputeWindowSeconds: UInt64 = 60
+        auditGraceSeconds: UInt64 = 600, disputeBond: Amount = 1_000, disputeWindowSeconds: UInt64 = 60,
+        proofIntervalSeconds: UInt64 = 3_600, proofWindowSeconds: UInt64 = 120, proofTargetMilliseconds: UInt64 = 2_000
     ) {
         self.minimumStake = minimumStake
         self.openJobBlocks = openJobBlocks
@@ -67,7 +74,13 @@ public struct MarketParameters: Hashable, Sendable {
         self.auditGraceSeconds = auditGraceSeconds
         self.disputeBond = disputeBond
         self.disputeWindowSeconds = disputeWindowSeconds
+        self.proofIntervalSeconds = proofIntervalSeconds
+        self.proofWindowSeconds = proofWindowSeconds
+        self.proofTargetMilliseconds = proofTargetMilliseconds
     }
+
+    /// Whether devices must pass proof-of-GPU challenges to be matched.
+    public var proofsRequired: Bool { proofIntervalSeconds > 0 }
 
     /// The values of docs/MARKET.md's table: 10 minutes of commit grace, 2 % fee, 10 % for a missed
     /// deadline, 2 % of agreeing jobs audited, 50 % of the stake for a contradicted result (half burned,
@@ -86,6 +99,8 @@ public struct MarketParameters: Hashable, Sendable {
     public static let withdrawGas: UInt64 = 20
     public static let reportGas: UInt64 = 20
     public static let disputeGas: UInt64 = 20
+    /// A proof's check recomputes 64 entries of the product, O(n) each.
+    public static let proveGas: UInt64 = 200
     /// The most providers a job asks for.
     public static let maxRedundancy: UInt8 = 16
     /// The longest job, in seconds.
@@ -114,7 +129,8 @@ public struct MarketParameters: Hashable, Sendable {
             ("openJobBlocks", openJobBlocks), ("unbondingBlocks", unbondingBlocks),
             ("commitGraceSeconds", commitGraceSeconds), ("revealWindowSeconds", revealWindowSeconds),
             ("auditGraceSeconds", auditGraceSeconds), ("disputeWindowSeconds", disputeWindowSeconds),
-            ("maxAuditRounds", UInt64(maxAuditRounds)),
+            ("maxAuditRounds", UInt64(maxAuditRounds)), ("proofWindowSeconds", proofWindowSeconds),
+            ("proofTargetMilliseconds", proofTargetMilliseconds),
         ]
         for (name, value) in windows where value == 0 {
             throw MarketParametersError(.zeroWindow, "\(name) is 0: it must be at least 1")
@@ -183,6 +199,9 @@ extension MarketParameters: CanonicalCodable {
         w.write(auditGraceSeconds)
         w.write(disputeBond)
         w.write(disputeWindowSeconds)
+        w.write(proofIntervalSeconds)
+        w.write(proofWindowSeconds)
+        w.write(proofTargetMilliseconds)
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
@@ -207,5 +226,8 @@ extension MarketParameters: CanonicalCodable {
         auditGraceSeconds = try r.read(UInt64.self)
         disputeBond = try r.readAmount()
         disputeWindowSeconds = try r.read(UInt64.self)
+        proofIntervalSeconds = try r.read(UInt64.self)
+        proofWindowSeconds = try r.read(UInt64.self)
+        proofTargetMilliseconds = try r.read(UInt64.self)
     }
 }

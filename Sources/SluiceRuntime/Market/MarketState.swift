@@ -39,6 +39,11 @@ public struct ProviderRecord: Hashable, Sendable {
     public var heartbeats: UInt64
     /// The block of its `provider.unbond`.
     public var unbondHeight: UInt64
+    /// Proof of GPU, one entry per device class of its offer (empty until the block-end step issues the
+    /// first round, and when the chain asks for no proofs).
+    public var proofs: [DeviceProof]
+    /// Unix seconds of the block that issued its latest round.
+    public var proofIssuedTimestamp: UInt64
 
     public init(owner: Address, offer: ProviderRegistration) {
         self.owner = owner
@@ -54,6 +59,8 @@ public struct ProviderRecord: Hashable, Sendable {
         lastHeartbeatHeight = 0
         heartbeats = 0
         unbondHeight = 0
+        proofs = []
+        proofIssuedTimestamp = 0
     }
 
     public var free: UInt32 { capacity > busy ? capacity - busy : 0 }
@@ -61,13 +68,49 @@ public struct ProviderRecord: Hashable, Sendable {
     /// Higher is better: done jobs, less twice the failed and three times the disputed.
     public var reputation: Int64 { Int64(jobsDone) - 2 * Int64(jobsFailed) - 3 * Int64(jobsDisputed) }
 
-    /// Whether its devices meet a job's requirements.
-    public func fits(_ spec: JobSpec) -> Bool {
+    /// Whether its devices meet a job's requirements; with `proven`, only devices that passed their latest
+    /// decided proof-of-GPU round count.
+    public func fits(_ spec: JobSpec, proven: Bool = false) -> Bool {
         offer.runners.contains(spec.runner)
-            && offer.devices.contains { d in
-                d.vramGB >= spec.minVramGB && (spec.model.isEmpty || d.model == spec.model) && d.count >= spec.gpuCount
+            && offer.devices.indices.contains { i in
+                let d = offer.devices[i]
+                return d.vramGB >= spec.minVramGB && (spec.model.isEmpty || d.model == spec.model)
+                    && d.count >= spec.gpuCount && (!proven || (i < proofs.count && proofs[i].eligible))
             }
     }
+}
+
+/// One device class's proof of GPU (docs/MARKET.md, "Proof of GPU"): the current challenge and the record.
+public struct DeviceProof: Hashable, Sendable {
+    /// Rounds issued so far; the current challenge's seed and side.
+    public var round: UInt32
+    public var seed: Hash
+    public var size: UInt32
+    /// Unix seconds by which the current challenge must be answered.
+    public var deadline: UInt64
+    /// A challenge is waiting for its answer.
+    public var pending: Bool
+    /// It passed the latest round that was decided: it may be matched. A new round keeps it eligible while
+    /// pending; a missed deadline clears it, the next passed round sets it again.
+    public var eligible: Bool
+    public var passed: UInt32
+    public var failed: UInt32
+    /// The block of its latest passed proof (0: none).
+    public var verifiedHeight: UInt64
+
+    public init() {
+        round = 0
+        seed = .zero
+        size = 0
+        deadline = 0
+        pending = false
+        eligible = false
+        passed = 0
+        failed = 0
+        verifiedHeight = 0
+    }
+
+    public var challenge: GPUChallenge { GPUChallenge(seed: seed, size: Int(size)) }
 }
 
 /// A job and where it is in its life.
@@ -239,14 +282,32 @@ public struct MarketBook: Hashable, Sendable {
         }
     }
 
+    /// When a provider's proof of GPU next needs the block-end step: a deadline of a pending challenge,
+    /// or the next round. Sorted by (time, provider).
+    public struct ProofDue: Hashable, Sendable, Comparable {
+        public var time: UInt64
+        public var provider: Address
+        public init(time: UInt64, provider: Address) {
+            self.time = time
+            self.provider = provider
+        }
+        public static func < (a: ProofDue, b: ProofDue) -> Bool {
+            a.time != b.time ? a.time < b.time : a.provider < b.provider
+        }
+    }
+
     public var openJobs: [Hash]
     public var providers: [Address]
     public var activeJobs: [ActiveJob]
+    public var proofSchedule: [ProofDue]
 
-    public init(openJobs: [Hash] = [], providers: [Address] = [], activeJobs: [ActiveJob] = []) {
+    public init(
+        openJobs: [Hash] = [], providers: [Address] = [], activeJobs: [ActiveJob] = [], proofSchedule: [ProofDue] = []
+    ) {
         self.openJobs = openJobs
         self.providers = providers
         self.activeJobs = activeJobs
+        self.proofSchedule = proofSchedule
     }
 }
 
@@ -265,6 +326,8 @@ extension ProviderRecord: CanonicalCodable {
         w.write(lastHeartbeatHeight)
         w.write(heartbeats)
         w.write(unbondHeight)
+        w.writeArray(proofs)
+        w.write(proofIssuedTimestamp)
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
@@ -283,6 +346,8 @@ extension ProviderRecord: CanonicalCodable {
         lastHeartbeatHeight = try r.read(UInt64.self)
         heartbeats = try r.read(UInt64.self)
         unbondHeight = try r.read(UInt64.self)
+        proofs = try r.readArray(DeviceProof.self, max: 64)
+        proofIssuedTimestamp = try r.read(UInt64.self)
     }
 }
 
@@ -379,6 +444,11 @@ extension MarketBook: CanonicalCodable {
             w.write(a.deadline)
             w.write(a.id)
         }
+        w.writeULEB(UInt64(proofSchedule.count))
+        for d in proofSchedule {
+            w.write(d.time)
+            w.write(d.provider)
+        }
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
@@ -388,5 +458,37 @@ extension MarketBook: CanonicalCodable {
         activeJobs = []
         activeJobs.reserveCapacity(min(n, 1024))
         for _ in 0..<n { activeJobs.append(ActiveJob(deadline: try r.read(UInt64.self), id: try r.readHash())) }
+        let m = try r.readLength(max: r.limits.maxElements)
+        proofSchedule = []
+        proofSchedule.reserveCapacity(min(m, 1024))
+        for _ in 0..<m {
+            proofSchedule.append(ProofDue(time: try r.read(UInt64.self), provider: try r.readAddress()))
+        }
+    }
+}
+
+extension DeviceProof: CanonicalCodable {
+    public func encode(to w: inout CanonicalWriter) {
+        w.write(round)
+        w.write(seed)
+        w.write(size)
+        w.write(deadline)
+        w.write(pending)
+        w.write(eligible)
+        w.write(passed)
+        w.write(failed)
+        w.write(verifiedHeight)
+    }
+
+    public init(from r: inout CanonicalReader) throws(CoreError) {
+        round = try r.read(UInt32.self)
+        seed = try r.readHash()
+        size = try r.read(UInt32.self)
+        deadline = try r.read(UInt64.self)
+        pending = try r.readBool()
+        eligible = try r.readBool()
+        passed = try r.read(UInt32.self)
+        failed = try r.read(UInt32.self)
+        verifiedHeight = try r.read(UInt64.self)
     }
 }
