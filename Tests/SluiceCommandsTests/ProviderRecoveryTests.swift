@@ -84,10 +84,14 @@ func waitForProviders(_ count: Int, node: String, timeout: TimeInterval = 60) th
     while Date() < deadline {
         let out = try runSluice(["market", "asks", "--node", node, "--json"])
         last = try? APIJSON.decoder().decode(ProviderListJSON.self, from: Data(out.out.utf8))
-        if let last, last.providers.count >= count { return last }
+        // Registered and proven: each device passed its first proof-of-GPU challenge (or the chain asks none).
+        let proven = last?.providers.filter { $0.proofs.allSatisfy(\.eligible) }.count ?? 0
+        if proven >= count, let last { return last }
         usleep(200_000)
     }
-    throw CommandError("\(last?.providers.count ?? 0) of \(count) providers registered after \(Int(timeout)) s")
+    throw CommandError(
+        "\(last?.providers.count ?? 0) of \(count) providers registered, "
+            + "\(last?.providers.filter { $0.proofs.allSatisfy(\.eligible) }.count ?? 0) proven after \(Int(timeout)) s")
 }
 
 @Suite("Provider agents recover from being killed and from the node going away", .serialized)

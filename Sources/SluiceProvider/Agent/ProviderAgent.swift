@@ -68,6 +68,13 @@ public actor ProviderAgent {
     let work: WorkDirectory
     private(set) var devices: [GPUDevice] = []
     private var gpuIndices: [String] = []
+    /// The selected GPUs' indices and models, to run a device class's challenge on one of its GPUs.
+    private var gpuModels: [(index: Int, model: String)] = []
+    /// Proof-of-GPU challenges being answered, and the last round answered, by device index.
+    private var proving: Set<Int> = []
+    private var answeredRounds: [Int: UInt32] = [:]
+    /// Answers computed but not admitted by the node yet (sent again next block, not computed again).
+    private var unsentAnswers: [Int: (round: UInt32, solved: ProofSolver.Solved)] = [:]
     private var gpusInUse: Set<String> = []
     private var jobs: [Hash: LocalJob] = [:]
     private var runningTasks: [Hash: Task<Void, Never>] = [:]
@@ -162,6 +169,7 @@ public actor ProviderAgent {
         }
         devices = offer.devices
         gpuIndices = offer.gpus.map { String($0.gpu.index) }
+        gpuModels = offer.gpus.map { ($0.gpu.index, $0.gpu.model) }
     }
 
     /// Registers the provider with its devices, or updates them when they changed.
@@ -208,6 +216,7 @@ public actor ProviderAgent {
                 logger.warning("heartbeat not sent: \(error)")
             }
         }
+        await answerChallenges()
         let assigned: [JobJSON]
         do { assigned = try await client.providerJobs(address).jobs } catch {
             logger.warning("cannot read assigned jobs: \(error)")
@@ -432,6 +441,91 @@ public actor ProviderAgent {
     }
 
     func publish() { onStatus(status) }
+
+    // MARK: Proof of GPU
+
+    /// Starts answering every pending proof-of-GPU challenge of this provider's devices that is not being
+    /// answered already: the product on the device's GPU (on the CPU for CPU capacity, or when the GPU fails),
+    /// then `provider.prove`.
+    func answerChallenges() async {
+        let record: ProviderJSON?
+        do { record = try await client.provider(address) } catch {
+            logger.warning("cannot read the provider record: \(error)")
+            return
+        }
+        guard let record else { return }
+        for proof in record.proofs where proof.status == "pending" {
+            let d = proof.device
+            guard !proving.contains(d), answeredRounds[d] != proof.round, d < devices.count else { continue }
+            proving.insert(d)
+            if let unsent = unsentAnswers[d], unsent.round == proof.round {
+                await proved(device: d, round: proof.round, unsent.solved)
+                continue
+            }
+            let challenge = GPUChallenge(seed: proof.seed, size: Int(proof.size))
+            let model = devices[d].model
+            let gpu = model == "cpu" ? nil : gpuModels.first(where: { $0.model == model })?.index
+            let logger = self.logger
+            logger.info(
+                "\("proof of GPU: device \(d) (\(model)) round \(proof.round): \(proof.size)×\(proof.size) product, due at \(proof.deadline)")"
+            )
+            Task.detached {
+                let solved = ProofSolver.answer(challenge, device: UInt8(d), gpu: gpu, logger: logger)
+                await self.proved(device: d, round: proof.round, solved)
+            }
+        }
+    }
+
+    func proved(device d: Int, round: UInt32, _ solved: ProofSolver.Solved) async {
+        defer { proving.remove(d) }
+        do {
+            let hash = try await sender.send(.providerProve(solved.answer), gasLimit: Self.proveGasLimit)
+            answeredRounds[d] = round
+            unsentAnswers[d] = nil
+            let seconds = String(format: "%.2f", solved.seconds)
+            logger.info(
+                "proof of GPU: device \(d) round \(round) answered on \(solved.how) in \(seconds) s (\(hash.hex))")
+        } catch {
+            logger.warning("proof of GPU: device \(d) round \(round): provider.prove not sent: \(error)")
+            unsentAnswers[d] = (round, solved)
+        }
+    }
+
+    /// Above the 200 gas a proof's check costs (`MarketParameters.proveGas`).
+    static let proveGasLimit: UInt64 = 1_000
+}
+
+/// Computes the answer to a proof-of-GPU challenge.
+enum ProofSolver {
+    struct Solved: Sendable {
+        var answer: GPUChallengeAnswer
+        /// "GPU 0 (kernels 812 ms)" or "CPU".
+        var how: String
+        var seconds: Double
+    }
+
+    static func answer(_ challenge: GPUChallenge, device: UInt8, gpu: Int?, logger: Logger) -> Solved {
+        let threads = ProcessInfo.processInfo.activeProcessorCount
+        let clock = ContinuousClock()
+        let start = clock.now
+        var how = "CPU (\(threads) threads)"
+        var answer: GPUChallengeAnswer? = nil
+        if let gpu {
+            switch Benchmark.challengeProduct(challenge, deviceIndex: gpu) {
+            case .success(let product):
+                answer = product.values.withUnsafeBufferPointer {
+                    challenge.answer(device: device, product: $0, threads: threads)
+                }
+                how = "GPU \(gpu) (kernels \(Int(product.kernelMilliseconds.rounded())) ms)"
+            case .failure(let error):
+                logger.warning("proof of GPU on GPU \(gpu) failed (\(error)); answering on the CPU")
+            }
+        }
+        let result = answer ?? challenge.answerOnCPU(device: device, threads: threads)
+        let elapsed = clock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        return Solved(answer: result, how: how, seconds: seconds)
+    }
 }
 
 /// One run of a job: fetch and check the bundle, unpack it, run it in the sandbox, pack the result.

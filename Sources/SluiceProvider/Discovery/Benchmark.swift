@@ -221,11 +221,13 @@ public enum Benchmark {
     }
 
     /// JIT-compiles the kernel's PTX, keeping the compiler's error log for the failure message.
-    private static func loadModule(_ d: CUDADriver) throws(BenchmarkError) -> OpaquePointer? {
+    static func loadModule(_ d: CUDADriver, ptx source: String = FMAKernel.ptx()) throws(BenchmarkError)
+        -> OpaquePointer?
+    {
         var module: OpaquePointer? = nil
         let logSize = 8192
         var log = [CChar](repeating: 0, count: logSize)
-        let code = FMAKernel.ptx().withCString { ptx in
+        let code = source.withCString { ptx in
             log.withUnsafeMutableBufferPointer { logBuffer in
                 var options: [Int32] = [CUDADriver.jitErrorLogBuffer, CUDADriver.jitErrorLogBufferSizeBytes]
                 var values: [UnsafeMutableRawPointer?] = [
