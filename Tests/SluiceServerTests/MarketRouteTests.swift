@@ -33,10 +33,12 @@ func walkEmptyMarket(_ api: APIClient) async throws {
 }
 
 extension TestSender {
-    /// A signed market transaction from this sender (gas limit 100, as the CLI signs them).
+    /// A signed market transaction from this sender (gas limit 100, as the CLI signs them, or what the
+    /// payload needs when more).
     func market(_ sequence: UInt64, _ payload: Payload) -> Transaction {
         Transaction(
-            chainId: testChain, sender: address, sequence: sequence, gasLimit: 100, gasPrice: 1,
+            chainId: testChain, sender: address, sequence: sequence, gasLimit: max(100, BankVM.gas(of: payload)),
+            gasPrice: 1,
             expiry: Transaction.never, payload: payload
         ).signed(with: key)
     }
@@ -81,7 +83,8 @@ struct MarketRouteTests {
     /// each job's state and assignments at the providers' asks, filter by state and page by id.
     @Test func marketThroughTheAPI() async throws {
         let (consumer, cheap, dear) = (TestSender(), TestSender(), TestSender())
-        try await withChain([consumer, cheap, dear]) { chain in
+        // Proofs of GPU have their own test below; here every device is eligible at once.
+        try await withChain([consumer, cheap, dear], options: ChainOptions(market: noProofs)) { chain in
             let log = ReplyLog()
             let app = Application(router: chain.server.router())
             try await app.test(.router) { client in
@@ -237,7 +240,7 @@ struct MarketRouteTests {
     /// side. The job's audit fields and the slashed provider are checked against the OpenAPI document.
     @Test func anAuditThroughTheAPI() async throws {
         let (consumer, a, b, c) = (TestSender(), TestSender(), TestSender(), TestSender())
-        try await withChain([consumer, a, b, c]) { chain in
+        try await withChain([consumer, a, b, c], options: ChainOptions(market: noProofs)) { chain in
             let log = ReplyLog()
             let app = Application(router: chain.server.router())
             try await app.test(.router) { client in
@@ -329,6 +332,60 @@ struct MarketRouteTests {
             }
             let exercised = try expectFitsOpenAPI(log)
             #expect(exercised.isSuperset(of: marketOperations))
+        }
+    }
+}
+
+private let noProofs = MarketParameters(proofIntervalSeconds: 0)
+
+@Suite("Proof of GPU through the API")
+struct ProofRouteTests {
+    /// A provider registers on a chain that asks for proofs: its record shows the pending challenge, a job
+    /// that fits waits; its `provider.prove` (through the mempool, larger than other transactions) makes
+    /// the device eligible and the job is matched. Replies are checked against the OpenAPI document.
+    @Test func aProviderProvesItsDeviceThroughTheAPI() async throws {
+        let (consumer, provider) = (TestSender(), TestSender())
+        let params = MarketParameters(proofWindowSeconds: 60, proofTargetMilliseconds: 100)
+        try await withChain([consumer, provider], options: ChainOptions(market: params)) { chain in
+            let log = ReplyLog()
+            let app = Application(router: chain.server.router())
+            try await app.test(.router) { client in
+                let api = APIClient(client: client, log: log)
+                chain.node.start()
+                let offer = ProviderRegistration(
+                    devices: [GPUDevice(model: "cpu", vramGB: 0, count: 1, score: 100)], region: "eu", endpoint: "",
+                    stake: 5_000, pricePerGPUHour: 10)
+                try await api.submitAccepted(provider.market(0, .providerRegister(offer)))
+                _ = try await api.waitCommitted(provider.market(0, .providerRegister(offer)).hash)
+                let registered: ProviderJSON = try await api.get("/v1/market/providers/\(provider.address.hex)")
+                let proof = try #require(registered.proofs.first)
+                #expect(registered.proofs.count == 1 && proof.status == "pending" && !proof.eligible)
+                #expect(proof.round == 1 && proof.size == 192, "∛(1e8 × 0.1 s) ≈ 215, down to a multiple of 64")
+
+                let submit = consumer.market(0, .jobSubmit(spec(maxPrice: 20, minVram: 0, model: "cpu")))
+                try await api.submitAccepted(submit)
+                _ = try await api.waitCommitted(submit.hash)
+                let waiting: JobJSON = try await api.get("/v1/market/jobs/\(JobRecord.id(consumer: consumer.address, sequence: 0).hex)")
+                #expect(waiting.status == "open")
+
+                let challenge = GPUChallenge(seed: proof.seed, size: Int(proof.size))
+                let prove = provider.market(1, .providerProve(challenge.answerOnCPU(device: 0, threads: 2)))
+                #expect(prove.canonicalBytes.count > Mempool.Configuration(chainId: testChain).maxTransactionBytes / 4)
+                try await api.submitAccepted(prove)
+                let status = try await api.waitCommitted(prove.hash)
+                #expect(status.receipt?.status == "success", "\(status)")
+                let proven: ProviderJSON = try await api.get("/v1/market/providers/\(provider.address.hex)")
+                #expect(proven.proofs[0].status == "verified" && proven.proofs[0].eligible && proven.proofs[0].passed == 1)
+                #expect(try await eventually {
+                    let job: JobJSON = try await api.get("/v1/market/jobs/\(waiting.id.hex)")
+                    return job.status == "matched"
+                })
+                // The transaction's JSON names the payload and its answer.
+                let tx: TransactionStatusJSON = try await api.get("/v1/transactions/\(prove.hash.hex)")
+                #expect(tx.transaction?.payload.type == "provider.prove")
+                #expect(tx.transaction?.payload.answer?.openings.count == GPUChallenge.samples)
+            }
+            _ = try expectFitsOpenAPI(log)
         }
     }
 }
