@@ -78,10 +78,19 @@ struct ExecutionBenchmark {
                 let offer = ProviderRegistration(
                     devices: [GPUDevice(model: "RTX 4090", vramGB: 24, count: UInt32(blockSize * blocks), score: 100)],
                     region: "eu", endpoint: "", stake: 10_000, pricePerGPUHour: Amount(UInt128(50 + i % 100)))
-                state[.provider(owner)] = .provider(ProviderRecord(owner: owner, offer: offer))
+                // Proven before the run (their next proof-of-GPU round is due after it).
+                var record = ProviderRecord(owner: owner, offer: offer)
+                var proof = DeviceProof()
+                proof.round = 1
+                proof.eligible = true
+                proof.passed = 1
+                record.proofs = [proof]
+                state[.provider(owner)] = .provider(record)
                 book.providers.append(owner)
+                book.proofSchedule.append(MarketBook.ProofDue(time: UInt64.max / 2, provider: owner))
             }
             book.providers.sort()
+            book.proofSchedule.sort()
             state[.marketBook] = .book(book)
         }
         return state
