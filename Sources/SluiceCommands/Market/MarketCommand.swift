@@ -40,11 +40,13 @@ struct MarketCommand: AsyncParsableCommand {
                     return
                 }
                 printTable(
-                    ["PROVIDER", "PRICE/GPU-H", "FREE/CAP", "REPUTATION", "DEVICES"],
+                    ["PROVIDER", "PRICE/GPU-H", "FREE/CAP", "REPUTATION", "PROVEN", "DEVICES"],
                     list.providers.map { p in
-                        [
+                        // Device classes that passed their latest proof-of-GPU round ("-": no proofs asked).
+                        let proven = p.proofs.isEmpty ? "-" : "\(p.proofs.filter(\.eligible).count)/\(p.proofs.count)"
+                        return [
                             shortHex(p.address.hash), "\(p.pricePerGpuHour)", "\(p.free)/\(p.capacity)",
-                            "\(p.reputation)", p.devicesSummary,
+                            "\(p.reputation)", proven, p.devicesSummary,
                         ]
                     })
             }

@@ -4,6 +4,7 @@ import Logging
 import SluiceClient
 import SluiceCore
 import SluiceProvider
+import SluiceRuntime
 import Synchronization
 
 extension ProviderCommand {
@@ -134,6 +135,13 @@ extension ProviderCommand {
         @Option(help: "Which GPUs: auto, none or indices such as 0,1.")
         var gpus = "auto"
 
+        @Flag(
+            help: "Also answer a proof-of-GPU challenge per device class, sized as the chain sizes it, and check the answer.")
+        var challenge = false
+
+        @Option(help: "With --challenge: the time the product should take at the claimed speed, in milliseconds.")
+        var targetMilliseconds = MarketParameters.default.proofTargetMilliseconds
+
         func run() async throws {
             try reportingErrors {
                 let selection: GPUSelection
@@ -152,6 +160,28 @@ extension ProviderCommand {
                 }
                 print("CPU: \(offer.cores) logical cores, benchmark score \(offer.cpuScore) (single thread)")
                 print("would offer: \(offer.summary)")
+                if challenge { answerChallenges(offer) }
+            }
+        }
+
+        /// One challenge per device class, on one of its GPUs (or the CPU), checked as the chain checks it.
+        func answerChallenges(_ offer: DeviceOffer) {
+            let logger = Logger(label: "sluice.provider.gpus")
+            for (d, device) in offer.devices.enumerated() {
+                let n = GPUChallenge.size(for: device, targetMilliseconds: targetMilliseconds)
+                let seed = Hash.sha256(Array("provider gpus \(d) \(Date().timeIntervalSince1970)".utf8))
+                let c = GPUChallenge(seed: seed, size: n)
+                let gpu = device.model == "cpu" ? nil : offer.gpus.first { $0.gpu.model == device.model }?.gpu.index
+                let solved = ProofSolver.answer(c, device: UInt8(d), gpu: gpu, logger: logger)
+                let verdict = c.verify(solved.answer).map { "REFUSED: \($0)" } ?? "verified"
+                var line = "challenge \(d) (\(device.model)): \(n)×\(n) product answered on \(solved.how) in "
+                line += String(format: "%.2f s", solved.seconds)
+                if let ms = solved.kernelMilliseconds, ms > 0 {
+                    line += String(format: " (%.0f GFLOPS in the kernels)", 2 * pow(Double(n), 3) / (ms / 1000) / 1e9)
+                }
+                let expected = GPUChallenge.expectedMilliseconds(size: n, device: device)
+                line += "; \(verdict); the chain allows \((2 * expected + 999) / 1000) s + the proof window"
+                print(line)
             }
         }
     }

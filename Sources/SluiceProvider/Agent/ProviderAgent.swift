@@ -495,39 +495,6 @@ public actor ProviderAgent {
     static let proveGasLimit: UInt64 = 1_000
 }
 
-/// Computes the answer to a proof-of-GPU challenge.
-enum ProofSolver {
-    struct Solved: Sendable {
-        var answer: GPUChallengeAnswer
-        /// "GPU 0 (kernels 812 ms)" or "CPU".
-        var how: String
-        var seconds: Double
-    }
-
-    static func answer(_ challenge: GPUChallenge, device: UInt8, gpu: Int?, logger: Logger) -> Solved {
-        let threads = ProcessInfo.processInfo.activeProcessorCount
-        let clock = ContinuousClock()
-        let start = clock.now
-        var how = "CPU (\(threads) threads)"
-        var answer: GPUChallengeAnswer? = nil
-        if let gpu {
-            switch Benchmark.challengeProduct(challenge, deviceIndex: gpu) {
-            case .success(let product):
-                answer = product.values.withUnsafeBufferPointer {
-                    challenge.answer(device: device, product: $0, threads: threads)
-                }
-                how = "GPU \(gpu) (kernels \(Int(product.kernelMilliseconds.rounded())) ms)"
-            case .failure(let error):
-                logger.warning("proof of GPU on GPU \(gpu) failed (\(error)); answering on the CPU")
-            }
-        }
-        let result = answer ?? challenge.answerOnCPU(device: device, threads: threads)
-        let elapsed = clock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return Solved(answer: result, how: how, seconds: seconds)
-    }
-}
-
 /// One run of a job: fetch and check the bundle, unpack it, run it in the sandbox, pack the result.
 public struct JobExecution: Sendable {
     public var resultHash: Hash
