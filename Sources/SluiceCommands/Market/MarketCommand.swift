@@ -15,8 +15,9 @@ struct MarketCommand: AsyncParsableCommand {
             abstract: "List the registered providers, cheapest first.",
             discussion: """
                 Sorted by price per GPU-hour, then by free GPUs (most first), then by address: roughly the \
-                order in which the block-end auction considers them (it breaks ties by reputation). FREE/CAP \
-                is the GPUs left to match over those offered.
+                order in which the block-end auction considers them (it breaks ties by reputation, then \
+                uptime). FREE/CAP is the GPUs left to match over those offered; UPTIME the share of the last \
+                64 uptime slots with a heartbeat.
 
                 Example:
                   sluice market asks
@@ -40,11 +41,11 @@ struct MarketCommand: AsyncParsableCommand {
                     return
                 }
                 printTable(
-                    ["PROVIDER", "PRICE/GPU-H", "FREE/CAP", "REPUTATION", "DEVICES"],
+                    ["PROVIDER", "PRICE/GPU-H", "FREE/CAP", "REPUTATION", "UPTIME", "DEVICES"],
                     list.providers.map { p in
                         [
                             shortHex(p.address.hash), "\(p.pricePerGpuHour)", "\(p.free)/\(p.capacity)",
-                            "\(p.reputation)", p.devicesSummary,
+                            "\(p.reputation)", percent(p.uptimeBasisPoints), p.devicesSummary,
                         ]
                     })
             }

@@ -45,6 +45,8 @@ extension Payload: CanonicalCodable {
         case .jobDispute(let job):
             w.writeULEB(12)
             w.write(job)
+        // 13 is `provider.prove`.
+        case .rewardClaim: w.writeULEB(14)
         }
     }
 
@@ -72,6 +74,7 @@ extension Payload: CanonicalCodable {
                 job: try r.readHash(), result: try r.readHash(), usageSeconds: try r.read(UInt64.self),
                 logs: try r.readHash())
         case 12: self = .jobDispute(job: try r.readHash())
+        case 14: self = .rewardClaim
         case let tag: throw CoreError(.codec, "unknown payload type \(tag) at offset \(at)")
         }
     }

@@ -32,6 +32,8 @@ public enum Payload: Hashable, Sendable {
     indirect case auditReport(job: Hash, result: Hash, usageSeconds: UInt64, logs: Hash)
     /// The consumer of a settled job asks for an audit of it, within the dispute window, with a bond.
     case jobDispute(job: Hash)
+    /// Move the sender's unclaimed emissions (`market/reward/<sender>`) to its balance.
+    case rewardClaim
 
     /// The JSON `type` name.
     public var typeName: String {
@@ -49,6 +51,7 @@ public enum Payload: Hashable, Sendable {
         case .providerWithdraw: "provider.withdraw"
         case .auditReport: "audit.report"
         case .jobDispute: "job.dispute"
+        case .rewardClaim: "reward.claim"
         }
     }
 
@@ -57,7 +60,7 @@ public enum Payload: Hashable, Sendable {
         switch self {
         case .transfer(let to, _), .computeTransfer(let to, _, _): to
         case .providerRegister, .jobSubmit, .jobCancel, .jobCommit, .jobReveal, .providerUpdate, .providerHeartbeat,
-            .providerUnbond, .providerWithdraw, .auditReport, .jobDispute:
+            .providerUnbond, .providerWithdraw, .auditReport, .jobDispute, .rewardClaim:
             nil
         }
     }

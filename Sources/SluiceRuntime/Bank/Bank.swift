@@ -80,6 +80,7 @@ public struct BankVM: BlockVM {
         case .providerWithdraw: MarketParameters.withdrawGas
         case .auditReport: MarketParameters.reportGas
         case .jobDispute: MarketParameters.disputeGas
+        case .rewardClaim: MarketParameters.claimGas
         }
     }
 
@@ -153,6 +154,7 @@ public struct BankVM: BlockVM {
             .auditReport(let job, _, _, _),
             .jobDispute(let job):
             body(.job(job))
+        case .rewardClaim: body(.reward(tx.sender))
         case .transfer, .computeTransfer: break
         }
         return true
@@ -171,7 +173,7 @@ public struct BankVM: BlockVM {
     }
 
     /// Block end: the fees go to the treasury, then the market's batch auction runs (new providers and
-    /// jobs join the book, open jobs are matched or expire).
+    /// jobs join the book, open jobs are matched or expire), then, at an epoch's last block, emissions.
     public func finalize<Reader: StateReader<StateValue>>(
         outputs: UnsafeBufferPointer<BankReceipt>, state: Reader, context: BlockContext
     ) -> [StateWrite<StateValue>] {
@@ -190,6 +192,7 @@ public struct BankVM: BlockVM {
             pending.write(key, .account(treasury))
         }
         MarketAuction.run(outputs: outputs, context: context, anyMarketTransaction: market, writes: &pending)
+        MarketIncome.endOfBlock(context: context, writes: &pending)
         return pending.writes
     }
 }

@@ -14,7 +14,7 @@ public enum BankError: UInt8, Sendable, CaseIterable {
         notJobOwner, jobNotOpen, cannotPayStake, notAssigned, alreadyCommitted, notCommitPhase, notRevealPhase,
         revealMismatch, alreadyRevealed, notProvider, providerNotActive, capacityInUse, notUnbonding,
         unbondingNotOver, jobsInProgress, notAuditor, alreadyReported, auditClosed, notDisputable,
-        disputeWindowClosed, cannotPayBond
+        disputeWindowClosed, cannotPayBond, nothingToClaim
 
     public var message: String? {
         switch self {
@@ -60,6 +60,8 @@ public enum BankError: UInt8, Sendable, CaseIterable {
             "only a settled job that was not audited can be disputed (a disputed or audited job cannot)"
         case .disputeWindowClosed: "the dispute window of this job is over"
         case .cannotPayBond: "the sender's balance after the fee cannot pay the dispute bond"
+        case .nothingToClaim:
+            "the sender has no unclaimed rewards (emissions are credited at the end of each epoch)"
         }
     }
 }

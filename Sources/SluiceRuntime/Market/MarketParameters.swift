@@ -42,6 +42,17 @@ public struct MarketParameters: Hashable, Sendable {
     public var disputeBond: Amount
     /// Seconds after settlement during which the consumer may send `job.dispute`.
     public var disputeWindowSeconds: UInt64
+    /// Base units minted at the end of each epoch (docs/MARKET.md, "Income"); 0 mints nothing.
+    public var emissionPerEpoch: Amount
+    /// Blocks per epoch: the emission of an epoch is minted in the block-end step of the block whose
+    /// height is a multiple of this.
+    public var epochBlocks: UInt64
+    /// The providers' share of an epoch's emission (split by verified GPU-seconds); the rest goes to the
+    /// validators.
+    public var providerShareBasisPoints: UInt32
+    /// The uptime figure expects one `provider.heartbeat` per slot of this many blocks (the agent sends
+    /// one every 40 blocks, so a slot of 60 leaves room for inclusion delays).
+    public var uptimeSlotBlocks: UInt64
 
     public init(
         minimumStake: Amount = 1_000, openJobBlocks: UInt64 = 1_200, unbondingBlocks: UInt64 = 2_400,
@@ -49,7 +60,9 @@ public struct MarketParameters: Hashable, Sendable {
         missedDeadlineSlashBasisPoints: UInt32 = 1_000, auditProbabilityBasisPoints: UInt32 = 200,
         dishonestSlashBasisPoints: UInt32 = 5_000, slashBurnBasisPoints: UInt32 = 5_000,
         slashAuditorBasisPoints: UInt32 = 2_500, slashConsumerBasisPoints: UInt32 = 2_500, maxAuditRounds: UInt8 = 3,
-        auditGraceSeconds: UInt64 = 600, disputeBond: Amount = 1_000, disputeWindowSeconds: UInt64 = 60
+        auditGraceSeconds: UInt64 = 600, disputeBond: Amount = 1_000, disputeWindowSeconds: UInt64 = 60,
+        emissionPerEpoch: Amount = 1_000, epochBlocks: UInt64 = 14_400, providerShareBasisPoints: UInt32 = 5_000,
+        uptimeSlotBlocks: UInt64 = 60
     ) {
         self.minimumStake = minimumStake
         self.openJobBlocks = openJobBlocks
@@ -67,11 +80,16 @@ public struct MarketParameters: Hashable, Sendable {
         self.auditGraceSeconds = auditGraceSeconds
         self.disputeBond = disputeBond
         self.disputeWindowSeconds = disputeWindowSeconds
+        self.emissionPerEpoch = emissionPerEpoch
+        self.epochBlocks = epochBlocks
+        self.providerShareBasisPoints = providerShareBasisPoints
+        self.uptimeSlotBlocks = uptimeSlotBlocks
     }
 
     /// The values of docs/MARKET.md's table: 10 minutes of commit grace, 2 % fee, 10 % for a missed
     /// deadline, 2 % of agreeing jobs audited, 50 % of the stake for a contradicted result (half burned,
-    /// a quarter each to the auditor and the consumer), 3 audit rounds, a 60 s dispute window.
+    /// a quarter each to the auditor and the consumer), 3 audit rounds, a 60 s dispute window; 1,000
+    /// base units minted per epoch of 14,400 blocks, half to providers; one heartbeat expected per 60 blocks.
     public static let `default` = MarketParameters()
 
     // Constants: gas of the market's transactions and the protocol's limits.
@@ -86,6 +104,7 @@ public struct MarketParameters: Hashable, Sendable {
     public static let withdrawGas: UInt64 = 20
     public static let reportGas: UInt64 = 20
     public static let disputeGas: UInt64 = 20
+    public static let claimGas: UInt64 = 20
     /// The most providers a job asks for.
     public static let maxRedundancy: UInt8 = 16
     /// The longest job, in seconds.
@@ -99,6 +118,7 @@ public struct MarketParameters: Hashable, Sendable {
             ("dishonestSlashBasisPoints", dishonestSlashBasisPoints), ("slashBurnBasisPoints", slashBurnBasisPoints),
             ("slashAuditorBasisPoints", slashAuditorBasisPoints),
             ("slashConsumerBasisPoints", slashConsumerBasisPoints),
+            ("providerShareBasisPoints", providerShareBasisPoints),
         ]
         for (name, value) in fractions where value > 10_000 {
             throw MarketParametersError(.notAFraction, "\(name) is \(value): basis points go from 0 to 10000")
@@ -114,7 +134,8 @@ public struct MarketParameters: Hashable, Sendable {
             ("openJobBlocks", openJobBlocks), ("unbondingBlocks", unbondingBlocks),
             ("commitGraceSeconds", commitGraceSeconds), ("revealWindowSeconds", revealWindowSeconds),
             ("auditGraceSeconds", auditGraceSeconds), ("disputeWindowSeconds", disputeWindowSeconds),
-            ("maxAuditRounds", UInt64(maxAuditRounds)),
+            ("maxAuditRounds", UInt64(maxAuditRounds)), ("epochBlocks", epochBlocks),
+            ("uptimeSlotBlocks", uptimeSlotBlocks),
         ]
         for (name, value) in windows where value == 0 {
             throw MarketParametersError(.zeroWindow, "\(name) is 0: it must be at least 1")
@@ -162,8 +183,9 @@ public struct MarketParametersError: Error, CustomStringConvertible, Sendable, E
 }
 
 extension MarketParameters: CanonicalCodable {
-    /// The encoding's version: a later one may append parameters.
-    static let encodingVersion: UInt8 = 1
+    /// The encoding's version: a later one may append parameters. 2 appended the emission and uptime
+    /// parameters; a version 1 value (an older genesis) reads them as their defaults.
+    static let encodingVersion: UInt8 = 2
 
     public func encode(to w: inout CanonicalWriter) {
         w.write(Self.encodingVersion)
@@ -183,12 +205,16 @@ extension MarketParameters: CanonicalCodable {
         w.write(auditGraceSeconds)
         w.write(disputeBond)
         w.write(disputeWindowSeconds)
+        w.write(emissionPerEpoch)
+        w.write(epochBlocks)
+        w.write(providerShareBasisPoints)
+        w.write(uptimeSlotBlocks)
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
         let at = r.offset
         let version = try r.readByte()
-        guard version == Self.encodingVersion else {
+        guard version == 1 || version == Self.encodingVersion else {
             throw CoreError(.codec, "unknown market parameters version \(version) at offset \(at)")
         }
         minimumStake = try r.readAmount()
@@ -207,5 +233,17 @@ extension MarketParameters: CanonicalCodable {
         auditGraceSeconds = try r.read(UInt64.self)
         disputeBond = try r.readAmount()
         disputeWindowSeconds = try r.read(UInt64.self)
+        guard version >= 2 else {
+            let d = MarketParameters.default
+            emissionPerEpoch = d.emissionPerEpoch
+            epochBlocks = d.epochBlocks
+            providerShareBasisPoints = d.providerShareBasisPoints
+            uptimeSlotBlocks = d.uptimeSlotBlocks
+            return
+        }
+        emissionPerEpoch = try r.readAmount()
+        epochBlocks = try r.read(UInt64.self)
+        providerShareBasisPoints = try r.read(UInt32.self)
+        uptimeSlotBlocks = try r.read(UInt64.self)
     }
 }

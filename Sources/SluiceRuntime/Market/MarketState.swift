@@ -39,6 +39,13 @@ public struct ProviderRecord: Hashable, Sendable {
     public var heartbeats: UInt64
     /// The block of its `provider.unbond`.
     public var unbondHeight: UInt64
+    /// Bit i: a heartbeat arrived in uptime slot (`lastHeartbeatHeight` / `uptimeSlotBlocks`) − i
+    /// (`uptimeBasisPoints`).
+    public var heartbeatSlots: UInt64
+    /// GPU-seconds of its jobs settled in epoch `workEpoch` (GPUs × seconds used): its weight in that
+    /// epoch's emission.
+    public var epochGPUSeconds: UInt64
+    public var workEpoch: UInt64
 
     public init(owner: Address, offer: ProviderRegistration) {
         self.owner = owner
@@ -54,6 +61,9 @@ public struct ProviderRecord: Hashable, Sendable {
         lastHeartbeatHeight = 0
         heartbeats = 0
         unbondHeight = 0
+        heartbeatSlots = 0
+        epochGPUSeconds = 0
+        workEpoch = 0
     }
 
     public var free: UInt32 { capacity > busy ? capacity - busy : 0 }
@@ -265,6 +275,9 @@ extension ProviderRecord: CanonicalCodable {
         w.write(lastHeartbeatHeight)
         w.write(heartbeats)
         w.write(unbondHeight)
+        w.write(heartbeatSlots)
+        w.write(epochGPUSeconds)
+        w.write(workEpoch)
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
@@ -283,6 +296,9 @@ extension ProviderRecord: CanonicalCodable {
         lastHeartbeatHeight = try r.read(UInt64.self)
         heartbeats = try r.read(UInt64.self)
         unbondHeight = try r.read(UInt64.self)
+        heartbeatSlots = try r.read(UInt64.self)
+        epochGPUSeconds = try r.read(UInt64.self)
+        workEpoch = try r.read(UInt64.self)
     }
 }
 

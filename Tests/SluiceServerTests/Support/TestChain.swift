@@ -64,6 +64,8 @@ struct ChainOptions: Sendable {
     var limits = APIServer.Limits()
     /// nil: the node keeps no blobs.
     var blobLimits: BlobStore.Limits? = BlobStore.Limits()
+    /// The market's genesis parameters (nil: none stored, the defaults apply).
+    var market: MarketParameters? = nil
 }
 
 /// A chain store with a genesis, a node over it (not started) and an API server over the node.
@@ -80,6 +82,10 @@ struct TestChain: Sendable {
         var state: [StateKey: StateValue] = [:]
         for (sender, balance) in funded {
             state[.account(sender.address)] = .account(AccountState(balance: Amount(balance), sequence: 0))
+        }
+        if let market = options.market {
+            let entry = try market.genesisEntry()
+            state[entry.key] = entry.value
         }
         _ = try store.commitGenesis(state: state, timestamp: 0)
         (node, server) = try Self.open(store, options, dir)
