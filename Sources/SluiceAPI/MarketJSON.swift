@@ -290,7 +290,9 @@ public struct RewardJSON: Codable, Sendable, Equatable {
     /// GPU-seconds of its jobs settled in this epoch so far: its weight in the epoch's emission.
     public var epochGpuSeconds: UInt64
 
-    public init(height: UInt64, address: Address, _ r: RewardRecord?, provider: ProviderRecord?, params: MarketParameters) {
+    public init(
+        height: UInt64, address: Address, _ r: RewardRecord?, provider: ProviderRecord?, params: MarketParameters
+    ) {
         self.height = height
         self.address = address
         unclaimed = r?.unclaimed ?? .zero

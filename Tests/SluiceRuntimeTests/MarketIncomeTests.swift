@@ -35,7 +35,8 @@ private func runTwoJobs(_ chain: inout MarketChain, usage: (UInt64, UInt64)) thr
     #expect(chain.job(first)?.assigned.map(\.provider) == [p1] && chain.job(second)?.assigned.map(\.provider) == [p2])
     chain.block([chain.tx(p1, commit(first, p1, result: r1)), chain.tx(p2, commit(second, p2, result: r1))])
     chain.block([
-        chain.tx(p1, reveal(first, result: r1, usage: usage.0)), chain.tx(p2, reveal(second, result: r1, usage: usage.1)),
+        chain.tx(p1, reveal(first, result: r1, usage: usage.0)),
+        chain.tx(p2, reveal(second, result: r1, usage: usage.1)),
     ])
     #expect(chain.job(first)?.status == .settled && chain.job(second)?.status == .settled)
     return (first, second)
@@ -162,7 +163,9 @@ struct MarketIncomeTests {
             ledger.append(IncomeLedger.Entry(height: UInt64(i), kind: .jobPay, job: .zero, amount: 2, fee: 1))
         }
         #expect(ledger.entries.count == IncomeLedger.capacity && ledger.count == UInt64(IncomeLedger.capacity + 5))
-        #expect(ledger.entries.first?.height == 5 && ledger.total(.jobPay) == Amount(UInt128(2 * (IncomeLedger.capacity + 5))))
+        #expect(
+            ledger.entries.first?.height == 5
+                && ledger.total(.jobPay) == Amount(UInt128(2 * (IncomeLedger.capacity + 5))))
         #expect(try IncomeLedger(canonicalBytes: ledger.canonicalBytes) == ledger)
         let value = StateValue.ledger(ledger)
         #expect(try StateValue(canonicalBytes: value.canonicalBytes) == value)

@@ -139,7 +139,8 @@ extension ProviderRecord {
     public func uptimeBasisPoints(at height: UInt64, slotBlocks: UInt64) -> UInt32 {
         let slotBlocks = max(slotBlocks, 1)
         let current = height / slotBlocks
-        let first = max(registeredHeight / slotBlocks + 1, current >= Self.uptimeWindowSlots ? current - Self.uptimeWindowSlots : 0)
+        let first = max(
+            registeredHeight / slotBlocks + 1, current >= Self.uptimeWindowSlots ? current - Self.uptimeWindowSlots : 0)
         var expected: UInt64 = 0
         var received: UInt64 = 0
         var slot = first
@@ -182,7 +183,8 @@ enum MarketIncome {
     /// ⌊share × its seconds ÷ all seconds⌋, the rounding dust to the treasury; with no verified work it is
     /// not minted. The validators' share goes to the block's proposer (while blocks are unsigned the
     /// proposer is the treasury, which no key controls: then straight to its balance).
-    static func endOfBlock<Reader: StateReader<StateValue>>(context: BlockContext, writes: inout PendingWrites<Reader>) {
+    static func endOfBlock<Reader: StateReader<StateValue>>(context: BlockContext, writes: inout PendingWrites<Reader>)
+    {
         guard context.height > 0 else { return }
         let params = MarketParameters.stored(writes.read(.marketParameters))
         guard context.height % max(params.epochBlocks, 1) == 0, params.emissionPerEpoch > .zero else { return }
@@ -250,7 +252,8 @@ enum MarketIncome {
         guard amount > 0 || fee > 0 else { return }
         var ledger = IncomeLedger()
         if case .ledger(let l)? = writes.read(.ledger(address)) { ledger = l }
-        ledger.append(IncomeLedger.Entry(height: height, kind: kind, job: job, amount: Amount(amount), fee: Amount(fee)))
+        ledger.append(
+            IncomeLedger.Entry(height: height, kind: kind, job: job, amount: Amount(amount), fee: Amount(fee)))
         writes.write(.ledger(address), .ledger(ledger))
     }
 }
