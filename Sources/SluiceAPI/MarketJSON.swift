@@ -38,9 +38,13 @@ public struct ProviderJSON: Codable, Sendable, Equatable {
     public var unbondHeight: UInt64?
     /// Proof of GPU, one entry per device class (empty when the chain asks for no proofs).
     public var proofs: [DeviceProofJSON]
+    /// Uptime at the height read, in basis points: the share of the last 64 uptime slots (since
+    /// registration) with a heartbeat (`ProviderRecord.uptimeBasisPoints`).
+    public var uptimeBasisPoints: UInt32
 
-    /// The one mapping of a provider record to JSON.
-    public init(_ p: ProviderRecord) {
+    /// The one mapping of a provider record to JSON; the uptime is computed for `height` with the
+    /// market's `uptimeSlotBlocks`.
+    public init(_ p: ProviderRecord, height: UInt64, uptimeSlotBlocks: UInt64) {
         address = p.owner
         status = p.status.name
         devices = p.offer.devices.map(ProviderOfferJSON.Device.init)
@@ -61,6 +65,7 @@ public struct ProviderJSON: Codable, Sendable, Equatable {
         heartbeats = p.heartbeats
         unbondHeight = p.status == .active ? nil : p.unbondHeight
         proofs = p.proofs.enumerated().map { DeviceProofJSON(device: $0.offset, $0.element) }
+        uptimeBasisPoints = p.uptimeBasisPoints(at: height, slotBlocks: uptimeSlotBlocks)
     }
 
     /// "2 × NVIDIA H100 80 GB, 1 × RTX 4090 24 GB".
@@ -271,8 +276,14 @@ public struct MarketParamsJSON: Codable, Sendable, Equatable {
     public var proofTargetMilliseconds: UInt64
     /// Burned by dishonest slashes so far.
     public var burned: Amount
+    public var emissionPerEpoch: Amount
+    public var epochBlocks: UInt64
+    public var providerShareBasisPoints: UInt32
+    public var uptimeSlotBlocks: UInt64
+    /// Minted by emissions so far.
+    public var emitted: Amount
 
-    public init(height: UInt64, _ p: MarketParameters, burned: Amount) {
+    public init(height: UInt64, _ p: MarketParameters, burned: Amount, emitted: Amount = .zero) {
         self.height = height
         minimumStake = p.minimumStake
         openJobBlocks = p.openJobBlocks
@@ -294,5 +305,83 @@ public struct MarketParamsJSON: Codable, Sendable, Equatable {
         proofWindowSeconds = p.proofWindowSeconds
         proofTargetMilliseconds = p.proofTargetMilliseconds
         self.burned = burned
+        emissionPerEpoch = p.emissionPerEpoch
+        epochBlocks = p.epochBlocks
+        providerShareBasisPoints = p.providerShareBasisPoints
+        uptimeSlotBlocks = p.uptimeSlotBlocks
+        self.emitted = emitted
+    }
+}
+
+/// `GET /v1/market/rewards/{address}`: an address's emissions (credited at epoch ends, taken with
+/// `reward.claim`) and, for a provider, its verified GPU-seconds in the current epoch.
+public struct RewardJSON: Codable, Sendable, Equatable {
+    public var height: UInt64
+    public var address: Address
+    /// What `reward.claim` would move to the balance now.
+    public var unclaimed: Amount
+    /// All emissions ever credited, and all claimed.
+    public var earned: Amount
+    public var claimed: Amount
+    /// The epoch of the block read, and the block whose end mints its emission.
+    public var epoch: UInt64
+    public var epochEndHeight: UInt64
+    /// GPU-seconds of its jobs settled in this epoch so far: its weight in the epoch's emission.
+    public var epochGpuSeconds: UInt64
+
+    public init(
+        height: UInt64, address: Address, _ r: RewardRecord?, provider: ProviderRecord?, params: MarketParameters
+    ) {
+        self.height = height
+        self.address = address
+        unclaimed = r?.unclaimed ?? .zero
+        earned = r?.earned ?? .zero
+        claimed = r?.claimed ?? .zero
+        // The emission step of block `height` has run: the current epoch is that of the next block.
+        epoch = params.epoch(of: height + 1)
+        epochEndHeight = (epoch + 1) * max(params.epochBlocks, 1)
+        epochGpuSeconds = provider?.verifiedGPUSeconds(inEpoch: epoch) ?? 0
+    }
+}
+
+/// `GET /v1/market/providers/{address}/earnings`: the address's ledger (docs/MARKET.md, "Income"): the
+/// last rows (at most `IncomeLedger.capacity`), newest last, and totals over every row ever recorded.
+public struct EarningsJSON: Codable, Sendable, Equatable {
+    public struct Row: Codable, Sendable, Equatable {
+        /// Its number among all the address's rows (from 0).
+        public var index: UInt64
+        public var height: UInt64
+        /// job-pay, audit-pay, slash-share, emission or slash.
+        public var kind: String
+        public var job: Hash?
+        /// Credited (to the balance; for an emission, to the reward record), or taken from the stake for
+        /// a slash.
+        public var amount: Amount
+        /// The protocol fee withheld from a job payment.
+        public var fee: Amount
+    }
+
+    public var height: UInt64
+    public var address: Address
+    /// Rows ever recorded; the first `count − rows.count` are no longer kept.
+    public var count: UInt64
+    /// Per kind, over every row ever recorded.
+    public var totals: [String: Amount]
+    public var rows: [Row]
+
+    public init(height: UInt64, address: Address, _ ledger: IncomeLedger?) {
+        let l = ledger ?? IncomeLedger()
+        self.height = height
+        self.address = address
+        count = l.count
+        var totals: [String: Amount] = [:]
+        for kind in IncomeLedger.Kind.allCases { totals[kind.name] = l.total(kind) }
+        self.totals = totals
+        let first = l.count - UInt64(l.entries.count)
+        rows = l.entries.enumerated().map { i, e in
+            Row(
+                index: first + UInt64(i), height: e.height, kind: e.kind.name, job: e.job, amount: e.amount,
+                fee: e.fee)
+        }
     }
 }

@@ -52,6 +52,9 @@ public struct StateProofJSON: Codable, Sendable {
         case .book(let r)?: value = Value(type: "book", hex: "0x" + Hex.encode(r.canonicalBytes))
         case .marketParameters(let r)?: value = Value(type: "params", hex: "0x" + Hex.encode(r.canonicalBytes))
         case .burned(let a)?: value = Value(type: "burned", balance: a)
+        case .emitted(let a)?: value = Value(type: "emitted", balance: a)
+        case .reward(let r)?: value = Value(type: "reward", hex: "0x" + Hex.encode(r.canonicalBytes))
+        case .ledger(let r)?: value = Value(type: "ledger", hex: "0x" + Hex.encode(r.canonicalBytes))
         case nil: value = nil
         }
     }
@@ -78,13 +81,18 @@ public struct StateProofJSON: Codable, Sendable {
             case "burned":
                 guard let balance = value.balance else { throw WireError("field value: burned needs balance") }
                 decoded = .burned(balance)
-            case "provider", "job", "book", "params":
+            case "emitted":
+                guard let balance = value.balance else { throw WireError("field value: emitted needs balance") }
+                decoded = .emitted(balance)
+            case "provider", "job", "book", "params", "reward", "ledger":
                 do {
                     let raw = try Hex.decode(value.hex ?? "")
                     switch value.type {
                     case "provider": decoded = .provider(try ProviderRecord(canonicalBytes: raw))
                     case "job": decoded = .job(try JobRecord(canonicalBytes: raw))
                     case "params": decoded = .marketParameters(try MarketParameters(canonicalBytes: raw))
+                    case "reward": decoded = .reward(try RewardRecord(canonicalBytes: raw))
+                    case "ledger": decoded = .ledger(try IncomeLedger(canonicalBytes: raw))
                     default: decoded = .book(try MarketBook(canonicalBytes: raw))
                     }
                 } catch {

@@ -57,8 +57,8 @@ extension KeyedDecodingContainer {
 /// "rounds"}`, `{"type": "provider.register", "offer": {…}}`, `{"type": "job.submit", "job": {…}}`,
 /// `{"type": "job.cancel", "jobId"}`, `{"type": "job.commit", "jobId", "commitment"}`,
 /// `{"type": "job.reveal", "jobId", "result", "salt", "usageSeconds"}`, `{"type": "audit.report", "jobId",
-/// "result", "usageSeconds"}`, `{"type": "job.dispute", "jobId"}`. Only the fields of its type may be
-/// present.
+/// "result", "usageSeconds"}`, `{"type": "job.dispute", "jobId"}`, `{"type": "reward.claim"}`. Only the
+/// fields of its type may be present.
 public struct PayloadJSON: Codable, Sendable, Equatable {
     public var type: String
     public var to: Address?
@@ -95,6 +95,7 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
         "provider.heartbeat": [], "provider.unbond": [], "provider.withdraw": [],
         "audit.report": [.jobId, .result, .usageSeconds, .logs], "job.dispute": [.jobId],
         "provider.prove": [.answer],
+        "reward.claim": [],
     ]
 
     public init(from decoder: any Decoder) throws {
@@ -162,7 +163,7 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
             usageSeconds = usage
             self.logs = logs == .zero ? nil : logs
         case .providerUpdate(let u): update = ProviderUpdateJSON(u)
-        case .providerHeartbeat, .providerUnbond, .providerWithdraw: break
+        case .providerHeartbeat, .providerUnbond, .providerWithdraw, .rewardClaim: break
         case .providerProve(let a): answer = ProofAnswerJSON(a)
         }
     }
@@ -217,6 +218,7 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
         case "provider.heartbeat": return .providerHeartbeat
         case "provider.unbond": return .providerUnbond
         case "provider.withdraw": return .providerWithdraw
+        case "reward.claim": return .rewardClaim
         case "job.commit":
             guard let jobId, let commitment else {
                 throw WireError("field payload: job.commit needs jobId and commitment")

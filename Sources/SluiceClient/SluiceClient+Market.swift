@@ -38,4 +38,14 @@ extension SluiceClient {
     public func job(_ id: Hash) async throws(ClientError) -> JobJSON? {
         try await get("/v1/market/jobs/\(id.hex)", as: JobJSON.self, nilOnNotFound: true)
     }
+
+    /// `GET /v1/market/rewards/{address}`: the address's emissions (zero when it has none).
+    public func rewards(_ address: Address) async throws(ClientError) -> RewardJSON {
+        try await get("/v1/market/rewards/\(address.hex)", as: RewardJSON.self)
+    }
+
+    /// `GET /v1/market/providers/{address}/earnings`: the address's income ledger.
+    public func earnings(_ address: Address) async throws(ClientError) -> EarningsJSON {
+        try await get("/v1/market/providers/\(address.hex)/earnings", as: EarningsJSON.self)
+    }
 }

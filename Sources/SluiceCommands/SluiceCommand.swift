@@ -15,7 +15,7 @@ public struct SluiceCommand: AsyncParsableCommand {
             DevnetCommand.self, NodeCommand.self, T8nCommand.self, BenchCommand.self, KeysCommand.self, DbCommand.self,
             StateCommand.self,
             AccountCommand.self, TxCommand.self, BlockCommand.self, StatusCommand.self,
-            ProviderCommand.self, MarketCommand.self, JobCommand.self,
+            ProviderCommand.self, MarketCommand.self, JobCommand.self, RewardCommand.self,
         ]
     )
 

@@ -65,11 +65,15 @@ public struct BlockContext: Sendable, Hashable {
     public var timestamp: UInt64
     /// Unpredictable before the parent block exists (the parent's hash): seeds audits and challenges.
     public var seed: Hash
+    /// The block's proposer (its header's): receives the validators' share of emissions while the
+    /// chain has no validator set. The treasury while blocks are not signed.
+    public var proposer: Address
 
-    public init(height: UInt64 = 1, timestamp: UInt64 = 0, seed: Hash = .zero) {
+    public init(height: UInt64 = 1, timestamp: UInt64 = 0, seed: Hash = .zero, proposer: Address = .treasury) {
         self.height = height
         self.timestamp = timestamp
         self.seed = seed
+        self.proposer = proposer
     }
 }
 

@@ -21,6 +21,8 @@ extension APIServer {
         router.get("/v1/market/providers") { _, _ in try api.providers() }
         router.get("/v1/market/providers/:address") { _, context in try api.provider(context) }
         router.get("/v1/market/providers/:address/jobs") { _, context in try api.providerJobs(context) }
+        router.get("/v1/market/providers/:address/earnings") { _, context in try api.providerEarnings(context) }
+        router.get("/v1/market/rewards/:address") { _, context in try api.rewards(context) }
         router.get("/v1/market/params") { _, _ in try api.marketParams() }
         router.get("/v1/market/jobs") { request, _ in try api.jobs(request) }
         router.get("/v1/market/jobs/:id") { _, context in try api.job(context) }
@@ -36,19 +38,29 @@ extension APIServer {
             }
             var burned = Amount.zero
             if case .burned(let b)? = node.store.peek(.marketBurned) { burned = b }
-            return MarketParamsJSON(height: 0, params, burned: burned)
+            var emitted = Amount.zero
+            if case .emitted(let e)? = node.store.peek(.marketEmitted) { emitted = e }
+            return MarketParamsJSON(height: 0, params, burned: burned, emitted: emitted)
         }
         var value = read.value
         value.height = read.height
         return jsonResponse(value)
     }
 
+    /// The market's parameters as stored at genesis (the defaults when none were).
+    var storedMarketParameters: MarketParameters {
+        if case .marketParameters(let p)? = node.store.peek(.marketParameters) { return p }
+        return .default
+    }
+
     func providers() throws -> Response {
+        let slot = storedMarketParameters.uptimeSlotBlocks
         let list = try atOneHeight { () throws(APIError) -> [ProviderJSON] in
             guard case .book(let book)? = node.store.peek(.marketBook) else { return [] }
+            let height = node.store.head?.height ?? 0
             return book.providers.compactMap { address in
                 guard case .provider(let p)? = node.store.peek(.provider(address)) else { return nil }
-                return ProviderJSON(p)
+                return ProviderJSON(p, height: height, uptimeSlotBlocks: slot)
             }
         }
         return jsonResponse(ProviderListJSON(height: list.height, providers: list.value))
@@ -83,7 +95,34 @@ extension APIServer {
             throw APIError.notFound(
                 "\(address.hex) is not a registered provider: see GET /v1/market/providers for those that are")
         }
-        return jsonResponse(ProviderJSON(p))
+        return jsonResponse(
+            ProviderJSON(
+                p, height: node.store.head?.height ?? 0, uptimeSlotBlocks: storedMarketParameters.uptimeSlotBlocks))
+    }
+
+    /// `GET /v1/market/providers/{address}/earnings`: the address's income ledger (empty when it has none).
+    func providerEarnings(_ context: APIRequestContext) throws -> Response {
+        let address = try providerAddress(context)
+        let read = try atOneHeight { () throws(APIError) -> IncomeLedger? in
+            guard case .ledger(let l)? = node.store.peek(.ledger(address)) else { return nil }
+            return l
+        }
+        return jsonResponse(EarningsJSON(height: read.height, address: address, read.value))
+    }
+
+    /// `GET /v1/market/rewards/{address}`: the address's emissions (zero when it has none).
+    func rewards(_ context: APIRequestContext) throws -> Response {
+        let address = try providerAddress(context)
+        let params = storedMarketParameters
+        let read = try atOneHeight { () throws(APIError) -> (RewardRecord?, ProviderRecord?) in
+            var reward: RewardRecord? = nil
+            if case .reward(let r)? = node.store.peek(.reward(address)) { reward = r }
+            var provider: ProviderRecord? = nil
+            if case .provider(let p)? = node.store.peek(.provider(address)) { provider = p }
+            return (reward, provider)
+        }
+        return jsonResponse(
+            RewardJSON(height: read.height, address: address, read.value.0, provider: read.value.1, params: params))
     }
 
     func jobs(_ request: Request) throws -> Response {

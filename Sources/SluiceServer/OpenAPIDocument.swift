@@ -143,6 +143,28 @@ public enum OpenAPIDocument {
                 }
               }
             },
+            "/v1/market/providers/{address}/earnings": {
+              "get": {
+                "operationId": "getProviderEarnings",
+                "summary": "The address's income ledger: the last job payments, audit payments, shares of slashes, emissions and slashes (newest last, at most 128 kept) and totals over all of them.",
+                "parameters": [{"name": "address", "in": "path", "required": true, "schema": \#(hash)}],
+                "responses": {
+                  "200": {"description": "the ledger", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Earnings"}}}},
+                  "400": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
+            "/v1/market/rewards/{address}": {
+              "get": {
+                "operationId": "getRewards",
+                "summary": "The address's emissions: unclaimed (what reward.claim moves to the balance), earned, claimed, and its verified GPU-seconds in the current epoch.",
+                "parameters": [{"name": "address", "in": "path", "required": true, "schema": \#(hash)}],
+                "responses": {
+                  "200": {"description": "the rewards", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Rewards"}}}},
+                  "400": {"$ref": "#/components/responses/Error"}
+                }
+              }
+            },
             "/v1/market/providers/{address}/jobs": {
               "get": {
                 "operationId": "getProviderJobs",
@@ -245,14 +267,27 @@ public enum OpenAPIDocument {
               "Error": {"description": "an error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             },
             "schemas": {
-              "MarketParams": {"type": "object", "additionalProperties": false, "required": ["height", "minimumStake", "openJobBlocks", "unbondingBlocks", "commitGraceSeconds", "revealWindowSeconds", "feeBasisPoints", "missedDeadlineSlashBasisPoints", "auditProbabilityBasisPoints", "dishonestSlashBasisPoints", "slashBurnBasisPoints", "slashAuditorBasisPoints", "slashConsumerBasisPoints", "maxAuditRounds", "auditGraceSeconds", "disputeBond", "disputeWindowSeconds", "proofIntervalSeconds", "proofWindowSeconds", "proofTargetMilliseconds", "burned"], "properties": {
+              "MarketParams": {"type": "object", "additionalProperties": false, "required": ["height", "minimumStake", "openJobBlocks", "unbondingBlocks", "commitGraceSeconds", "revealWindowSeconds", "feeBasisPoints", "missedDeadlineSlashBasisPoints", "auditProbabilityBasisPoints", "dishonestSlashBasisPoints", "slashBurnBasisPoints", "slashAuditorBasisPoints", "slashConsumerBasisPoints", "maxAuditRounds", "auditGraceSeconds", "disputeBond", "disputeWindowSeconds", "proofIntervalSeconds", "proofWindowSeconds", "proofTargetMilliseconds", "burned", "emissionPerEpoch", "epochBlocks", "providerShareBasisPoints", "uptimeSlotBlocks", "emitted"], "properties": {
                 "height": \#(u64), "minimumStake": \#(amount), "openJobBlocks": \#(u64), "unbondingBlocks": \#(u64),
                 "commitGraceSeconds": \#(u64), "revealWindowSeconds": \#(u64), "feeBasisPoints": \#(u64),
                 "missedDeadlineSlashBasisPoints": \#(u64), "auditProbabilityBasisPoints": \#(u64), "dishonestSlashBasisPoints": \#(u64),
                 "slashBurnBasisPoints": \#(u64), "slashAuditorBasisPoints": \#(u64), "slashConsumerBasisPoints": \#(u64),
                 "maxAuditRounds": \#(u64), "auditGraceSeconds": \#(u64), "disputeBond": \#(amount), "disputeWindowSeconds": \#(u64),
                 "proofIntervalSeconds": \#(u64), "proofWindowSeconds": \#(u64), "proofTargetMilliseconds": \#(u64),
-                "burned": \#(amount)
+                "burned": \#(amount), "emissionPerEpoch": \#(amount), "epochBlocks": \#(u64),
+                "providerShareBasisPoints": \#(u64), "uptimeSlotBlocks": \#(u64), "emitted": \#(amount)
+              }},
+              "Rewards": {"type": "object", "additionalProperties": false, "required": ["height", "address", "unclaimed", "earned", "claimed", "epoch", "epochEndHeight", "epochGpuSeconds"], "properties": {
+                "height": \#(u64), "address": \#(hash), "unclaimed": \#(amount), "earned": \#(amount), "claimed": \#(amount),
+                "epoch": \#(u64), "epochEndHeight": \#(u64), "epochGpuSeconds": \#(u64)
+              }},
+              "Earnings": {"type": "object", "additionalProperties": false, "required": ["height", "address", "count", "totals", "rows"], "properties": {
+                "height": \#(u64), "address": \#(hash), "count": \#(u64),
+                "totals": {"type": "object", "additionalProperties": \#(amount)},
+                "rows": {"type": "array", "items": {"type": "object", "additionalProperties": false, "required": ["index", "height", "kind", "amount", "fee"], "properties": {
+                  "index": \#(u64), "height": \#(u64), "kind": {"type": "string", "enum": ["job-pay", "audit-pay", "slash-share", "emission", "slash"]},
+                  "job": \#(hash), "amount": \#(amount), "fee": \#(amount)
+                }}}
               }},
               "Blob": {"type": "object", "required": ["hash", "size"], "additionalProperties": false, "properties": {
                 "hash": \#(hash), "size": {"type": "integer", "minimum": 0}
@@ -262,7 +297,7 @@ public enum OpenAPIDocument {
                 "code": {"type": "string", "enum": ["bad_request", "not_found", "body_too_large", "method_not_allowed", "internal", "bad_signature", "wrong_chain", "expired", "oversized", "gas_limit_too_low", "gas_price_too_low", "unknown_sender", "sequence_too_old", "sequence_too_far_ahead", "fee_unpayable", "duplicate", "underpriced", "sender_limit", "mempool_full", "hash_mismatch", "no_blobs", "blobs_full", "blob_damaged"]}
               }},
               "Payload": {"type": "object", "required": ["type"], "additionalProperties": false, "properties": {
-                "type": {"type": "string", "enum": ["transfer", "compute-transfer", "provider.register", "job.submit", "job.cancel", "job.commit", "job.reveal", "provider.update", "provider.heartbeat", "provider.unbond", "provider.withdraw", "audit.report", "job.dispute", "provider.prove"]},
+                "type": {"type": "string", "enum": ["transfer", "compute-transfer", "provider.register", "job.submit", "job.cancel", "job.commit", "job.reveal", "provider.update", "provider.heartbeat", "provider.unbond", "provider.withdraw", "audit.report", "job.dispute", "provider.prove", "reward.claim"]},
                 "to": \#(hash), "amount": \#(amount), "rounds": {"type": "integer", "minimum": 0},
                 "offer": {"$ref": "#/components/schemas/ProviderOffer"},
                 "job": {"$ref": "#/components/schemas/JobSpec"},
@@ -351,7 +386,7 @@ public enum OpenAPIDocument {
                 "stateRoot": \#(hash), "transactionCount": {"type": "integer"},
                 "receipts": {"type": "array", "items": {"$ref": "#/components/schemas/EventReceipt"}}
               }},
-              "Provider": {"type": "object", "required": ["address", "status", "devices", "region", "runners", "endpoint", "stake", "pricePerGpuHour", "capacity", "busy", "free", "reputation", "jobsDone", "jobsFailed", "jobsDisputed", "registeredHeight", "lastHeartbeatHeight", "heartbeats", "proofs"], "additionalProperties": false, "properties": {
+              "Provider": {"type": "object", "required": ["address", "status", "devices", "region", "runners", "endpoint", "stake", "pricePerGpuHour", "capacity", "busy", "free", "reputation", "jobsDone", "jobsFailed", "jobsDisputed", "registeredHeight", "lastHeartbeatHeight", "heartbeats", "uptimeBasisPoints", "proofs"], "additionalProperties": false, "properties": {
                 "proofs": {"type": "array", "description": "proof of GPU, one entry per device class", "items": {"type": "object", "required": ["device", "status", "eligible", "round", "seed", "size", "deadline", "passed", "failed", "verifiedHeight"], "additionalProperties": false, "properties": {
                   "device": {"type": "integer", "minimum": 0}, "status": {"type": "string", "enum": ["pending", "verified", "failed", "none"]},
                   "eligible": {"type": "boolean"}, "round": \#(u64), "seed": \#(hash), "size": \#(u64), "deadline": \#(u64),
@@ -360,6 +395,7 @@ public enum OpenAPIDocument {
                 "address": \#(hash), "status": {"type": "string", "enum": ["active", "unbonding", "withdrawn"]},
                 "runners": {"type": "array", "items": {"type": "string"}},
                 "lastHeartbeatHeight": \#(u64), "heartbeats": \#(u64), "unbondHeight": \#(u64),
+                "uptimeBasisPoints": {"type": "integer", "minimum": 0, "maximum": 10000, "description": "share of the last 64 uptime slots with a heartbeat"},
                 "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
                   "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64)
                 }}},

@@ -44,6 +44,10 @@ struct NodeSettingsTests {
         var changed = settings
         changed.market.commitGraceSeconds = 7
         changed.market.disputeBond = 12_345
+        changed.market.emissionPerEpoch = 777
+        changed.market.epochBlocks = 99
+        changed.market.providerShareBasisPoints = 6_000
+        changed.market.uptimeSlotBlocks = 30
         let path = dir + "/node.toml"
         try Data(changed.toml(relativeTo: dir).utf8).write(to: URL(fileURLWithPath: path))
         #expect(try String(contentsOfFile: path, encoding: .utf8).contains("data = \"chain\""))
@@ -85,6 +89,8 @@ struct NodeSettingsTests {
         ("chain_id = 1\ndata = \"x\"\n[market]\nfee_basis_points = 20000\n", "key 'market'"),
         ("chain_id = 1\ndata = \"x\"\n[market]\nmax_audit_rounds = 300\n", "key 'market.max_audit_rounds'"),
         ("chain_id = 1\ndata = \"x\"\n[market]\ndispute_bond = \"lots\"\n", "is not an amount"),
+        ("chain_id = 1\ndata = \"x\"\n[market]\nprovider_share_basis_points = 10001\n", "key 'market'"),
+        ("chain_id = 1\ndata = \"x\"\n[market]\nepoch_blocks = 0\n", "key 'market'"),
     ])
     func badConfigsNameTheKey(text: String, expected: String) throws {
         let m = try message(text)

@@ -28,7 +28,7 @@ struct PayloadJSONTests {
             job: job, result: Hash.sha256([5]), salt: Hash.sha256([6]), usageSeconds: 99, logs: Hash.sha256([7])),
         .auditReport(job: job, result: Hash.sha256([5]), usageSeconds: 42, logs: .zero),
         .auditReport(job: job, result: Hash.sha256([5]), usageSeconds: 42, logs: Hash.sha256([8])),
-        .jobDispute(job: job),
+        .jobDispute(job: job), .rewardClaim,
     ]
 
     @Test(arguments: payloads)

@@ -70,15 +70,15 @@ struct ProviderLoopTests {
         #expect(logs.status == 0, "\(logs.err)")
         #expect(logs.out.components(separatedBy: "rows 240/240").count == 3, "\(logs.out)")
         #expect(job.assigned.allSatisfy { $0.logs != nil })
-        // Each provider's earnings list the job with what it was paid, less the fee.
+        // Each provider's earnings list the job with what it was paid, less the fee (row, height, job, kind,
+        // net, fee).
         let provider = try #require(job.assigned.first)
         let earnings = try runSluice(["provider", "earnings", provider.provider.hex, "--node", devnet.base, "--csv"])
         #expect(earnings.status == 0, "\(earnings.err)")
         let gross = try #require(provider.paid).value
         let fee = gross * 200 / 10_000
         #expect(
-            earnings.out.contains(
-                "\(job.id.hex),provider,\(provider.usageSeconds ?? 0),3600000,\(gross),\(fee),\(gross - fee)"),
+            earnings.out.contains(",\(job.id.hex),job-pay,\(gross - fee),\(fee)"),
             "\(earnings.out)")
 
         // The consumer paid what the providers were paid and the submission's fee; the rest came back.
@@ -117,7 +117,10 @@ struct ProviderLoopTests {
         // picks it for k = 2. The results disagree; the provider left out is drawn to audit.
         let devnet = try DevnetProcess(
             binary: binary, data: data,
-            extra: ["--providers", "3", "--provider-gpus", "none", "--provider-fault", "wrong-result"])
+            extra: [
+                "--providers", "3", "--provider-gpus", "none", "--provider-fault", "wrong-result", "--market",
+                "epoch_blocks=50",
+            ])
         defer { _ = devnet.stop() }
         let liar = try KeyFile.load(path: data + "/providers/3/key.json")[0].address
         // All three registered first, so the auction sees the cheap liar.
@@ -147,6 +150,22 @@ struct ProviderLoopTests {
         let record = try json(shown.out, as: ProviderJSON.self)
         #expect(record.stake == Amount(500_000), "\(record)")
         #expect(record.jobsDisputed == 1)
+        // The earnings ledger: the liar's slash (negative in the CSV), and, once the epoch of the
+        // settlement has ended (every 50 blocks here), the honest provider's emission next to its pay.
+        let slashed = try runSluice(["provider", "earnings", liar.hex, "--node", devnet.base, "--csv"])
+        #expect(slashed.status == 0 && slashed.out.contains(",\(job.id.hex),slash,-500000,0"), "\(slashed.out)")
+        let honest = try #require(job.assigned.first { $0.provider != liar }).provider
+        var earned = ""
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && !earned.contains(",emission,") {
+            earned = try runSluice(["provider", "earnings", honest.hex, "--node", devnet.base, "--csv"]).out
+            if !earned.contains(",emission,") { usleep(200_000) }
+        }
+        #expect(earned.hasPrefix("row,height,job,kind,amount,fee\n"), "\(earned)")
+        #expect(earned.contains(",\(job.id.hex),job-pay,") && earned.contains(",emission,"), "\(earned)")
+        let rewards = try json(
+            runSluice(["reward", "show", honest.hex, "--node", devnet.base, "--json"]).out, as: RewardJSON.self)
+        #expect(rewards.earned > .zero && rewards.unclaimed == rewards.earned, "\(rewards)")
         // The consumer got the confirmed picture.
         let image = try Data(contentsOf: URL(fileURLWithPath: dir + "/result/out/image.ppm"))
         #expect(image.starts(with: Data("P6".utf8)))

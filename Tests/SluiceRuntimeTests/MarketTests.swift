@@ -12,6 +12,8 @@ struct MarketChain {
     var height: UInt64 = 0
     var sequences: [Address: UInt64] = [:]
     var threads = 2
+    /// The proposer of the blocks: receives the validators' share of emissions.
+    var proposer: Address = .treasury
 
     /// Without `proofs`, the chain asks for no proof of GPU (`proofIntervalSeconds` 0), so that tests of
     /// other parts need not answer challenges; `ProofOfGPUTests` turns them on.
@@ -42,7 +44,8 @@ struct MarketChain {
     {
         self.height = height ?? self.height + 1
         clock += seconds
-        let context = BlockContext(height: self.height, timestamp: clock, seed: Self.seed(at: self.height))
+        let context = BlockContext(
+            height: self.height, timestamp: clock, seed: Self.seed(at: self.height), proposer: proposer)
         var txs = txs
         for i in txs.indices {
             txs[i].height = self.height
@@ -68,6 +71,18 @@ struct MarketChain {
         if case .burned(let b)? = state[.marketBurned] { return b.value }
         return 0
     }
+    var emitted: UInt128 {
+        if case .emitted(let e)? = state[.marketEmitted] { return e.value }
+        return 0
+    }
+    func reward(_ a: Address) -> RewardRecord? {
+        if case .reward(let r)? = state[.reward(a)] { return r }
+        return nil
+    }
+    func ledger(_ a: Address) -> IncomeLedger? {
+        if case .ledger(let l)? = state[.ledger(a)] { return l }
+        return nil
+    }
     func job(_ id: Hash) -> JobRecord? {
         if case .job(let j)? = state[.job(id)] { return j }
         return nil
@@ -81,7 +96,8 @@ struct MarketChain {
         return nil
     }
 
-    /// Balances + escrows still held + stakes + burned: what the market must conserve.
+    /// Balances + escrows still held + stakes + burned + unclaimed rewards − emitted: what the market must
+    /// conserve (the genesis supply).
     var supply: UInt128 {
         var total: UInt128 = 0
         for (_, v) in state {
@@ -90,10 +106,11 @@ struct MarketChain {
             case .job(let j): total += j.escrow.value
             case .provider(let p): total += p.stake.value
             case .burned(let b): total += b.value
-            case .bytes, .book, .marketParameters: break
+            case .reward(let r): total += r.unclaimed.value
+            case .bytes, .book, .marketParameters, .emitted, .ledger: break
             }
         }
-        return total
+        return total - emitted
     }
 }
 
@@ -299,9 +316,17 @@ struct MarketTests {
         var rng = SplitMix64(seed: 20_261_126)
         let people = (0..<12).map { addr("person-\($0)") }
         // Random audits of a third of the agreeing jobs, a long dispute window: every audit path is taken.
-        let params = MarketParameters(auditProbabilityBasisPoints: 3_000, disputeWindowSeconds: 100_000)
+        // Epochs of 10 blocks (6 emissions), uptime slots of 5 blocks.
+        let params = MarketParameters(
+            auditProbabilityBasisPoints: 3_000, disputeWindowSeconds: 100_000, emissionPerEpoch: 1_000,
+            epochBlocks: 10, uptimeSlotBlocks: 5)
         var chain = MarketChain(funded: people, balance: 200_000, params: params)
         chain.threads = 4
+        // The validators' share goes to a person, who claims it like the providers do.
+        chain.proposer = people[0]
+        // Heartbeats and claims draw from their own generator, so the market's random path stays the same.
+        var income = SplitMix64(seed: 7)
+        var claims = 0
         let genesis = chain.supply
         var submitted: [Hash] = []
         var results: [String: Hash] = [:]
@@ -377,8 +402,16 @@ struct MarketTests {
                     txs.append(chain.tx(who, .transfer(to: to, amount: Amount(UInt128(rng.next() % 5_000)))))
                 }
             }
+            // A heartbeat from some registered provider, a claim from someone (most have nothing to claim).
+            if let providers = chain.book?.providers, !providers.isEmpty, income.next() % 2 == 0 {
+                txs.append(chain.tx(providers[Int(income.next() % UInt64(providers.count))], .providerHeartbeat))
+            }
+            if income.next() % 3 == 0 {
+                txs.append(chain.tx(people[Int(income.next() % UInt64(people.count))], .rewardClaim))
+            }
             // Now and then hours pass: deadlines expire, providers get slashed, jobs are re-matched.
             let receipts = chain.block(txs, after: rng.next() % 5 == 0 ? 20_000 : 1)
+            for (tx, r) in zip(txs, receipts) where tx.payload == .rewardClaim && r.status == .success { claims += 1 }
             for r in receipts where r.market == .submitted && r.status == .success { submitted.append(r.output!) }
             // Failed transactions still advance their sender's sequence; discarded ones do not.
             for (tx, r) in zip(txs, receipts) where r.status == .discarded {
@@ -393,6 +426,9 @@ struct MarketTests {
         #expect(audits.count == 3, "every kind of audit should run, got \(audits)")
         #expect(reports > 0 && disputes > 0)
         #expect(chain.burned > 0, "some report should have contradicted a provider")
+        // Six epochs ended: each minted at least the validators' share; some were claimed.
+        #expect(chain.emitted >= 6 * 500, "emitted \(chain.emitted)")
+        #expect(claims > 0)
     }
 
     @Test func updateChangesPriceAndCapacityButNotBelowWhatIsInUse() throws {

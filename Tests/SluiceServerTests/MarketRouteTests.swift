@@ -26,8 +26,13 @@ func walkEmptyMarket(_ api: APIClient) async throws {
     #expect(provider.status == 404 && (try? provider.decode(ErrorJSON.self))?.code == "not_found", "\(provider.text)")
     let params: MarketParamsJSON = try await api.get("/v1/market/params")
     #expect(params.feeBasisPoints == MarketParameters.default.feeBasisPoints && params.burned == .zero)
+    #expect(params.epochBlocks == MarketParameters.default.epochBlocks)
     let nobodysJobs: JobListJSON = try await api.get("/v1/market/providers/\(nobody.hex)/jobs")
     #expect(nobodysJobs.jobs.isEmpty)
+    let rewards: RewardJSON = try await api.get("/v1/market/rewards/\(nobody.hex)")
+    #expect(rewards.unclaimed == .zero && rewards.earned == .zero && rewards.epochGpuSeconds == 0)
+    let earnings: EarningsJSON = try await api.get("/v1/market/providers/\(nobody.hex)/earnings")
+    #expect(earnings.rows.isEmpty && earnings.count == 0)
     let job = try await api.get("/v1/market/jobs/\(Hash.sha256(Array("market: no such job".utf8)).hex)")
     #expect(job.status == 404 && (try? job.decode(ErrorJSON.self))?.code == "not_found", "\(job.text)")
 }

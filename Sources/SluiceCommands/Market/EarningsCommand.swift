@@ -7,7 +7,7 @@ import SluiceCore
 extension MarketCommand {
     struct Params: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show the market's parameters (set at genesis) and what slashes have burned.",
+            abstract: "Show the market's parameters (set at genesis), what slashes have burned and emissions minted.",
             discussion: """
                 Example:
                   sluice market params
@@ -34,6 +34,9 @@ extension MarketCommand {
                       audit rounds               \(p.maxAuditRounds), \(p.auditGraceSeconds) s after max duration each
                       dispute                    bond ≥ \(p.disputeBond), within \(p.disputeWindowSeconds) s of settlement
                       burned so far              \(p.burned)
+                      emission                   \(p.emissionPerEpoch) per epoch of \(p.epochBlocks) blocks, \(percent(p.providerShareBasisPoints)) to providers by verified GPU-seconds, the rest to validators
+                      emitted so far             \(p.emitted)
+                      uptime                     one heartbeat expected per \(p.uptimeSlotBlocks) blocks, over the last 64 slots
                     """)
             }
         }
@@ -47,78 +50,74 @@ func percent(_ bps: UInt32) -> String {
 extension ProviderCommand {
     struct Earnings: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "What a provider earned: one line per settled job it ran or audited, with the totals.",
+            abstract: "What an address earned and lost in the market: one row per payment, emission or slash.",
             discussion: """
-                Reads the settled jobs from the node (all pages) and lists those the address was paid for, as \
-                an assigned provider or as the auditor: gross pay (price × GPUs × seconds used), the protocol \
-                fee, and net. --csv prints a header and one row per job for a spreadsheet.
+                Reads the address's income ledger from the node (GET /v1/market/providers/ADDRESS/earnings), \
+                which the chain writes at block end: job-pay (a job it ran, net of the protocol fee, the fee \
+                in its own column), audit-pay (an audit it ran), slash-share (the auditor's share of the \
+                slashes its report caused), emission (its share of an epoch's emission, credited to its \
+                reward record: take it with `sluice reward claim`) and slash (stake lost; negative in the \
+                CSV). The chain keeps the last 128 rows per address and totals over all of them; when older \
+                rows were dropped, a note says how many. Export regularly with --since (the next row number \
+                printed last time) to keep a complete record.
 
-                Example:
+                --csv prints a header and one row per line for a spreadsheet: \
+                row,height,job,kind,amount,fee.
+
+                Examples:
                   sluice provider earnings 0x… --csv > earnings.csv
+                  sluice provider earnings 0x… --since 250 --csv >> earnings.csv
                 """)
 
         @OptionGroup var options: NodeOptions
 
-        @Argument(help: "The provider's address.")
+        @Argument(help: "The address (0x + 64 hex digits): a provider, an auditor or a validator.")
         var address: String
 
-        @Flag(help: "CSV: job,role,usage_seconds,price_per_gpu_hour,gross,fee,net.")
+        @Flag(help: "CSV: row,height,job,kind,amount,fee (slashes negative).")
         var csv = false
+
+        @Option(help: "Only rows from this row number on (the chain numbers an address's rows from 0).")
+        var since: UInt64?
 
         func run() async throws {
             try await reportingErrors {
                 let address = try parseAddress(address, "ADDRESS")
-                let client = try options.client()
-                let feeBps = UInt128(try await client.marketParams().feeBasisPoints)
-                struct Row: Encodable {
-                    var job: Hash
-                    var role: String
-                    var usageSeconds: UInt64
-                    var pricePerGpuHour: Amount
-                    var gross: Amount
-                    var fee: Amount
-                    var net: Amount
-                }
-                var rows: [Row] = []
-                var after: Hash? = nil
-                repeat {
-                    let page = try await client.jobs(status: "settled", limit: 1000, after: after)
-                    for job in page.jobs {
-                        if let a = job.assigned.first(where: { $0.provider == address }), let paid = a.paid {
-                            let fee = paid.value * feeBps / 10_000
-                            rows.append(
-                                Row(
-                                    job: job.id, role: "provider", usageSeconds: a.usageSeconds ?? 0,
-                                    pricePerGpuHour: a.pricePerGpuHour, gross: paid, fee: Amount(fee),
-                                    net: Amount(paid.value - fee)))
-                        }
-                        if job.auditor == address, let paid = job.auditPaid {
-                            rows.append(
-                                Row(
-                                    job: job.id, role: "auditor", usageSeconds: job.auditUsageSeconds ?? 0,
-                                    pricePerGpuHour: job.auditPricePerGpuHour ?? .zero, gross: paid, fee: .zero,
-                                    net: paid))
-                        }
-                    }
-                    after = page.next
-                } while after != nil
-                let net = rows.reduce(UInt128(0)) { $0 + $1.net.value }
-                if options.json { return try printAPIJSON(rows) }
+                var ledger = try await options.client().earnings(address)
+                let dropped = ledger.count - UInt64(ledger.rows.count)
+                if let since { ledger.rows.removeAll { $0.index < since } }
+                if options.json { return try printAPIJSON(ledger) }
                 if csv {
-                    print("job,role,usage_seconds,price_per_gpu_hour,gross,fee,net")
-                    for r in rows {
-                        print(
-                            "\(r.job.hex),\(r.role),\(r.usageSeconds),\(r.pricePerGpuHour),\(r.gross),\(r.fee),\(r.net)"
-                        )
+                    print("row,height,job,kind,amount,fee")
+                    for r in ledger.rows {
+                        let sign = r.kind == "slash" ? "-" : ""
+                        print("\(r.index),\(r.height),\(r.job?.hex ?? ""),\(r.kind),\(sign)\(r.amount),\(r.fee)")
                     }
-                    return
+                } else {
+                    if ledger.rows.isEmpty {
+                        print("no payments, emissions or slashes recorded for \(address.hex) (block \(ledger.height))")
+                    } else {
+                        printTable(
+                            ["ROW", "HEIGHT", "KIND", "AMOUNT", "FEE", "JOB"],
+                            ledger.rows.map { r in
+                                [
+                                    "\(r.index)", "\(r.height)", r.kind, (r.kind == "slash" ? "-" : "") + "\(r.amount)",
+                                    "\(r.fee)", r.job.map { shortHex($0) } ?? "-",
+                                ]
+                            })
+                    }
+                    let totals = ["job-pay", "audit-pay", "slash-share", "emission", "slash"].map {
+                        "\($0) \(ledger.totals[$0] ?? .zero)"
+                    }
+                    print("totals over \(ledger.count) row(s): " + totals.joined(separator: ", "))
+                    print("next row: \(ledger.count) (use --since \(ledger.count) next time)")
                 }
-                for r in rows {
-                    print(
-                        "\(r.job.hex.prefix(18))…  \(r.role.padding(toLength: 8, withPad: " ", startingAt: 0))  \(r.usageSeconds) s at \(r.pricePerGpuHour)/GPU-h  gross \(r.gross)  fee \(r.fee)  net \(r.net)"
-                    )
+                if dropped > 0 && (since ?? 0) < dropped {
+                    let note =
+                        "note: rows 0 to \(dropped - 1) are no longer kept by the chain (it keeps the last 128); "
+                        + "the totals still count them\n"
+                    FileHandle.standardError.write(Data(note.utf8))
                 }
-                print("\(rows.count) paid job(s); net \(net)")
             }
         }
     }

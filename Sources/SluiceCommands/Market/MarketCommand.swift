@@ -15,8 +15,9 @@ struct MarketCommand: AsyncParsableCommand {
             abstract: "List the registered providers, cheapest first.",
             discussion: """
                 Sorted by price per GPU-hour, then by free GPUs (most first), then by address: roughly the \
-                order in which the block-end auction considers them (it breaks ties by reputation). FREE/CAP \
-                is the GPUs left to match over those offered.
+                order in which the block-end auction considers them (it breaks ties by reputation, then \
+                uptime). FREE/CAP is the GPUs left to match over those offered; UPTIME the share of the last \
+                64 uptime slots with a heartbeat.
 
                 Example:
                   sluice market asks
@@ -40,13 +41,13 @@ struct MarketCommand: AsyncParsableCommand {
                     return
                 }
                 printTable(
-                    ["PROVIDER", "PRICE/GPU-H", "FREE/CAP", "REPUTATION", "PROVEN", "DEVICES"],
+                    ["PROVIDER", "PRICE/GPU-H", "FREE/CAP", "REPUTATION", "UPTIME", "PROVEN", "DEVICES"],
                     list.providers.map { p in
                         // Device classes that passed their latest proof-of-GPU round ("-": no proofs asked).
                         let proven = p.proofs.isEmpty ? "-" : "\(p.proofs.filter(\.eligible).count)/\(p.proofs.count)"
                         return [
                             shortHex(p.address.hash), "\(p.pricePerGpuHour)", "\(p.free)/\(p.capacity)",
-                            "\(p.reputation)", proven, p.devicesSummary,
+                            "\(p.reputation)", percent(p.uptimeBasisPoints), proven, p.devicesSummary,
                         ]
                     })
             }

@@ -37,6 +37,7 @@ func printProvider(_ p: ProviderJSON) {
         endpoint:    \(p.endpoint.isEmpty ? "-" : p.endpoint)
         stake:       \(p.stake)
         reputation:  \(p.reputation) (\(p.jobsDone) done, \(p.jobsFailed) failed, \(p.jobsDisputed) disputed)
+        uptime:      \(percent(p.uptimeBasisPoints)) (\(p.heartbeats) heartbeats, last at block \(p.lastHeartbeatHeight))
         registered:  block \(p.registeredHeight)
         """)
     for proof in p.proofs {

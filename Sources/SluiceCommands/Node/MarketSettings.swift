@@ -65,6 +65,12 @@ enum MarketSettings {
         integer(
             "proof_target_milliseconds", "time a challenge's product takes at the claimed speed",
             \.proofTargetMilliseconds),
+        amount("emission_per_epoch", "base units minted at the end of each epoch", \.emissionPerEpoch),
+        integer("epoch_blocks", "blocks per epoch", \.epochBlocks),
+        integer(
+            "provider_share_basis_points", "providers' share of an epoch's emission (the rest: validators)",
+            \.providerShareBasisPoints),
+        integer("uptime_slot_blocks", "blocks per uptime slot (one heartbeat expected in each)", \.uptimeSlotBlocks),
     ]
 
     static var names: String { all.map(\.name).joined(separator: ", ") }
@@ -94,7 +100,9 @@ enum MarketSettings {
         var out = "# The market's genesis parameters (used only when the data dir is new).\n[market]\n"
         for s in all {
             let value = s.read(params)
-            let quoted = s.name == "minimum_stake" || s.name == "dispute_bond" ? "\"\(value)\"" : value
+            let quoted =
+                s.name == "minimum_stake" || s.name == "dispute_bond" || s.name == "emission_per_epoch"
+                ? "\"\(value)\"" : value
             out += "\(s.name) = \(quoted)   # \(s.help)\n"
         }
         return out

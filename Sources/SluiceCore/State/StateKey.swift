@@ -20,6 +20,13 @@ public struct StateKey: Hashable, Comparable, Sendable, CustomStringConvertible 
         public static let marketParams = Space(rawValue: 5)
         /// `market/burned`: the total burned by slashes (written at block end only).
         public static let marketBurned = Space(rawValue: 6)
+        /// `market/reward/<address>`: emissions credited to an address and not yet claimed.
+        public static let marketReward = Space(rawValue: 7)
+        /// `market/emitted`: the total minted by emissions (written at block end only).
+        public static let marketEmitted = Space(rawValue: 8)
+        /// `market/ledger/<address>`: the last payments, slashes and emissions of an address, with totals
+        /// (written at block end only).
+        public static let marketLedger = Space(rawValue: 9)
     }
 
     public var space: Space
@@ -37,6 +44,9 @@ public struct StateKey: Hashable, Comparable, Sendable, CustomStringConvertible 
     public static let marketBook = StateKey(space: .marketBook, id: .zero)
     public static let marketParameters = StateKey(space: .marketParams, id: .zero)
     public static let marketBurned = StateKey(space: .marketBurned, id: .zero)
+    public static func reward(_ address: Address) -> StateKey { StateKey(space: .marketReward, id: address.hash) }
+    public static let marketEmitted = StateKey(space: .marketEmitted, id: .zero)
+    public static func ledger(_ address: Address) -> StateKey { StateKey(space: .marketLedger, id: address.hash) }
 
     /// A keyed, well-mixed 64-bit hash, used for table slots and lock stripes. It differs between
     /// processes, so nothing that must be deterministic may depend on it.
@@ -72,6 +82,9 @@ public struct StateKey: Hashable, Comparable, Sendable, CustomStringConvertible 
         case .marketBook: "market/book"
         case .marketParams: "market/params"
         case .marketBurned: "market/burned"
+        case .marketReward: "market/reward/\(id.hex)"
+        case .marketEmitted: "market/emitted"
+        case .marketLedger: "market/ledger/\(id.hex)"
         default: "\(space.rawValue)/\(id.hex)"
         }
     }

@@ -48,6 +48,7 @@ extension Payload: CanonicalCodable {
         case .providerProve(let answer):
             w.writeULEB(13)
             w.write(answer)
+        case .rewardClaim: w.writeULEB(14)
         }
     }
 
@@ -76,6 +77,7 @@ extension Payload: CanonicalCodable {
                 logs: try r.readHash())
         case 12: self = .jobDispute(job: try r.readHash())
         case 13: self = .providerProve(try r.read(GPUChallengeAnswer.self))
+        case 14: self = .rewardClaim
         case let tag: throw CoreError(.codec, "unknown payload type \(tag) at offset \(at)")
         }
     }

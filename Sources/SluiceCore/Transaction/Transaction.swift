@@ -34,6 +34,8 @@ public enum Payload: Hashable, Sendable {
     case jobDispute(job: Hash)
     /// A provider answers the proof-of-GPU challenge of one of its devices (`GPUChallenge`).
     indirect case providerProve(GPUChallengeAnswer)
+    /// Move the sender's unclaimed emissions (`market/reward/<sender>`) to its balance.
+    case rewardClaim
 
     /// The JSON `type` name.
     public var typeName: String {
@@ -52,6 +54,7 @@ public enum Payload: Hashable, Sendable {
         case .auditReport: "audit.report"
         case .jobDispute: "job.dispute"
         case .providerProve: "provider.prove"
+        case .rewardClaim: "reward.claim"
         }
     }
 
@@ -60,7 +63,7 @@ public enum Payload: Hashable, Sendable {
         switch self {
         case .transfer(let to, _), .computeTransfer(let to, _, _): to
         case .providerRegister, .jobSubmit, .jobCancel, .jobCommit, .jobReveal, .providerUpdate, .providerHeartbeat,
-            .providerUnbond, .providerWithdraw, .auditReport, .jobDispute, .providerProve:
+            .providerUnbond, .providerWithdraw, .auditReport, .jobDispute, .providerProve, .rewardClaim:
             nil
         }
     }

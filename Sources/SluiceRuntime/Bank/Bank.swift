@@ -81,6 +81,7 @@ public struct BankVM: BlockVM {
         case .auditReport: MarketParameters.reportGas
         case .jobDispute: MarketParameters.disputeGas
         case .providerProve: MarketParameters.proveGas
+        case .rewardClaim: MarketParameters.claimGas
         }
     }
 
@@ -155,6 +156,7 @@ public struct BankVM: BlockVM {
             .auditReport(let job, _, _, _),
             .jobDispute(let job):
             body(.job(job))
+        case .rewardClaim: body(.reward(tx.sender))
         case .transfer, .computeTransfer: break
         }
         return true
@@ -174,7 +176,7 @@ public struct BankVM: BlockVM {
     }
 
     /// Block end: the fees go to the treasury, then the market's batch auction runs (new providers and
-    /// jobs join the book, open jobs are matched or expire).
+    /// jobs join the book, open jobs are matched or expire), then, at an epoch's last block, emissions.
     public func finalize<Reader: StateReader<StateValue>>(
         outputs: UnsafeBufferPointer<BankReceipt>, state: Reader, context: BlockContext
     ) -> [StateWrite<StateValue>] {
@@ -193,6 +195,7 @@ public struct BankVM: BlockVM {
             pending.write(key, .account(treasury))
         }
         MarketAuction.run(outputs: outputs, context: context, anyMarketTransaction: market, writes: &pending)
+        MarketIncome.endOfBlock(context: context, writes: &pending)
         return pending.writes
     }
 }

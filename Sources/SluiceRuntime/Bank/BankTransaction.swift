@@ -14,7 +14,7 @@ public enum BankError: UInt8, Sendable, CaseIterable {
         notJobOwner, jobNotOpen, cannotPayStake, notAssigned, alreadyCommitted, notCommitPhase, notRevealPhase,
         revealMismatch, alreadyRevealed, notProvider, providerNotActive, capacityInUse, notUnbonding,
         unbondingNotOver, jobsInProgress, notAuditor, alreadyReported, auditClosed, notDisputable,
-        disputeWindowClosed, cannotPayBond
+        disputeWindowClosed, cannotPayBond, nothingToClaim
     // Proof of GPU.
     case noChallenge, challengeClosed, wrongProof
 
@@ -65,6 +65,8 @@ public enum BankError: UInt8, Sendable, CaseIterable {
         case .noChallenge: "this device of the provider has no proof-of-GPU challenge waiting for an answer"
         case .challengeClosed: "the challenge's deadline has passed: the next round brings a new one"
         case .wrongProof: "the answer does not prove the challenge's product (wrong entry, path or openings)"
+        case .nothingToClaim:
+            "the sender has no unclaimed rewards (emissions are credited at the end of each epoch)"
         }
     }
 }

@@ -168,8 +168,8 @@ extension BankVM {
                 p.capacity = capacity
             case .providerHeartbeat:
                 guard p.status == .active else { return failed(.providerNotActive) }
-                p.lastHeartbeatHeight = tx.height
-                p.heartbeats += 1
+                let params = MarketParameters.stored(try view.read(.marketParameters))
+                p.recordHeartbeat(height: tx.height, slotBlocks: max(params.uptimeSlotBlocks, 1))
             case .providerUnbond:
                 guard p.status == .active else { return failed(.providerNotActive) }
                 p.status = .unbonding
@@ -206,6 +206,12 @@ extension BankVM {
             p.proofs[d].verifiedHeight = tx.height
             view.write(senderKey, .account(sender))
             view.write(key, .provider(p))
+            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: nil)
+
+        case .rewardClaim:
+            let error = try executeClaim(sender: &sender, address: tx.sender, view: &view)
+            guard error == .none else { return failed(error) }
+            view.write(senderKey, .account(sender))
             return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: nil)
 
         case .transfer, .computeTransfer:

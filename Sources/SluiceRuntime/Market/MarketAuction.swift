@@ -182,6 +182,10 @@ enum MarketAuction {
                 return a.offer.pricePerGPUHour < b.offer.pricePerGPUHour
             }
             if a.reputation != b.reputation { return a.reputation > b.reputation }
+            // Then uptime (MarketIncome.swift), computed only for ties.
+            let ua = a.uptimeBasisPoints(at: context.height, slotBlocks: params.uptimeSlotBlocks)
+            let ub = b.uptimeBasisPoints(at: context.height, slotBlocks: params.uptimeSlotBlocks)
+            if ua != ub { return ua > ub }
             return a.owner < b.owner
         }
         // Sort small keys, not the records.
@@ -317,8 +321,13 @@ enum MarketAuction {
             job.assigned[i].paid = Amount(pay)
             if case .provider(var p)? = writes.read(.provider(a.provider)) {
                 p.jobsDone += 1
+                // Its weight in the epoch's emission: GPUs × seconds (≤ 2³² × 7 days, fits UInt64).
+                p.addVerifiedWork(
+                    UInt64(job.spec.gpuCount) * used, epoch: step.params.epoch(of: step.context.height))
                 writes.write(.provider(a.provider), .provider(p))
             }
+            MarketIncome.record(
+                a.provider, .jobPay, pay - fee, fee: fee, job: job.id, height: step.context.height, writes: &writes)
         }
         if fees > 0 { credit(.treasury, Amount(fees), writes: &writes) }
     }
@@ -341,6 +350,7 @@ enum MarketAuction {
         p.jobsFailed += 1
         writes.write(.provider(provider), .provider(p))
         if slash > 0 { credit(job.consumer, Amount(slash), writes: &writes) }
+        MarketIncome.record(provider, .slash, slash, job: job.id, height: step.context.height, writes: &writes)
     }
 
     static func release<Reader: StateReader<StateValue>>(

@@ -155,12 +155,16 @@ extension MarketAuction {
         var toConsumer: UInt128 = 0
         for i in dishonest {
             let shares = slashDishonest(job.assigned[i].provider, step: step, writes: &writes)
+            MarketIncome.record(
+                job.assigned[i].provider, .slash, shares.burned + shares.auditor + shares.consumer, job: job.id,
+                height: step.context.height, writes: &writes)
             burned += shares.burned
             toAuditor += shares.auditor
             toConsumer += shares.consumer
         }
         if burned > 0 { burn(burned, writes: &writes) }
         if toAuditor > 0 { credit(auditor, Amount(toAuditor), writes: &writes) }
+        MarketIncome.record(auditor, .slashShare, toAuditor, job: job.id, height: step.context.height, writes: &writes)
         if toConsumer > 0 { credit(job.consumer, Amount(toConsumer), writes: &writes) }
         // The auditor's run: its ask × GPUs × the seconds it used; it fits as a provider's payment does
         // (its ask is at most the job's max price).
@@ -190,6 +194,8 @@ extension MarketAuction {
             audit.paid = payFromTreasury(cost, to: auditor, writes: &writes)
             job.result = nil
         }
+        MarketIncome.record(
+            auditor, .auditPay, audit.paid.value, job: job.id, height: step.context.height, writes: &writes)
         refund(&job, writes: &writes)
         job.audit = audit
         job.status = .settled

@@ -48,6 +48,17 @@ public struct MarketParameters: Hashable, Sendable {
     public var proofWindowSeconds: UInt64
     /// The time a challenge's product should take at the device's claimed speed (sizes the matrices).
     public var proofTargetMilliseconds: UInt64
+    /// Base units minted at the end of each epoch (docs/MARKET.md, "Income"); 0 mints nothing.
+    public var emissionPerEpoch: Amount
+    /// Blocks per epoch: the emission of an epoch is minted in the block-end step of the block whose
+    /// height is a multiple of this.
+    public var epochBlocks: UInt64
+    /// The providers' share of an epoch's emission (split by verified GPU-seconds); the rest goes to the
+    /// validators.
+    public var providerShareBasisPoints: UInt32
+    /// The uptime figure expects one `provider.heartbeat` per slot of this many blocks (the agent sends
+    /// one every 40 blocks, so a slot of 60 leaves room for inclusion delays).
+    public var uptimeSlotBlocks: UInt64
 
     public init(
         minimumStake: Amount = 1_000, openJobBlocks: UInt64 = 1_200, unbondingBlocks: UInt64 = 2_400,
@@ -56,7 +67,9 @@ public struct MarketParameters: Hashable, Sendable {
         dishonestSlashBasisPoints: UInt32 = 5_000, slashBurnBasisPoints: UInt32 = 5_000,
         slashAuditorBasisPoints: UInt32 = 2_500, slashConsumerBasisPoints: UInt32 = 2_500, maxAuditRounds: UInt8 = 3,
         auditGraceSeconds: UInt64 = 600, disputeBond: Amount = 1_000, disputeWindowSeconds: UInt64 = 60,
-        proofIntervalSeconds: UInt64 = 3_600, proofWindowSeconds: UInt64 = 120, proofTargetMilliseconds: UInt64 = 2_000
+        proofIntervalSeconds: UInt64 = 3_600, proofWindowSeconds: UInt64 = 120, proofTargetMilliseconds: UInt64 = 2_000,
+        emissionPerEpoch: Amount = 1_000, epochBlocks: UInt64 = 14_400, providerShareBasisPoints: UInt32 = 5_000,
+        uptimeSlotBlocks: UInt64 = 60
     ) {
         self.minimumStake = minimumStake
         self.openJobBlocks = openJobBlocks
@@ -77,6 +90,10 @@ public struct MarketParameters: Hashable, Sendable {
         self.proofIntervalSeconds = proofIntervalSeconds
         self.proofWindowSeconds = proofWindowSeconds
         self.proofTargetMilliseconds = proofTargetMilliseconds
+        self.emissionPerEpoch = emissionPerEpoch
+        self.epochBlocks = epochBlocks
+        self.providerShareBasisPoints = providerShareBasisPoints
+        self.uptimeSlotBlocks = uptimeSlotBlocks
     }
 
     /// Whether devices must pass proof-of-GPU challenges to be matched.
@@ -84,7 +101,8 @@ public struct MarketParameters: Hashable, Sendable {
 
     /// The values of docs/MARKET.md's table: 10 minutes of commit grace, 2 % fee, 10 % for a missed
     /// deadline, 2 % of agreeing jobs audited, 50 % of the stake for a contradicted result (half burned,
-    /// a quarter each to the auditor and the consumer), 3 audit rounds, a 60 s dispute window.
+    /// a quarter each to the auditor and the consumer), 3 audit rounds, a 60 s dispute window; 1,000
+    /// base units minted per epoch of 14,400 blocks, half to providers; one heartbeat expected per 60 blocks.
     public static let `default` = MarketParameters()
 
     // Constants: gas of the market's transactions and the protocol's limits.
@@ -101,6 +119,7 @@ public struct MarketParameters: Hashable, Sendable {
     public static let disputeGas: UInt64 = 20
     /// A proof's check recomputes 64 entries of the product, O(n) each.
     public static let proveGas: UInt64 = 200
+    public static let claimGas: UInt64 = 20
     /// The most providers a job asks for.
     public static let maxRedundancy: UInt8 = 16
     /// The longest job, in seconds.
@@ -114,6 +133,7 @@ public struct MarketParameters: Hashable, Sendable {
             ("dishonestSlashBasisPoints", dishonestSlashBasisPoints), ("slashBurnBasisPoints", slashBurnBasisPoints),
             ("slashAuditorBasisPoints", slashAuditorBasisPoints),
             ("slashConsumerBasisPoints", slashConsumerBasisPoints),
+            ("providerShareBasisPoints", providerShareBasisPoints),
         ]
         for (name, value) in fractions where value > 10_000 {
             throw MarketParametersError(.notAFraction, "\(name) is \(value): basis points go from 0 to 10000")
@@ -129,8 +149,9 @@ public struct MarketParameters: Hashable, Sendable {
             ("openJobBlocks", openJobBlocks), ("unbondingBlocks", unbondingBlocks),
             ("commitGraceSeconds", commitGraceSeconds), ("revealWindowSeconds", revealWindowSeconds),
             ("auditGraceSeconds", auditGraceSeconds), ("disputeWindowSeconds", disputeWindowSeconds),
-            ("maxAuditRounds", UInt64(maxAuditRounds)), ("proofWindowSeconds", proofWindowSeconds),
-            ("proofTargetMilliseconds", proofTargetMilliseconds),
+            ("maxAuditRounds", UInt64(maxAuditRounds)), ("epochBlocks", epochBlocks),
+            ("uptimeSlotBlocks", uptimeSlotBlocks),
+            ("proofWindowSeconds", proofWindowSeconds), ("proofTargetMilliseconds", proofTargetMilliseconds),
         ]
         for (name, value) in windows where value == 0 {
             throw MarketParametersError(.zeroWindow, "\(name) is 0: it must be at least 1")
@@ -178,8 +199,9 @@ public struct MarketParametersError: Error, CustomStringConvertible, Sendable, E
 }
 
 extension MarketParameters: CanonicalCodable {
-    /// The encoding's version: a later one may append parameters.
-    static let encodingVersion: UInt8 = 1
+    /// The encoding's version: a later one may append parameters. 2 appended the emission and uptime
+    /// parameters; a version 1 value (an older genesis) reads them as their defaults.
+    static let encodingVersion: UInt8 = 2
 
     public func encode(to w: inout CanonicalWriter) {
         w.write(Self.encodingVersion)
@@ -199,6 +221,10 @@ extension MarketParameters: CanonicalCodable {
         w.write(auditGraceSeconds)
         w.write(disputeBond)
         w.write(disputeWindowSeconds)
+        w.write(emissionPerEpoch)
+        w.write(epochBlocks)
+        w.write(providerShareBasisPoints)
+        w.write(uptimeSlotBlocks)
         w.write(proofIntervalSeconds)
         w.write(proofWindowSeconds)
         w.write(proofTargetMilliseconds)
@@ -207,7 +233,7 @@ extension MarketParameters: CanonicalCodable {
     public init(from r: inout CanonicalReader) throws(CoreError) {
         let at = r.offset
         let version = try r.readByte()
-        guard version == Self.encodingVersion else {
+        guard version == 1 || version == Self.encodingVersion else {
             throw CoreError(.codec, "unknown market parameters version \(version) at offset \(at)")
         }
         minimumStake = try r.readAmount()
@@ -226,6 +252,21 @@ extension MarketParameters: CanonicalCodable {
         auditGraceSeconds = try r.read(UInt64.self)
         disputeBond = try r.readAmount()
         disputeWindowSeconds = try r.read(UInt64.self)
+        guard version >= 2 else {
+            let d = MarketParameters.default
+            emissionPerEpoch = d.emissionPerEpoch
+            epochBlocks = d.epochBlocks
+            providerShareBasisPoints = d.providerShareBasisPoints
+            uptimeSlotBlocks = d.uptimeSlotBlocks
+            proofIntervalSeconds = d.proofIntervalSeconds
+            proofWindowSeconds = d.proofWindowSeconds
+            proofTargetMilliseconds = d.proofTargetMilliseconds
+            return
+        }
+        emissionPerEpoch = try r.readAmount()
+        epochBlocks = try r.read(UInt64.self)
+        providerShareBasisPoints = try r.read(UInt32.self)
+        uptimeSlotBlocks = try r.read(UInt64.self)
         proofIntervalSeconds = try r.read(UInt64.self)
         proofWindowSeconds = try r.read(UInt64.self)
         proofTargetMilliseconds = try r.read(UInt64.self)

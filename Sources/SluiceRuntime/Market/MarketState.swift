@@ -44,6 +44,13 @@ public struct ProviderRecord: Hashable, Sendable {
     public var proofs: [DeviceProof]
     /// Unix seconds of the block that issued its latest round.
     public var proofIssuedTimestamp: UInt64
+    /// Bit i: a heartbeat arrived in uptime slot (`lastHeartbeatHeight` / `uptimeSlotBlocks`) − i
+    /// (`uptimeBasisPoints`).
+    public var heartbeatSlots: UInt64
+    /// GPU-seconds of its jobs settled in epoch `workEpoch` (GPUs × seconds used): its weight in that
+    /// epoch's emission.
+    public var epochGPUSeconds: UInt64
+    public var workEpoch: UInt64
 
     public init(owner: Address, offer: ProviderRegistration) {
         self.owner = owner
@@ -61,6 +68,9 @@ public struct ProviderRecord: Hashable, Sendable {
         unbondHeight = 0
         proofs = []
         proofIssuedTimestamp = 0
+        heartbeatSlots = 0
+        epochGPUSeconds = 0
+        workEpoch = 0
     }
 
     public var free: UInt32 { capacity > busy ? capacity - busy : 0 }
@@ -328,6 +338,9 @@ extension ProviderRecord: CanonicalCodable {
         w.write(unbondHeight)
         w.writeArray(proofs)
         w.write(proofIssuedTimestamp)
+        w.write(heartbeatSlots)
+        w.write(epochGPUSeconds)
+        w.write(workEpoch)
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
@@ -348,6 +361,9 @@ extension ProviderRecord: CanonicalCodable {
         unbondHeight = try r.read(UInt64.self)
         proofs = try r.readArray(DeviceProof.self, max: 64)
         proofIssuedTimestamp = try r.read(UInt64.self)
+        heartbeatSlots = try r.read(UInt64.self)
+        epochGPUSeconds = try r.read(UInt64.self)
+        workEpoch = try r.read(UInt64.self)
     }
 }
 

@@ -28,6 +28,12 @@ public enum StateValue: Hashable, Sendable {
     indirect case marketParameters(MarketParameters)
     /// `market/burned`: everything slashes burned so far.
     case burned(Amount)
+    /// `market/reward/<address>`: emissions credited and not yet claimed.
+    indirect case reward(RewardRecord)
+    /// `market/emitted`: everything emissions minted so far.
+    case emitted(Amount)
+    /// `market/ledger/<address>`.
+    indirect case ledger(IncomeLedger)
 
     @inlinable public var account: AccountState? {
         if case .account(let a) = self { return a }
@@ -71,6 +77,15 @@ extension StateValue: CanonicalCodable {
         case .burned(let a):
             w.writeULEB(6)
             w.write(a)
+        case .reward(let r):
+            w.writeULEB(7)
+            w.write(r)
+        case .emitted(let a):
+            w.writeULEB(8)
+            w.write(a)
+        case .ledger(let l):
+            w.writeULEB(9)
+            w.write(l)
         }
     }
 
@@ -84,6 +99,9 @@ extension StateValue: CanonicalCodable {
         case 4: self = .book(try r.read(MarketBook.self))
         case 5: self = .marketParameters(try r.read(MarketParameters.self))
         case 6: self = .burned(try r.readAmount())
+        case 7: self = .reward(try r.read(RewardRecord.self))
+        case 8: self = .emitted(try r.readAmount())
+        case 9: self = .ledger(try r.read(IncomeLedger.self))
         case let tag: throw CoreError(.codec, "unknown state value type \(tag) at offset \(at)")
         }
     }

@@ -46,7 +46,8 @@ public struct BlockApplier: Sendable {
             transactions, chainId: store.chainId, timestamp: timestamp, verify: verify, threads: executor.threads,
             height: parent.height + 1)
         prefetch(prepared)
-        let context = BlockContext(height: parent.height + 1, timestamp: timestamp, seed: parent.blockHash)
+        let context = BlockContext(
+            height: parent.height + 1, timestamp: timestamp, seed: parent.blockHash, proposer: .treasury)
         let execution = executor.execute(prepared, base: store, context: context)
         let executed = DispatchTime.now().uptimeNanoseconds
         var receipts: [Receipt] = []
@@ -56,7 +57,7 @@ public struct BlockApplier: Sendable {
         }
         let header = BlockHeader(
             chainId: store.chainId, height: parent.height + 1, parentHash: parent.blockHash, timestamp: timestamp,
-            proposer: .treasury, transactionsRoot: Block.transactionsRoot(hashes: prepared.lazy.map(\.hash)),
+            proposer: context.proposer, transactionsRoot: Block.transactionsRoot(hashes: prepared.lazy.map(\.hash)),
             parentStateRoot: parent.state.root)
         let block = Block(header: header, transactions: transactions)
         let (head, timings) = try store.commit(block: block, receipts: receipts, writes: execution.writes)

@@ -22,10 +22,11 @@ public final class ChainStore: @unchecked Sendable {
     /// run's logs blob. 3: a job records its audit and settlement time; the market's parameters and
     /// burned total are state values. 4: a provider's offer lists the runners it supports. 5: tree pages
     /// leave out the hashes they can recompute, and the stale-node record is compact (TreePages.swift,
-    /// StoreSchema.swift).
-    public static let schemaVersion: UInt32 = 5
+    /// StoreSchema.swift). 6: provider records carry proofs of GPU, uptime slots and epoch work; the market's
+    /// parameters, rewards, emitted total and earnings ledger (MarketIncome.swift, MarketProofs.swift).
+    public static let schemaVersion: UInt32 = 6
     /// The oldest layout this build still reads.
-    public static let oldestReadableSchema: UInt32 = 5
+    public static let oldestReadableSchema: UInt32 = 6
 
     public let database: RocksDatabase
     public let chainId: UInt64
@@ -70,7 +71,7 @@ public final class ChainStore: @unchecked Sendable {
                 throw StorageError(
                     .olderSchema,
                     "\(path) was written by an older Sluice (data schema \(schema); this build reads \(Self.oldestReadableSchema) "
-                        + "to \(Self.schemaVersion): the tree's pages changed): remove it to start a new chain, or use another --data dir"
+                        + "to \(Self.schemaVersion): the records changed): remove it to start a new chain, or use another --data dir"
                 )
             }
             guard let storedChain, let stored = readBigEndian64(storedChain) else {

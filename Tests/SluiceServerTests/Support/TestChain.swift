@@ -64,7 +64,7 @@ struct ChainOptions: Sendable {
     var limits = APIServer.Limits()
     /// nil: the node keeps no blobs.
     var blobLimits: BlobStore.Limits? = BlobStore.Limits()
-    /// Written at genesis when set (absent: the chain runs on the defaults).
+    /// The market's genesis parameters (nil: none stored, the defaults apply).
     var market: MarketParameters? = nil
 }
 
