@@ -15,14 +15,15 @@ log() { echo "== $(date +%T) $*" | tee -a "$OUT/steps.txt"; }
 log "machine: $(nproc) cores"; nvidia-smi -L > "$OUT/nvidia-smi.txt" 2>&1; cat "$OUT/nvidia-smi.txt"
 command -v bwrap > /dev/null && log "bwrap installed" || log "no bwrap installed; trying the carried one"
 
-log "GPU discovery and benchmark"
-timeout 60 "$B" provider gpus > "$OUT/gpus.txt" 2>&1; cat "$OUT/gpus.txt"
+log "GPU discovery, benchmark and a proof-of-GPU challenge as the chain sizes it"
+timeout 120 "$B" provider gpus --challenge > "$OUT/gpus.txt" 2>&1; cat "$OUT/gpus.txt"
 
 gpujob() {  # $1: a label; runs a devnet with one GPU provider and submits examples/gpu-info
   local D=/tmp/sluice-$1; rm -rf $D
   "$B" devnet --data $D --http 127.0.0.1:8645 --providers 1 --provider-gpus auto --no-status > "$OUT/devnet-$1.txt" 2>&1 &
   local DEVNET=$!
-  for i in $(seq 1 100); do "$B" market asks --json 2>/dev/null | grep -q '"address"' && break; sleep 0.3; done
+  # Registered, then proven: its first proof-of-GPU round answered (the GPU computes the challenge's product).
+  for i in $(seq 1 200); do "$B" market asks --json 2>/dev/null | grep -Eq '"eligible" ?: ?true' && break; sleep 0.3; done
   "$B" market asks > "$OUT/asks-$1.txt" 2>&1; cat "$OUT/asks-$1.txt"
   log "submit examples/gpu-info ($1)"
   timeout 90 "$B" job submit examples/gpu-info/job.toml --key $D/keys/dev-0.json --wait --out "$OUT/gpu-info-$1" > "$OUT/submit-$1.txt" 2>&1
@@ -31,12 +32,14 @@ gpujob() {  # $1: a label; runs a devnet with one GPU provider and submits examp
     log "bench jobs ($1)"; timeout 60 "$B" bench jobs --key $D/keys/dev-0.json --count 10 > "$OUT/bench-jobs-$1.txt" 2>&1; tail -4 "$OUT/bench-jobs-$1.txt"
   fi
   cp $D/providers/1/agent.log "$OUT/agent-$1.log" 2>/dev/null; grep -v heartbeat "$OUT/agent-$1.log" | head -30
+  grep -i "proof of GPU" "$OUT/agent-$1.log" | head -5
   kill -TERM $DEVNET; wait $DEVNET
   return $rc
 }
 log "GPU job with the carried bubblewrap"
 PATH="$DIST/bin:$PATH" gpujob bwrap || { log "GPU job again without bubblewrap (prlimit)"; gpujob prlimit; }
 
+[ "${SKIP_SCALING:-0}" = 1 ] && { log "done (scaling skipped)"; exit 0; }
 log "Block-STM scaling"
 for w in "compute --accounts 1000" "p2p --accounts 100000" "market --providers 1000"; do
   for t in 1 2 4 8 16; do

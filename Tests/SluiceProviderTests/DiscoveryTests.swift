@@ -287,6 +287,21 @@ import Testing
         #expect(FMAKernel.reference(thread: 0, loops: 16384) != FMAKernel.reference(thread: 1_048_575, loops: 16384))
     }
 
+    /// ptxas refuses any byte above 127, even in a comment (found on the H100: the JIT stopped at a "×").
+    @Test func kernelsArePlainASCIIAndNameTheirEntries() {
+        for ptx in [FMAKernel.ptx(), ChallengeKernel.ptx()] {
+            #expect(ptx.utf8.allSatisfy { $0 < 128 })
+        }
+        let challenge = ChallengeKernel.ptx()
+        #expect(challenge.contains(".visible .entry sluice_pog_fill("))
+        #expect(challenge.contains(".visible .entry sluice_pog_matmul("))
+        #expect(challenge.components(separatedBy: "fma.rn.f32").count - 1 == ChallengeKernel.tile)
+        // The SplitMix64 constants, as the signed decimals PTX takes.
+        for constant: UInt64 in [0x9E37_79B9_7F4A_7C15, 0xBF58_476D_1CE4_E5B9, 0x94D0_49BB_1331_11EB] {
+            #expect(challenge.contains("\(Int64(bitPattern: constant))"))
+        }
+    }
+
     @Test func ptxUsesTheCPUsConstants() {
         #expect(FMAKernel.literal(1) == "0f3F800000")
         #expect(FMAKernel.literal(0) == "0f00000000")

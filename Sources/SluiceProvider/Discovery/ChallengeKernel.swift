@@ -19,7 +19,7 @@ enum ChallengeKernel {
         }
         return """
             //
-            // Sluice proof-of-GPU challenge: fill A and B from the seed, C = A·B in 16×16 tiles.
+            // Sluice proof-of-GPU challenge: fill A and B from the seed, C = A * B in 16 x 16 tiles.
             //
             .version 6.0
             .target sm_50

@@ -67,7 +67,7 @@ public struct MarketParameters: Hashable, Sendable {
         dishonestSlashBasisPoints: UInt32 = 5_000, slashBurnBasisPoints: UInt32 = 5_000,
         slashAuditorBasisPoints: UInt32 = 2_500, slashConsumerBasisPoints: UInt32 = 2_500, maxAuditRounds: UInt8 = 3,
         auditGraceSeconds: UInt64 = 600, disputeBond: Amount = 1_000, disputeWindowSeconds: UInt64 = 60,
-        proofIntervalSeconds: UInt64 = 3_600, proofWindowSeconds: UInt64 = 120, proofTargetMilliseconds: UInt64 = 2_000,
+        proofIntervalSeconds: UInt64 = 3_600, proofWindowSeconds: UInt64 = 30, proofTargetMilliseconds: UInt64 = 2_000,
         emissionPerEpoch: Amount = 1_000, epochBlocks: UInt64 = 14_400, providerShareBasisPoints: UInt32 = 5_000,
         uptimeSlotBlocks: UInt64 = 60
     ) {
