@@ -16,7 +16,9 @@ public enum ProofSolver {
     /// The product on GPU `gpu` (nil: on the CPU; the CPU too when the GPU fails, with a warning), then the
     /// Merkle answer on all cores.
     public static func answer(_ challenge: GPUChallenge, device: UInt8, gpu: Int?, logger: Logger) -> Solved {
-        let threads = ProcessInfo.processInfo.activeProcessorCount
+        // One core stays free: on the CPU path the product takes every thread for minutes, and the agent
+        // (heartbeats, jobs) and a node on the same machine must keep running (seen on a 16-core machine).
+        let threads = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
         let clock = ContinuousClock()
         let start = clock.now
         var how = "CPU (\(threads) threads)"
