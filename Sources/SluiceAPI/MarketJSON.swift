@@ -70,7 +70,9 @@ public struct ProviderJSON: Codable, Sendable, Equatable {
 
     /// "2 × NVIDIA H100 80 GB, 1 × RTX 4090 24 GB".
     public var devicesSummary: String {
-        devices.map { "\($0.count) × \($0.model) \($0.vramGb) GB" }.joined(separator: ", ")
+        devices.map { d in
+            "\(d.count) × \(d.model) \(d.vramGb) GB" + (d.pricePerGpuHour.map { " at \($0)" } ?? "")
+        }.joined(separator: ", ")
     }
 }
 
@@ -235,10 +237,14 @@ public struct JobListJSON: Codable, Sendable, Equatable {
 extension ProviderOfferJSON.Device {
     /// The one mapping of a device to JSON and back.
     public init(_ d: GPUDevice) {
-        self.init(model: d.model, vramGb: d.vramGB, count: d.count, score: d.score)
+        self.init(
+            model: d.model, vramGb: d.vramGB, count: d.count, score: d.score,
+            pricePerGpuHour: d.pricePerGPUHour > .zero ? d.pricePerGPUHour : nil)
     }
 
-    public var device: GPUDevice { GPUDevice(model: model, vramGB: vramGb, count: count, score: score) }
+    public var device: GPUDevice {
+        GPUDevice(model: model, vramGB: vramGb, count: count, score: score, pricePerGPUHour: pricePerGpuHour ?? .zero)
+    }
 }
 
 /// `POST /v1/blobs`: what was stored.

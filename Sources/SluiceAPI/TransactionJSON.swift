@@ -255,6 +255,8 @@ public struct ProviderOfferJSON: Codable, Sendable, Equatable {
         public var vramGb: UInt32
         public var count: UInt32
         public var score: UInt64
+        /// This class's own ask per GPU-hour; absent: the provider's `pricePerGpuHour`.
+        public var pricePerGpuHour: Amount? = nil
     }
 
     public var devices: [Device]

@@ -304,7 +304,7 @@ public enum OpenAPIDocument {
                 "jobId": \#(hash), "commitment": \#(hash), "result": \#(hash), "salt": \#(hash), "usageSeconds": \#(u64), "logs": \#(hash),
                 "update": {"type": "object", "required": ["devices", "pricePerGpuHour"], "additionalProperties": false, "properties": {
                   "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
-                    "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64)
+                    "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64), "pricePerGpuHour": \#(amount)
                   }}},
                   "pricePerGpuHour": \#(amount)
                 }},
@@ -318,7 +318,7 @@ public enum OpenAPIDocument {
               "ProviderOffer": {"type": "object", "required": ["devices", "region", "endpoint", "stake", "pricePerGpuHour"], "additionalProperties": false, "properties": {
                 "runners": {"type": "array", "items": {"type": "string", "enum": ["process", "container"]}},
                 "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
-                  "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64)
+                  "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64), "pricePerGpuHour": \#(amount)
                 }}},
                 "region": {"type": "string"}, "endpoint": {"type": "string"}, "stake": \#(amount), "pricePerGpuHour": \#(amount)
               }},
@@ -397,7 +397,7 @@ public enum OpenAPIDocument {
                 "lastHeartbeatHeight": \#(u64), "heartbeats": \#(u64), "unbondHeight": \#(u64),
                 "uptimeBasisPoints": {"type": "integer", "minimum": 0, "maximum": 10000, "description": "share of the last 64 uptime slots with a heartbeat"},
                 "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
-                  "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64)
+                  "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64), "pricePerGpuHour": \#(amount)
                 }}},
                 "region": {"type": "string"}, "endpoint": {"type": "string"},
                 "stake": \#(amount), "pricePerGpuHour": \#(amount),

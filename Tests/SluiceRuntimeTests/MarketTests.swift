@@ -683,3 +683,42 @@ extension Payload {
         return nil
     }
 }
+
+@Suite("The market: asks per device class")
+struct DeviceClassAskTests {
+    /// A provider with two classes: an RTX 4090 class at its own ask of 4 and an H100 class at the
+    /// provider's price of 9. A job any class fits pays the cheaper class's ask; a job only the H100 fits
+    /// pays 9; a rival asking 6 for H100s wins the H100 job over the first provider.
+    @Test func eachJobPaysTheAskOfTheCheapestClassThatFits() throws {
+        var chain = MarketChain(funded: [consumer, p1, p2])
+        let twoClasses = ProviderRegistration(
+            devices: [
+                GPUDevice(model: "H100", vramGB: 80, count: 2, score: 100),
+                GPUDevice(model: "RTX 4090", vramGB: 24, count: 2, score: 50, pricePerGPUHour: 4),
+            ], region: "eu", endpoint: "", stake: 5_000, pricePerGPUHour: 9)
+        chain.block([chain.tx(p1, .providerRegister(twoClasses))])
+        let p = try #require(chain.provider(p1))
+        #expect(p.ask(device: 0) == 9 && p.ask(device: 1) == 4 && p.askRange == (4, 9))
+
+        var r = chain.block([chain.tx(consumer, job(maxPrice: 10, vram: 16))])
+        let anyClass = try #require(r[0].output)
+        #expect(chain.job(anyClass)?.assigned.map(\.pricePerGPUHour) == [4])
+        r = chain.block([chain.tx(consumer, job(maxPrice: 10, vram: 40))])
+        let bigOnly = try #require(r[0].output)
+        #expect(chain.job(bigOnly)?.assigned.map(\.pricePerGPUHour) == [9])
+        // A job paying 5 at most, needing 40 GB: the H100 class asks 9, so it waits.
+        r = chain.block([chain.tx(consumer, job(maxPrice: 5, vram: 40))])
+        let cheapBig = try #require(r[0].output)
+        #expect(chain.job(cheapBig)?.status == .open)
+
+        // A rival's H100s at 6: the next 40 GB job goes to it, and the waiting one still waits (6 > 5).
+        chain.block([chain.tx(p2, offer(price: 6, vram: 80, model: "H100"))])
+        r = chain.block([chain.tx(consumer, job(maxPrice: 10, vram: 40))])
+        let rival = try #require(r[0].output)
+        #expect(chain.job(rival)?.assigned.map(\.provider) == [p2])
+        #expect(chain.job(rival)?.assigned.map(\.pricePerGPUHour) == [6])
+        #expect(chain.job(cheapBig)?.status == .open)
+        // The record round-trips with its per-class asks.
+        #expect(try ProviderRecord(canonicalBytes: p.canonicalBytes) == p)
+    }
+}

@@ -15,9 +15,10 @@ struct ProviderCommand: AsyncParsableCommand {
             abstract: "Sign a provider.register with a key file: stake, offer GPUs at a price per GPU-hour.",
             discussion: """
                 The stake (at least the market's minimum, 1000) moves from the sender's balance into the \
-                provider's record. Each --gpu names one class of device as MODEL:VRAM_GB:COUNT[:SCORE] (the \
-                score is the benchmark score claimed, 0 if left out); repeat it for several classes. The \
-                block-end auction assigns jobs to the cheapest providers whose devices fit, at their own price.
+                provider's record. Each --gpu names one class of device as MODEL:VRAM_GB:COUNT[:SCORE][@PRICE] \
+                (the score is the benchmark score claimed, 0 if left out; @PRICE is that class's own ask per \
+                GPU-hour, --price if left out); repeat it for several classes. The block-end auction gives \
+                each job the cheapest device classes that fit it, at their own ask.
 
                 The chain id comes from the node and the sequence from the account, as `sluice tx transfer`. \
                 Prints the transaction's hash; with --wait, the receipt and the provider's record.
@@ -106,13 +107,24 @@ struct ProviderCommand: AsyncParsableCommand {
     }
 }
 
-/// Parses `MODEL:VRAM_GB:COUNT[:SCORE]`. The numbers are taken from the right, so a model name may itself
-/// contain colons.
+/// Parses `MODEL:VRAM_GB:COUNT[:SCORE][@PRICE]`. The numbers are taken from the right, so a model name may
+/// itself contain colons; `@PRICE` is the class's own ask per GPU-hour (absent: the provider's --price).
 func parseGPU(_ text: String) throws -> GPUDevice {
-    let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
     func fail(_ why: String) -> CommandError {
-        CommandError("--gpu '\(text)': \(why); use MODEL:VRAM_GB:COUNT[:SCORE], e.g. \"RTX 4090:24:2\"")
+        CommandError(
+            "--gpu '\(text)': \(why); use MODEL:VRAM_GB:COUNT[:SCORE][@PRICE], e.g. \"RTX 4090:24:2\" or \"RTX 4090:24:2:500@7\"")
     }
+    var spec = Substring(text)
+    var price = Amount.zero
+    if let at = text.lastIndex(of: "@") {
+        let digits = String(text[text.index(after: at)...])
+        guard let p = try? Amount(decimal: digits), p > .zero else {
+            throw fail("the price after @ must be a whole number of base units above 0")
+        }
+        price = p
+        spec = text[..<at]
+    }
+    let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
     var numbers: [UInt64] = []
     var rest = parts[...]
     // Three trailing numbers are VRAM, count and score; two are VRAM and count.
@@ -127,5 +139,6 @@ func parseGPU(_ text: String) throws -> GPUDevice {
     guard numbers[0] <= UInt64(UInt32.max) else { throw fail("VRAM \(numbers[0]) GB is too large") }
     guard numbers[1] >= 1, numbers[1] <= UInt64(UInt32.max) else { throw fail("the count must be 1 or more") }
     return GPUDevice(
-        model: model, vramGB: UInt32(numbers[0]), count: UInt32(numbers[1]), score: numbers.count > 2 ? numbers[2] : 0)
+        model: model, vramGB: UInt32(numbers[0]), count: UInt32(numbers[1]), score: numbers.count > 2 ? numbers[2] : 0,
+        pricePerGPUHour: price)
 }

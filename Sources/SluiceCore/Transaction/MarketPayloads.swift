@@ -8,12 +8,15 @@ public struct GPUDevice: Hashable, Sendable {
     public var count: UInt32
     /// The proof-of-GPU benchmark score the provider claims (checked by the chain's challenges).
     public var score: UInt64
+    /// The ask for this class, per GPU-hour; zero: the provider's price (`pricePerGPUHour` of its offer).
+    public var pricePerGPUHour: Amount
 
-    public init(model: String, vramGB: UInt32, count: UInt32, score: UInt64) {
+    public init(model: String, vramGB: UInt32, count: UInt32, score: UInt64, pricePerGPUHour: Amount = .zero) {
         self.model = model
         self.vramGB = vramGB
         self.count = count
         self.score = score
+        self.pricePerGPUHour = pricePerGPUHour
     }
 }
 
@@ -123,6 +126,7 @@ extension GPUDevice: CanonicalCodable {
         w.write(vramGB)
         w.write(count)
         w.write(score)
+        w.write(pricePerGPUHour)
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
@@ -130,6 +134,7 @@ extension GPUDevice: CanonicalCodable {
         vramGB = try r.read(UInt32.self)
         count = try r.read(UInt32.self)
         score = try r.read(UInt64.self)
+        pricePerGPUHour = try r.readAmount()
     }
 }
 

@@ -177,16 +177,25 @@ enum MarketAuction {
             if p.status == .active && p.free > 0 { providers.append(p) }
             if p.status == .withdrawn { leaving.insert(address) }
         }
-        providers.sort { a, b in
-            if a.offer.pricePerGPUHour != b.offer.pricePerGPUHour {
-                return a.offer.pricePerGPUHour < b.offer.pricePerGPUHour
+        // One ask per device class (its own price, or the provider's), sorted by (price asc, reputation
+        // desc, uptime desc, address asc, class asc): small keys, not the records.
+        var asks: [Ask] = []
+        asks.reserveCapacity(providers.count)
+        for (i, p) in providers.enumerated() {
+            let uptime = p.uptimeBasisPoints(at: context.height, slotBlocks: params.uptimeSlotBlocks)
+            for d in p.offer.devices.indices {
+                asks.append(
+                    Ask(
+                        provider: Int32(i), device: Int32(d), price: p.ask(device: d), reputation: p.reputation,
+                        uptime: uptime))
             }
+        }
+        asks.sort { a, b in
+            if a.price != b.price { return a.price < b.price }
             if a.reputation != b.reputation { return a.reputation > b.reputation }
-            // Then uptime (MarketIncome.swift), computed only for ties.
-            let ua = a.uptimeBasisPoints(at: context.height, slotBlocks: params.uptimeSlotBlocks)
-            let ub = b.uptimeBasisPoints(at: context.height, slotBlocks: params.uptimeSlotBlocks)
-            if ua != ub { return ua > ub }
-            return a.owner < b.owner
+            if a.uptime != b.uptime { return a.uptime > b.uptime }
+            if a.provider != b.provider { return providers[Int(a.provider)].owner < providers[Int(b.provider)].owner }
+            return a.device < b.device
         }
         // Sort small keys, not the records.
         var order = Array(open.indices)
@@ -206,17 +215,21 @@ enum MarketAuction {
             var job = open[index]
             // A job reopened after a missed commitment keeps the providers that did commit.
             let need = Int(job.spec.redundancy) - job.assigned.count
-            var chosen: [Int] = []
+            var chosen: [(provider: Int, price: Amount)] = []
             chosen.reserveCapacity(need)
-            // Providers are sorted by ask: the first one asking more than the job pays ends the search.
-            for (i, p) in providers.enumerated() where need > 0 {
-                if p.offer.pricePerGPUHour > job.spec.maxPricePerGPUHour { break }
-                if p.free >= job.spec.gpuCount && p.fits(job.spec, proven: step.params.proofsRequired)
-                    && p.owner != job.consumer
+            // Asks are sorted by price: the first one above what the job pays ends the search. A provider
+            // serves a job once, at the ask of its cheapest class that fits.
+            for ask in asks where need > 0 {
+                if ask.price > job.spec.maxPricePerGPUHour { break }
+                let i = Int(ask.provider)
+                let p = providers[i]
+                if p.free >= job.spec.gpuCount
+                    && p.fits(job.spec, device: Int(ask.device), proven: step.params.proofsRequired)
+                    && p.owner != job.consumer && !chosen.contains(where: { $0.provider == i })
                     && !job.assigned.contains(where: { $0.provider == p.owner })
                     && !job.failedProviders.contains(p.owner)
                 {
-                    chosen.append(i)
+                    chosen.append((i, ask.price))
                     if chosen.count == need { break }
                 }
             }
@@ -228,10 +241,8 @@ enum MarketAuction {
             job.status = .matched
             job.matchedHeight = context.height
             job.deadline = context.timestamp &+ job.spec.maxDurationSeconds &+ params.commitGraceSeconds
-            for i in chosen {
-                job.assigned.append(
-                    JobRecord.Assignment(
-                        provider: providers[i].owner, pricePerGPUHour: providers[i].offer.pricePerGPUHour))
+            for (i, price) in chosen {
+                job.assigned.append(JobRecord.Assignment(provider: providers[i].owner, pricePerGPUHour: price))
                 providers[i].busy += job.spec.gpuCount
                 changedProviders.insert(i)
             }
@@ -256,6 +267,15 @@ enum MarketAuction {
     }
 
     enum Progress { case active, reopened, done }
+
+    /// One device class's ask in the auction.
+    struct Ask {
+        var provider: Int32
+        var device: Int32
+        var price: Amount
+        var reputation: Int64
+        var uptime: UInt32
+    }
 
     /// Moves a job under way on: all commitments in → reveals due; all reveals in → paid, or audited
     /// (`closeReveals`); a deadline passed → the providers that missed it are slashed and dropped, and

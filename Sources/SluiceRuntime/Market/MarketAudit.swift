@@ -115,8 +115,9 @@ extension MarketAuction {
         var eligible: [ProviderRecord] = []
         for address in step.providers {
             guard case .provider(let p)? = writes.read(.provider(address)) else { continue }
-            if p.status == .active && p.free >= job.spec.gpuCount && p.fits(job.spec, proven: step.params.proofsRequired)
-                && p.offer.pricePerGPUHour <= job.spec.maxPricePerGPUHour && p.owner != job.consumer
+            if p.status == .active && p.free >= job.spec.gpuCount,
+                let ask = p.cheapestAsk(for: job.spec, proven: step.params.proofsRequired),
+                ask <= job.spec.maxPricePerGPUHour && p.owner != job.consumer
                 && !job.assigned.contains(where: { $0.provider == p.owner }) && !job.failedProviders.contains(p.owner)
             {
                 eligible.append(p)
@@ -135,7 +136,9 @@ extension MarketAuction {
         p.busy += job.spec.gpuCount
         writes.write(.provider(p.owner), .provider(p))
         job.audit?.auditor = p.owner
-        job.audit?.pricePerGPUHour = p.offer.pricePerGPUHour
+        // At its cheapest class that fits (the draw checked that one does, within the job's price).
+        job.audit?.pricePerGPUHour =
+            p.cheapestAsk(for: job.spec, proven: step.params.proofsRequired) ?? p.offer.pricePerGPUHour
         job.deadline = step.context.timestamp &+ job.spec.maxDurationSeconds &+ step.params.auditGraceSeconds
     }
 

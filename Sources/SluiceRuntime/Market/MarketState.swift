@@ -81,12 +81,32 @@ public struct ProviderRecord: Hashable, Sendable {
     /// Whether its devices meet a job's requirements; with `proven`, only devices that passed their latest
     /// decided proof-of-GPU round count.
     public func fits(_ spec: JobSpec, proven: Bool = false) -> Bool {
-        offer.runners.contains(spec.runner)
-            && offer.devices.indices.contains { i in
-                let d = offer.devices[i]
-                return d.vramGB >= spec.minVramGB && (spec.model.isEmpty || d.model == spec.model)
-                    && d.count >= spec.gpuCount && (!proven || (i < proofs.count && proofs[i].eligible))
-            }
+        offer.devices.indices.contains { fits(spec, device: $0, proven: proven) }
+    }
+
+    /// Whether device class `i` meets a job's requirements (and the provider runs the job's runner).
+    public func fits(_ spec: JobSpec, device i: Int, proven: Bool) -> Bool {
+        let d = offer.devices[i]
+        return offer.runners.contains(spec.runner) && d.vramGB >= spec.minVramGB
+            && (spec.model.isEmpty || d.model == spec.model) && d.count >= spec.gpuCount
+            && (!proven || (i < proofs.count && proofs[i].eligible))
+    }
+
+    /// The ask of device class `i`: its own price, or the provider's when it names none.
+    public func ask(device i: Int) -> Amount {
+        let own = offer.devices[i].pricePerGPUHour
+        return own > .zero ? own : offer.pricePerGPUHour
+    }
+
+    /// The cheapest ask among the device classes that fit a job, nil when none does.
+    public func cheapestAsk(for spec: JobSpec, proven: Bool) -> Amount? {
+        offer.devices.indices.filter { fits(spec, device: $0, proven: proven) }.map { ask(device: $0) }.min()
+    }
+
+    /// The lowest and highest ask over its device classes.
+    public var askRange: (low: Amount, high: Amount) {
+        let asks = offer.devices.indices.map { ask(device: $0) }
+        return (asks.min() ?? offer.pricePerGPUHour, asks.max() ?? offer.pricePerGPUHour)
     }
 }
 
