@@ -33,7 +33,7 @@ public final class ChainStore: @unchecked Sendable {
     /// Threads for Merkle work (root updates, genesis).
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     /// Current tree nodes kept in memory (about 200 bytes each).
-    let nodeCache = NodeCache(capacity: 4_000_000) { $0.word &* 0x9E37_79B9_7F4A_7C15 }
+    let nodeCache = NodeCache(capacity: 4_000_000)
     /// Latest state values kept in memory.
     let stateCache = StateCache(capacity: 4_000_000) { $0.hashWord }
     var treeReader: TreeReader { TreeReader(database: database, cache: nodeCache) }
