@@ -35,9 +35,11 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
+        // SHA-256 with the x86 SHA extensions when the CPU has them, portable C otherwise: the tree's hash.
+        .target(name: "CSHA256"),
         .target(
             name: "SluiceCore",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CSHA256", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: optimized
         ),
         .target(name: "SluiceExecution", dependencies: ["SluiceCore"], swiftSettings: optimized),
@@ -116,7 +118,11 @@ let package = Package(
         ),
         // Counts malloc calls process-wide so tests can show the executor's hot path does not allocate.
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
-        .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SluiceCoreTests",
+            dependencies: ["SluiceCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: upcoming
+        ),
         .testTarget(
             name: "SluiceExecutionTests",
             dependencies: ["SluiceExecution", "SluiceRuntime", "CAllocationCounter"],

@@ -51,6 +51,23 @@ struct AllocationTests {
         #expect(allocationsPerTransaction(accounts: accounts, rounds: 0, threads: 2) < 0.001)
     }
 
+    /// The tree hashes every node it writes: SHA-256 (CSHA256) must not allocate.
+    @Test func sha256DoesNotAllocate() {
+        var buffer = [UInt8](repeating: 7, count: 65)
+        var sink = Hash.zero
+        buffer.withUnsafeMutableBytes { raw in
+            sluice_alloc_counter_start("alloc-test")
+            for i in 0..<1000 {
+                raw[0] = UInt8(truncatingIfNeeded: i)
+                sink = Hash.sha256(UnsafeRawBufferPointer(raw))
+                raw.storeBytes(of: sink.w0, toByteOffset: 1, as: UInt64.self)
+            }
+            let count = sluice_alloc_counter_stop()
+            #expect(count == 0, "\(count) allocations for 1000 hashes")
+        }
+        #expect(sink != .zero)
+    }
+
     @Test func parallelCompute() {
         #expect(allocationsPerTransaction(accounts: 1000, rounds: 8, threads: 2) < 0.001)
         #expect(allocationsPerTransaction(accounts: 10, rounds: 8, threads: 4) < 0.001)

@@ -71,14 +71,111 @@ import Testing
         #expect(throws: StorageError.self) { try TreePages.decode([9, 0, 0, 7], version: 3) }
     }
 
-    @Test func staleRecordsRoundTrip() throws {
+    @Test func staleRecordsCountNodesPerPage() throws {
         let keys = [
             NodeKey(version: 0, depth: 0, path: .zero), NodeKey(version: 300, depth: 9, path: Self.keyHash(1)),
+            NodeKey(version: 0, depth: 3, path: Self.keyHash(5)),
+            NodeKey(version: 300, depth: 12, path: Self.keyHash(1)),
             NodeKey(version: UInt64.max, depth: 256, path: Self.keyHash(2)),
         ]
-        #expect(try staleKeys(staleRecord(keys)) == keys)
-        #expect(throws: StorageError.self) { try staleKeys([0, 0x81]) }
+        let firstByte = { (i: Int) in Int(Self.keyHash(i).bytes[0]) }
+        #expect(
+            try stalePageCounts(staleRecord(keys)) == [
+                StalePageCount(version: 0, page: 0, count: 2),
+                StalePageCount(version: 300, page: 1 + firstByte(1), count: 2),
+                StalePageCount(version: UInt64.max, page: 1 + firstByte(2), count: 1),
+            ])
+        #expect(try stalePageCounts(staleRecord([])) == [])
+        #expect(throws: StorageError.self) { try stalePageCounts([0, 0x81]) }
+        #expect(throws: StorageError.self) { try stalePageCounts([0, 2, 1]) }
+        #expect(throws: StorageError.self) { try stalePageCounts([0, 0, 0]) }
     }
+
+    /// What a pruner relies on: over a run of updates, the counts a page collects never exceed its node
+    /// count, and a page whose counts reach it holds no node of the current tree.
+    @Test func staleCountsReachAPageOnlyWhenNoneOfItsNodesIsCurrent() throws {
+        let store = InMemoryNodeStore()
+        var pages: [StalePage: Int] = [:]
+        var stale: [StalePage: UInt64] = [:]
+        var update = SparseMerkleTree.build(
+            version: 0, leaves: (0..<3000).map { (Self.keyHash($0), Self.valueHash($0, 0)) }, threads: 2)
+        var rng = SplitMix64(seed: 5)
+        for version in 1...12 {
+            store.apply(update)
+            for (key, _) in update.newNodes {
+                pages[StalePage(version: key.version, page: TreePages.pageIndex(key)), default: 0] += 1
+            }
+            for entry in try stalePageCounts(staleRecord(update.staleNodes)) {
+                stale[StalePage(version: entry.version, page: entry.page), default: 0] += entry.count
+            }
+            let changed = Set((0..<400).map { _ in rng.below(4000) }).sorted()
+            let changes = changed.map { i in
+                (keyHash: Self.keyHash(i), valueHash: rng.below(4) == 0 ? nil : Self.valueHash(i, version))
+            }
+            update = try SparseMerkleTree.update(
+                reader: store, rootKey: update.rootKey, version: UInt64(version), changes: changes, threads: 2)
+        }
+        store.apply(update)
+        for entry in try stalePageCounts(staleRecord(update.staleNodes)) {
+            stale[StalePage(version: entry.version, page: entry.page), default: 0] += entry.count
+        }
+        var current = Set<StalePage>()
+        func walk(_ key: NodeKey) throws {
+            current.insert(StalePage(version: key.version, page: TreePages.pageIndex(key)))
+            guard case .internal(let left, let right) = try #require(store.node(key)) else { return }
+            let depth = Int(key.depth)
+            if let left { try walk(NodeKey(version: left.version, depth: depth + 1, path: key.path)) }
+            if let right {
+                var path = key.path
+                withUnsafeMutableBytes(of: &path) { $0[depth >> 3] |= 0x80 >> UInt8(depth & 7) }
+                try walk(NodeKey(version: right.version, depth: depth + 1, path: path))
+            }
+        }
+        try walk(try #require(update.rootKey))
+        #expect(!stale.isEmpty)
+        for (page, count) in stale {
+            let nodes = try #require(pages[page])
+            #expect(count <= UInt64(nodes), "page \(page) has \(nodes) nodes but \(count) stale")
+            if count == UInt64(nodes) { #expect(!current.contains(page), "page \(page) is all stale but current") }
+        }
+    }
+
+    @Test func receiptsRecordsReadOneReceiptInPlace() throws {
+        var rng = SplitMix64(seed: 8)
+        for count in [1, 2, 17, 1000] {
+            let receipts = (0..<count).map { i in
+                Receipt(
+                    transactionHash: Self.keyHash(i), status: i % 3 == 0 ? .failed : .success, gasUsed: UInt64(i),
+                    fee: Amount(UInt128(rng.below(1000))), error: i % 3 == 0 ? "error \(i)" : nil,
+                    output: i % 5 == 0 ? Self.valueHash(i, 1) : nil)
+            }
+            let record = ReceiptsRecord.encode(receipts)
+            for i in 0...count { #expect(try Self.receipt(at: i, in: record) == (i < count ? receipts[i] : nil)) }
+            #expect(throws: StorageError.self) { try Self.receipt(at: count - 1, in: Array(record.dropLast())) }
+        }
+        #expect(throws: StorageError.self) { try Self.receipt(at: 0, in: [0, 0]) }
+        #expect(throws: StorageError.self) { try Self.receipt(at: 0, in: [0, 0, 0, 9]) }
+    }
+}
+
+extension TreePagesTests {
+    fileprivate static func receipt(at index: Int, in record: [UInt8]) throws -> Receipt? {
+        var result: Result<Receipt?, StorageError> = .success(nil)
+        record.withUnsafeBytes { raw in
+            do throws(StorageError) {
+                result = .success(try ReceiptsRecord.receipt(at: index, in: raw))
+            } catch {
+                result = .failure(error)
+            }
+        }
+        return try result.get()
+    }
+}
+
+private struct StalePage: Hashable, CustomStringConvertible {
+    var version: UInt64
+    var page: Int
+    var description: String { "\(version)/\(page)" }
 }
 
 extension MerkleNode {

@@ -1,4 +1,4 @@
-import Crypto
+import CSHA256
 import Foundation
 
 /// A 32-byte SHA-256 digest.
@@ -53,10 +53,39 @@ public struct Hash: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public var description: String { hex }
 
-    /// SHA-256 of the given bytes.
+    /// SHA-256 of the given bytes, written straight into the result: nothing is allocated. Uses the x86 SHA
+    /// extensions when the CPU has them (`CSHA256`), a portable implementation otherwise.
     public static func sha256(_ data: UnsafeRawBufferPointer) -> Hash {
-        let digest = SHA256.hash(data: data)
-        return digest.withUnsafeBytes { Hash(unsafeBytes: $0) }
+        var out = Hash.zero
+        withUnsafeMutableBytes(of: &out) { digest in
+            sluice_sha256(data.baseAddress, data.count, digest.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        return out
+    }
+
+    /// The SHA-256 implementations, for tests that check each against a reference.
+    enum SHA256Implementation: CaseIterable {
+        case portable
+        case accelerated
+    }
+
+    /// Whether `sha256` uses the x86 SHA extensions on this CPU.
+    static var isSHA256Accelerated: Bool { sluice_sha256_is_accelerated() != 0 }
+
+    /// SHA-256 with one implementation; nil when this CPU cannot run it.
+    static func sha256(_ data: UnsafeRawBufferPointer, using implementation: SHA256Implementation) -> Hash? {
+        var out = Hash.zero
+        let done = withUnsafeMutableBytes(of: &out) { raw in
+            let digest = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            switch implementation {
+            case .portable:
+                sluice_sha256_portable(data.baseAddress, data.count, digest)
+                return true
+            case .accelerated:
+                return sluice_sha256_accelerated(data.baseAddress, data.count, digest) != 0
+            }
+        }
+        return done ? out : nil
     }
 
     public static func sha256(_ bytes: [UInt8]) -> Hash {

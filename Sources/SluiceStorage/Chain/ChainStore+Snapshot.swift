@@ -123,10 +123,9 @@ extension ChainStore {
         batch.put(Family.blockHashes, block.hash.bytes, bigEndian(height))
         batch.put(Family.roots, bigEndian(height), root.encoded)
         for (i, receipt) in receipts.enumerated() {
-            let index = bigEndian(height) + bigEndian(UInt32(i))
-            batch.put(Family.transactions, receipt.transactionHash.bytes, index)
-            batch.put(Family.receipts, index, receipt.canonicalBytes)
+            batch.put(Family.transactions, receipt.transactionHash.bytes, bigEndian(height) + bigEndian(UInt32(i)))
         }
+        if !receipts.isEmpty { batch.put(Family.receipts, bigEndian(height), ReceiptsRecord.encode(receipts)) }
         batch.put(Family.meta, MetaKey.head, head.encoded)
         try database.write(batch, sync: true)
         setHead(head)

@@ -22,8 +22,9 @@ public final class ChainStore: @unchecked Sendable {
     /// run's logs blob. 3: a job records its audit and settlement time; the market's parameters and
     /// burned total are state values. 4: a provider's offer lists the runners it supports. 5: tree pages
     /// leave out the hashes they can recompute, and the stale-node record is compact (TreePages.swift,
-    /// StoreSchema.swift). 6: provider records carry proofs of GPU, uptime slots and epoch work; the market's
-    /// parameters, rewards, emitted total and earnings ledger (MarketIncome.swift, MarketProofs.swift).
+    /// StoreSchema.swift). 6: a block's receipts are one record, the stale record counts nodes per page;
+    /// provider records carry proofs of GPU, uptime slots and epoch work; the market's rewards, emitted total
+    /// and earnings ledger (MarketIncome.swift, MarketProofs.swift).
     public static let schemaVersion: UInt32 = 6
     /// The oldest layout this build still reads.
     public static let oldestReadableSchema: UInt32 = 6
@@ -34,7 +35,7 @@ public final class ChainStore: @unchecked Sendable {
     /// Threads for Merkle work (root updates, genesis).
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     /// Current tree nodes kept in memory (about 200 bytes each).
-    let nodeCache = NodeCache(capacity: 4_000_000) { $0.word &* 0x9E37_79B9_7F4A_7C15 }
+    let nodeCache = NodeCache(capacity: 4_000_000)
     /// Latest state values kept in memory.
     let stateCache = StateCache(capacity: 4_000_000) { $0.hashWord }
     var treeReader: TreeReader { TreeReader(database: database, cache: nodeCache) }
@@ -71,7 +72,8 @@ public final class ChainStore: @unchecked Sendable {
                 throw StorageError(
                     .olderSchema,
                     "\(path) was written by an older Sluice (data schema \(schema); this build reads \(Self.oldestReadableSchema) "
-                        + "to \(Self.schemaVersion): the records changed): remove it to start a new chain, or use another --data dir"
+                        + "to \(Self.schemaVersion): the receipts, stale-node and market records changed): remove it to start "
+                        + "a new chain, or use another --data dir"
                 )
             }
             guard let storedChain, let stored = readBigEndian64(storedChain) else {
@@ -160,11 +162,12 @@ public final class ChainStore: @unchecked Sendable {
         return (height, index)
     }
 
+    /// The receipt of transaction `index` of block `height`, read from the block's receipts record in place.
     public func receipt(height: UInt64, index: UInt32) throws(StorageError) -> Receipt? {
-        guard let bytes = try database.get(Family.receipts, bigEndian(height) + bigEndian(index)) else { return nil }
-        do { return try Receipt(canonicalBytes: bytes) } catch {
-            throw StorageError(.corrupt, "receipt \(height)/\(index) does not decode: \(error.message)")
+        let found = try database.withValue(Family.receipts, bigEndian(height)) { record throws(StorageError) in
+            try ReceiptsRecord.receipt(at: Int(index), in: record, height: height)
         }
+        return found ?? nil
     }
 
     /// The state root after block `height`.
@@ -296,6 +299,16 @@ public final class ChainStore: @unchecked Sendable {
         }
         var timings = CommitTimings()
         let started = DispatchTime.now().uptimeNanoseconds
+        // The records that do not depend on the tree (block, receipts, transaction index, state values) go
+        // into the batch on another thread while the root is computed; the batch is touched by one thread at
+        // a time (that one, then this one after `recording.wait()`).
+        nonisolated(unsafe) let batch = WriteBatch(database)
+        let recording = DispatchGroup()
+        let blockHash = block.hash
+        DispatchQueue.global().async(group: recording) {
+            Self.putRecords(
+                of: block, hash: blockHash, height: height, receipts: receipts, writes: writes, into: batch)
+        }
         let changes = Self.changes(writes, threads: threads)
         let update: MerkleUpdate
         do {
@@ -303,34 +316,14 @@ public final class ChainStore: @unchecked Sendable {
                 reader: treeReader, rootKey: parent.state.rootKey, version: height,
                 changes: changes, threads: threads)
         } catch {
+            recording.wait()
             throw StorageError(.integrity, "cannot update the state tree for block \(height): \(error)")
         }
         let rooted = DispatchTime.now().uptimeNanoseconds
         timings.rootUpdate = rooted - started
 
-        let batch = WriteBatch(database)
-        let hash = block.hash
+        recording.wait()
         let h = bigEndian(height)
-        batch.put(Family.blocks, h, block.canonicalBytes)
-        batch.put(Family.blockHashes, hash.bytes, h)
-        // Records go into the batch in key order, family by family: RocksDB inserts a batch into each
-        // family's memtable (a skip list) in batch order and starts each search from where the previous
-        // key went, so sorted keys skip most of the search and its cache misses. In hash order, 40,000
-        // inserts into a memtable of a few hundred thousand entries took 2 µs each, most of a commit's CPU.
-        for (i, receipt) in receipts.enumerated() {
-            batch.put(Family.receipts, h + bigEndian(UInt32(i)), receipt.canonicalBytes)
-        }
-        for i in receipts.indices.sorted(by: { receipts[$0].transactionHash < receipts[$1].transactionHash }) {
-            batch.put(Family.transactions, receipts[i].transactionHash.bytes, h + bigEndian(UInt32(i)))
-        }
-        for i in writes.indices.sorted(by: { writes[$0].key < writes[$1].key }) {
-            let w = writes[i]
-            if let v = w.value {
-                batch.put(Family.state, w.key.canonicalBytes, v.canonicalBytes)
-            } else {
-                batch.delete(Family.state, w.key.canonicalBytes)
-            }
-        }
         for (key, page) in TreePages.pages(update.newNodes) { batch.put(Family.tree, key, page) }
         if !update.staleNodes.isEmpty {
             // One record per block, not one per node: a pruner reads it whole anyway.
@@ -339,7 +332,7 @@ public final class ChainStore: @unchecked Sendable {
 
         let root = CommittedRoot(root: update.root, rootKey: update.rootKey)
         batch.put(Family.roots, h, root.encoded)
-        let newHead = ChainHead(height: height, blockHash: hash, state: root)
+        let newHead = ChainHead(height: height, blockHash: blockHash, state: root)
         batch.put(Family.meta, MetaKey.head, newHead.encoded)
         timings.batchBytes = batch.byteSize
         timings.batchRecords = batch.count
@@ -374,6 +367,62 @@ public final class ChainStore: @unchecked Sendable {
         caching.wait()
         timings.write = DispatchTime.now().uptimeNanoseconds - rooted
         return (newHead, timings)
+    }
+
+    /// Puts a block's records that do not depend on the tree into `batch`: the block and its hash index,
+    /// its receipts (one record), the transaction index and the state values.
+    ///
+    /// Records go into the batch in key order, family by family: RocksDB inserts a batch into each family's
+    /// memtable (a skip list) in batch order and starts each search from where the previous key went, so
+    /// sorted keys skip most of the search and its cache misses. In hash order, 40,000 inserts into a
+    /// memtable of a few hundred thousand entries took 2 µs each, most of a commit's CPU. Keys and values are
+    /// slices of one buffer per family, not an array per record.
+    static func putRecords(
+        of block: Block, hash: Hash, height: UInt64, receipts: [Receipt], writes: [StateWrite<StateValue>],
+        into batch: WriteBatch
+    ) {
+        let h = bigEndian(height)
+        batch.put(Family.blocks, h, block.canonicalBytes)
+        batch.put(Family.blockHashes, hash.bytes, h)
+        if !receipts.isEmpty { batch.put(Family.receipts, h, ReceiptsRecord.encode(receipts)) }
+
+        // Transaction index: hash (32 bytes) → height (u64 BE) ‖ index (u32 BE).
+        let order = receipts.indices.sorted { receipts[$0].transactionHash < receipts[$1].transactionHash }
+        withUnsafeTemporaryAllocation(byteCount: 44, alignment: 8) { record in
+            record.storeBytes(of: height.bigEndian, toByteOffset: 32, as: UInt64.self)
+            for i in order {
+                record.storeBytes(of: receipts[i].transactionHash, toByteOffset: 0, as: Hash.self)
+                record.storeBytes(of: UInt32(i).bigEndian, toByteOffset: 40, as: UInt32.self)
+                let raw = UnsafeRawBufferPointer(record)
+                batch.put(
+                    Family.transactions, key: UnsafeRawBufferPointer(rebasing: raw[0..<32]),
+                    value: UnsafeRawBufferPointer(rebasing: raw[32..<44]))
+            }
+        }
+
+        // State values: every key and value encoded into one buffer, then put as slices of it.
+        let sorted = writes.indices.sorted { writes[$0].key < writes[$1].key }
+        var buffer = CanonicalWriter(capacity: writes.count * 96)
+        var ends: [(key: Int, value: Int)] = []
+        ends.reserveCapacity(writes.count)
+        for i in sorted {
+            writes[i].key.encode(to: &buffer)
+            let keyEnd = buffer.bytes.count
+            writes[i].value?.encode(to: &buffer)
+            ends.append((keyEnd, buffer.bytes.count))
+        }
+        buffer.bytes.withUnsafeBytes { raw in
+            var start = 0
+            for (n, end) in ends.enumerated() {
+                let key = UnsafeRawBufferPointer(rebasing: raw[start..<end.key])
+                if writes[sorted[n]].value != nil {
+                    batch.put(Family.state, key: key, value: UnsafeRawBufferPointer(rebasing: raw[end.key..<end.value]))
+                } else {
+                    batch.delete(Family.state, Array(key))
+                }
+                start = end.value
+            }
+        }
     }
 
     /// The tree changes of a block's writes, hashed in parallel.

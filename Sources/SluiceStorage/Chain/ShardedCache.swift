@@ -7,9 +7,10 @@ import Synchronization
 // 64 independently locked shards, each bounded (a full shard is emptied — cheap, and the hot entries
 // come back at the next block).
 //
-// - Current tree nodes: a root update reads every node along every changed path; from RocksDB that is
-//   a page read, from here a probe. The cache holds one node per position (depth and path), the newest it
-//   has seen, with its version: a lookup is a hit only if the version matches. A block's new nodes
+// - Current tree nodes (`NodeCache`): a root update reads every node along every changed path; from
+//   RocksDB that is a page read, from here a probe. The cache holds one node per position (depth and
+//   path), the newest it has seen, with its version: a lookup is a hit only if the version matches. Down
+//   to depth 20 the positions index a table directly (NodeTable.swift); deeper ones use this map. A block's new nodes
 //   overwrite the nodes they replace at the same positions, so keeping the cache current costs one
 //   write per new node and no delete. Nodes are immutable under their versioned keys, so a hit is
 //   always right.
@@ -97,24 +98,42 @@ struct CachedNode: Sendable {
     let node: MerkleNode
 }
 
-typealias NodeCache = ShardedCache<NodePosition, CachedNode>
 typealias StateCache = ShardedCache<StateKey, StateValue?>
 
-extension ShardedCache where Key == NodePosition, Value == CachedNode {
+/// The current tree's nodes: a table indexed by position down to `NodeTable.depth`, where nearly every
+/// position holds a node, and a sharded hash map below, where positions are sparse.
+final class NodeCache: Sendable {
+    private let table: NodeTable
+    private let deep: ShardedCache<NodePosition, CachedNode>
+
+    /// - Parameter capacity: nodes kept in the hash map (deeper positions).
+    init(capacity: Int, tableDepth: Int = 20) {
+        table = NodeTable(depth: tableDepth)
+        deep = ShardedCache(capacity: capacity) { $0.word &* 0x9E37_79B9_7F4A_7C15 }
+    }
+
     /// The node stored at `key`, if the cache holds that version of its position.
     func node(_ key: NodeKey) -> MerkleNode? {
-        guard let cached = get(NodePosition(key)), cached.version == key.version else { return nil }
+        if Int(key.depth) <= table.depth { return table.node(key) }
+        guard let cached = deep.get(NodePosition(key)), cached.version == key.version else { return nil }
         return cached.node
     }
 
     /// Caches a node of the newest tree (a block's or a build's new node), replacing the one before it.
     func setCurrent(_ key: NodeKey, _ node: MerkleNode) {
-        set(NodePosition(key), CachedNode(version: key.version, node: node))
+        if Int(key.depth) <= table.depth { return table.set(key, node, keepNewer: false) }
+        deep.set(NodePosition(key), CachedNode(version: key.version, node: node))
     }
 
     /// Caches a node read from disk unless a newer node of its position is cached: reading an old version
     /// (a historical proof) must not push the current tree out.
     func setRead(_ key: NodeKey, _ node: MerkleNode) {
-        set(NodePosition(key), CachedNode(version: key.version, node: node)) { $0.version > key.version }
+        if Int(key.depth) <= table.depth { return table.set(key, node, keepNewer: true) }
+        deep.set(NodePosition(key), CachedNode(version: key.version, node: node)) { $0.version > key.version }
+    }
+
+    func removeAll() {
+        table.removeAll()
+        deep.removeAll()
     }
 }

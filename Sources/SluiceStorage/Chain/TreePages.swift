@@ -36,6 +36,15 @@ enum TreePages {
     private static let internalChildHere: UInt8 = 3
     private static let leafChildHere: UInt8 = 4
 
+    /// Pages per version: the top page and one per depth-8 subtree.
+    static let pageCount = 257
+
+    /// A node's page within its version: 0 for the top page, 1 + the path's first byte below.
+    @inline(__always)
+    static func pageIndex(_ key: NodeKey) -> Int {
+        Int(key.depth) < topDepth ? 0 : 1 + Int(withUnsafeBytes(of: key.path) { $0[0] })
+    }
+
     static func pageKey(_ key: NodeKey) -> [UInt8] {
         var out = bigEndian(key.version)
         if Int(key.depth) < topDepth {
@@ -53,11 +62,11 @@ enum TreePages {
     static func pages(_ nodes: [(key: NodeKey, node: MerkleNode)]) -> [(key: [UInt8], value: [UInt8])] {
         // 257 buffers indexed by page (top page first), filled in place, with no per-node key array to hash.
         guard let version = nodes.first?.key.version else { return [] }
-        var buffers = [CanonicalWriter](repeating: CanonicalWriter(capacity: 0), count: 257)
+        var buffers = [CanonicalWriter](repeating: CanonicalWriter(capacity: 0), count: pageCount)
         for (key, node) in nodes {
             precondition(key.version == version, "a page batch mixes versions")
             let depth = Int(key.depth)
-            let page = depth < topDepth ? 0 : 1 + Int(withUnsafeBytes(of: key.path) { $0[0] })
+            let page = pageIndex(key)
             let pathBytes = (depth + 7) / 8
             buffers[page].writeULEB(UInt64(depth))
             withUnsafeBytes(of: key.path) { raw in for b in raw.prefix(pathBytes) { buffers[page].write(b) } }

@@ -126,6 +126,26 @@ public final class RocksDatabase: @unchecked Sendable {
         return Array(UnsafeRawBufferPointer(start: value, count: length))
     }
 
+    /// Calls `body` with the value at `key` in place (RocksDB's pinned slice, no copy), or returns nil.
+    public func withValue<T>(
+        _ family: String, _ key: [UInt8], _ body: (UnsafeRawBufferPointer) throws(StorageError) -> T
+    ) throws(StorageError) -> T? {
+        try checkOpen()
+        var error: UnsafeMutablePointer<CChar>? = nil
+        let handle = self.family(family)
+        let slice = key.withUnsafeBufferPointer { k in
+            rocksdb_get_pinned_cf(
+                db, readOptions, handle, UnsafeRawPointer(k.baseAddress!).assumingMemoryBound(to: CChar.self), k.count,
+                &error)
+        }
+        if let error { throw Self.error(error, "reading \(family)") }
+        guard let slice else { return nil }
+        defer { rocksdb_pinnableslice_destroy(slice) }
+        var length = 0
+        let value = rocksdb_pinnableslice_value(slice, &length)
+        return try body(UnsafeRawBufferPointer(start: value, count: value == nil ? 0 : length))
+    }
+
     /// Writes a batch atomically. `sync` waits until the WAL is on disk (every block commit does).
     public func write(_ batch: WriteBatch, sync: Bool = true) throws(StorageError) {
         try checkOpen()
@@ -210,6 +230,15 @@ public final class WriteBatch {
                 rocksdb_writebatch_put_cf(batch, handle, keyPointer, k.count, valuePointer ?? keyPointer, v.count)
             }
         }
+        count += 1
+    }
+
+    /// Puts a key and value given as raw bytes (slices of a larger encoding: no array per record).
+    public func put(_ family: String, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        let handle = database.family(family)
+        let keyPointer = key.baseAddress!.assumingMemoryBound(to: CChar.self)
+        let valuePointer = value.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? keyPointer
+        rocksdb_writebatch_put_cf(batch, handle, keyPointer, key.count, valuePointer, value.count)
         count += 1
     }
 
