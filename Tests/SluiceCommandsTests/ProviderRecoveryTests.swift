@@ -91,7 +91,8 @@ func waitForProviders(_ count: Int, node: String, timeout: TimeInterval = 60) th
     }
     throw CommandError(
         "\(last?.providers.count ?? 0) of \(count) providers registered, "
-            + "\(last?.providers.filter { $0.proofs.allSatisfy(\.eligible) }.count ?? 0) proven after \(Int(timeout)) s")
+            + "\(last?.providers.filter { $0.proofs.allSatisfy(\.eligible) }.count ?? 0) proven after \(Int(timeout)) s"
+    )
 }
 
 @Suite("Provider agents recover from being killed and from the node going away", .serialized)

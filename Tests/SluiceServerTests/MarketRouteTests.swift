@@ -370,7 +370,8 @@ struct ProofRouteTests {
                 let submit = consumer.market(0, .jobSubmit(spec(maxPrice: 20, minVram: 0, model: "cpu")))
                 try await api.submitAccepted(submit)
                 _ = try await api.waitCommitted(submit.hash)
-                let waiting: JobJSON = try await api.get("/v1/market/jobs/\(JobRecord.id(consumer: consumer.address, sequence: 0).hex)")
+                let waiting: JobJSON = try await api.get(
+                    "/v1/market/jobs/\(JobRecord.id(consumer: consumer.address, sequence: 0).hex)")
                 #expect(waiting.status == "open")
 
                 let challenge = GPUChallenge(seed: proof.seed, size: Int(proof.size))
@@ -380,11 +381,13 @@ struct ProofRouteTests {
                 let status = try await api.waitCommitted(prove.hash)
                 #expect(status.receipt?.status == "success", "\(status)")
                 let proven: ProviderJSON = try await api.get("/v1/market/providers/\(provider.address.hex)")
-                #expect(proven.proofs[0].status == "verified" && proven.proofs[0].eligible && proven.proofs[0].passed == 1)
-                #expect(try await eventually {
-                    let job: JobJSON = try await api.get("/v1/market/jobs/\(waiting.id.hex)")
-                    return job.status == "matched"
-                })
+                #expect(
+                    proven.proofs[0].status == "verified" && proven.proofs[0].eligible && proven.proofs[0].passed == 1)
+                #expect(
+                    try await eventually {
+                        let job: JobJSON = try await api.get("/v1/market/jobs/\(waiting.id.hex)")
+                        return job.status == "matched"
+                    })
                 // The transaction's JSON names the payload and its answer.
                 let tx: TransactionStatusJSON = try await api.get("/v1/transactions/\(prove.hash.hex)")
                 #expect(tx.transaction?.payload.type == "provider.prove")

@@ -42,7 +42,8 @@ func printProvider(_ p: ProviderJSON) {
         """)
     for proof in p.proofs {
         let model = proof.device < p.devices.count ? p.devices[proof.device].model : "device \(proof.device)"
-        var line = "proof \(proof.device):     \(model): \(proof.status), round \(proof.round) (\(proof.size)×\(proof.size))"
+        var line =
+            "proof \(proof.device):     \(model): \(proof.status), round \(proof.round) (\(proof.size)×\(proof.size))"
         line += ", \(proof.passed) passed, \(proof.failed) failed"
         if proof.status == "pending" { line += ", due at \(proof.deadline)" }
         if proof.verifiedHeight > 0 { line += ", last verified in block \(proof.verifiedHeight)" }

@@ -112,7 +112,8 @@ struct ProviderCommand: AsyncParsableCommand {
 func parseGPU(_ text: String) throws -> GPUDevice {
     func fail(_ why: String) -> CommandError {
         CommandError(
-            "--gpu '\(text)': \(why); use MODEL:VRAM_GB:COUNT[:SCORE][@PRICE], e.g. \"RTX 4090:24:2\" or \"RTX 4090:24:2:500@7\"")
+            "--gpu '\(text)': \(why); use MODEL:VRAM_GB:COUNT[:SCORE][@PRICE], e.g. \"RTX 4090:24:2\" or \"RTX 4090:24:2:500@7\""
+        )
     }
     var spec = Substring(text)
     var price = Amount.zero

@@ -136,7 +136,9 @@ extension ProviderCommand {
         var gpus = "auto"
 
         @Flag(
-            help: "Also answer a proof-of-GPU challenge per device class, sized as the chain sizes it, and check the answer.")
+            help:
+                "Also answer a proof-of-GPU challenge per device class, sized as the chain sizes it, and check the answer."
+        )
         var challenge = false
 
         @Option(help: "With --challenge: the time the product should take at the claimed speed, in milliseconds.")

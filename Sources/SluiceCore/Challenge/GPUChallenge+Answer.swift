@@ -68,7 +68,8 @@ extension GPUChallenge {
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 let (outBase, product) = shared.value
                 for i in (leaves * worker / workers)..<(leaves * (worker + 1) / workers) {
-                    let slice = UnsafeBufferPointer(rebasing: product[(i * Self.leafEntries)..<((i + 1) * Self.leafEntries)])
+                    let slice = UnsafeBufferPointer(
+                        rebasing: product[(i * Self.leafEntries)..<((i + 1) * Self.leafEntries)])
                     outBase[i] = Self.leafHash(slice)
                 }
             }

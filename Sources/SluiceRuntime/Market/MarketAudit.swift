@@ -118,7 +118,8 @@ extension MarketAuction {
             if p.status == .active && p.free >= job.spec.gpuCount,
                 let ask = p.cheapestAsk(for: job.spec, proven: step.params.proofsRequired),
                 ask <= job.spec.maxPricePerGPUHour && p.owner != job.consumer
-                && !job.assigned.contains(where: { $0.provider == p.owner }) && !job.failedProviders.contains(p.owner)
+                    && !job.assigned.contains(where: { $0.provider == p.owner })
+                    && !job.failedProviders.contains(p.owner)
             {
                 eligible.append(p)
             }
