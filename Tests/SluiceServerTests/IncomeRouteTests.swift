@@ -98,14 +98,7 @@ struct IncomeRouteTests {
                 let bad = try await api.get("/v1/market/rewards/0x12")
                 #expect(bad.status == 400)
             }
-            let checker = try OpenAPIChecker(OpenAPIDocument.json)
-            var exercised: Set<String> = []
-            for reply in log.all {
-                let template = try #require(checker.template(of: reply.path), "\(reply.uri) is not a documented path")
-                exercised.insert("\(reply.method) \(template)")
-                let problems = checker.problems(with: reply)
-                #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
-            }
+            let exercised = try expectFitsOpenAPI(log)
             #expect(exercised.contains("GET /v1/market/rewards/{address}"))
             #expect(exercised.contains("GET /v1/market/providers/{address}/earnings"))
         }

@@ -52,10 +52,7 @@ public struct GPUChallenge: Hashable, Sendable {
     /// second per core, `count` cores), within [minimumSize, maximumSize], and the three matrices fit in half
     /// its memory.
     public static func size(for device: GPUDevice, targetMilliseconds: UInt64) -> Int {
-        let perSecond: Double =
-            device.model == "cpu"
-            ? Double(device.score) * 1e6 * Double(max(1, device.count))
-            : Double(device.score) * 1e9 / 2
+        let perSecond = claimedMultiplyAddsPerSecond(device)
         let work = perSecond * Double(targetMilliseconds) / 1000
         var n = Int(min(Double(maximumSize), work > 0 ? cbrt(work) : 0))
         if device.vramGB > 0 {
@@ -67,12 +64,17 @@ public struct GPUChallenge: Hashable, Sendable {
         return max(minimumSize, min(maximumSize, n))
     }
 
-    /// The expected time at the claimed speed, in milliseconds (rounded up; at least 1).
-    public static func expectedMilliseconds(size n: Int, device: GPUDevice) -> UInt64 {
-        let perSecond: Double =
-            device.model == "cpu"
+    /// Multiply-adds per second at the speed a device claims: a GPU's score is FP32 GFLOPS (a multiply-add
+    /// counts two), a CPU's is millions of multiply-adds per second per core, times its cores.
+    static func claimedMultiplyAddsPerSecond(_ device: GPUDevice) -> Double {
+        device.model == "cpu"
             ? Double(device.score) * 1e6 * Double(max(1, device.count))
             : Double(device.score) * 1e9 / 2
+    }
+
+    /// The expected time at the claimed speed, in milliseconds (rounded up; at least 1).
+    public static func expectedMilliseconds(size n: Int, device: GPUDevice) -> UInt64 {
+        let perSecond = claimedMultiplyAddsPerSecond(device)
         guard perSecond > 0 else { return UInt64(Int32.max) }
         let ms = Double(n) * Double(n) * Double(n) / perSecond * 1000
         return UInt64(max(1, min(Double(UInt32.max), ms.rounded(.up))))
@@ -158,15 +160,8 @@ public struct GPUChallenge: Hashable, Sendable {
             let first = leaf * Self.leafEntries
             let row = first / size
             let column = first % size
-            // One row of A, reused for the leaf's consecutive columns.
-            let n = UInt64(size)
-            for e in 0..<Self.leafEntries {
-                var sum: UInt32 = 0
-                let c = UInt64(column + e)
-                for k in 0..<n {
-                    sum &+= Self.element(seedA, UInt64(row) * n + k) &* Self.element(seedB, k * n + c)
-                }
-                if sum != opening.values[e] { return .wrongValue(row: row, column: column + e) }
+            for e in 0..<Self.leafEntries where entry(row: row, column: column + e) != opening.values[e] {
+                return .wrongValue(row: row, column: column + e)
             }
             var hash = opening.values.withUnsafeBufferPointer { Self.leafHash($0) }
             var index = leaf

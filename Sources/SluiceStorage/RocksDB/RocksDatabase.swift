@@ -110,20 +110,7 @@ public final class RocksDatabase: @unchecked Sendable {
 
     /// The value at `key` in a column family, or nil.
     public func get(_ family: String, _ key: [UInt8]) throws(StorageError) -> [UInt8]? {
-        try checkOpen()
-        var error: UnsafeMutablePointer<CChar>? = nil
-        let handle = self.family(family)
-        let slice = key.withUnsafeBufferPointer { k in
-            rocksdb_get_pinned_cf(
-                db, readOptions, handle, UnsafeRawPointer(k.baseAddress!).assumingMemoryBound(to: CChar.self), k.count,
-                &error)
-        }
-        if let error { throw Self.error(error, "reading \(family)") }
-        guard let slice else { return nil }
-        defer { rocksdb_pinnableslice_destroy(slice) }
-        var length = 0
-        guard let value = rocksdb_pinnableslice_value(slice, &length) else { return [] }
-        return Array(UnsafeRawBufferPointer(start: value, count: length))
+        try withValue(family, key) { Array($0) }
     }
 
     /// Calls `body` with the value at `key` in place (RocksDB's pinned slice, no copy), or returns nil.
