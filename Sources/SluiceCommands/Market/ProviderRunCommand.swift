@@ -175,7 +175,13 @@ extension ProviderCommand {
                 let c = GPUChallenge(seed: seed, size: n)
                 let gpu = device.model == "cpu" ? nil : offer.gpus.first { $0.gpu.model == device.model }?.gpu.index
                 let solved = ProofSolver.answer(c, device: UInt8(d), gpu: gpu, logger: logger)
-                let verdict = c.verify(solved.answer).map { "REFUSED: \($0)" } ?? "verified"
+                let clock = ContinuousClock()
+                let checkStart = clock.now
+                let refusal = c.verify(solved.answer)
+                let checked = clock.now - checkStart
+                let checkMs = Double(checked.components.attoseconds) / 1e15 + Double(checked.components.seconds) * 1000
+                let verdict =
+                    refusal.map { "REFUSED: \($0)" } ?? String(format: "verified as the chain does in %.1f ms", checkMs)
                 var line = "challenge \(d) (\(device.model)): \(n)×\(n) product answered on \(solved.how) in "
                 line += String(format: "%.2f s", solved.seconds)
                 if let ms = solved.kernelMilliseconds, ms > 0 {
