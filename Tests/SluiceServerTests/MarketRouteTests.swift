@@ -63,8 +63,7 @@ private func spec(
 
 /// Checks every logged reply against the OpenAPI document; returns the operations they exercised.
 @discardableResult
-func expectFitsOpenAPI(_ log: ReplyLog, sourceLocation: SourceLocation = #_sourceLocation) throws -> Set<String>
-{
+func expectFitsOpenAPI(_ log: ReplyLog, sourceLocation: SourceLocation = #_sourceLocation) throws -> Set<String> {
     let checker = try OpenAPIChecker(OpenAPIDocument.json)
     var exercised: Set<String> = []
     for reply in log.all {

@@ -144,8 +144,8 @@ enum MarketAuction {
                 }
             }
             stillActive.removeAll { removed.contains($0) }
-            stillActive.append(contentsOf: added)
-            stillActive.sort()
+            // The list stays sorted: merge the few moved jobs in instead of sorting all of it again.
+            stillActive = mergeSorted(stillActive, added.sorted())
         }
         book.openJobs.append(contentsOf: reopened)
 
@@ -259,8 +259,7 @@ enum MarketAuction {
         stillOpen.sort { $0.height != $1.height ? $0.height < $1.height : $0.id < $1.id }
         book.openJobs = stillOpen.map(\.id)
         if !newlyActive.isEmpty {
-            stillActive.append(contentsOf: newlyActive)
-            stillActive.sort()
+            stillActive = mergeSorted(stillActive, newlyActive.sorted())
         }
         book.activeJobs = stillActive
         if book != stored { writes.write(.marketBook, .book(book)) }
@@ -399,8 +398,10 @@ enum MarketAuction {
         job.escrow = .zero
     }
 
-    static func mergeSorted(_ a: [Address], _ b: [Address]) -> [Address] {
-        var out: [Address] = []
+    /// Two sorted lists as one sorted list; an element in both appears once.
+    /// - Complexity: O(a + b).
+    static func mergeSorted<T: Comparable>(_ a: [T], _ b: [T]) -> [T] {
+        var out: [T] = []
         out.reserveCapacity(a.count + b.count)
         var i = 0
         var j = 0
