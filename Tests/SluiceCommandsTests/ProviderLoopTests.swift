@@ -152,7 +152,7 @@ struct ProviderLoopTests {
         #expect(record.jobsDisputed == 1)
         // The earnings ledger: the liar's slash (negative in the CSV), and, once the epoch of the
         // settlement has ended (every 50 blocks here), the honest provider's emission next to its pay.
-        let slashed = try runSluice(["provider", "earnings", liar.hex, "--node", devnet.base, "--csv"])
+        let slashed = try runSluice(["provider", "earnings", "--address", liar.hex, "--node", devnet.base, "--csv"])
         #expect(slashed.status == 0 && slashed.out.contains(",\(job.id.hex),slash,-500000,0"), "\(slashed.out)")
         let honest = try #require(job.assigned.first { $0.provider != liar }).provider
         var earned = ""

@@ -72,7 +72,10 @@ extension ProviderCommand {
         @OptionGroup var options: NodeOptions
 
         @Argument(help: "The address (0x + 64 hex digits): a provider, an auditor or a validator.")
-        var address: String
+        var address: String?
+
+        @Option(name: .customLong("address"), help: "The address, as an option (instead of the argument).")
+        var addressOption: String?
 
         @Flag(help: "CSV: row,height,job,kind,amount,fee (slashes negative).")
         var csv = false
@@ -82,7 +85,11 @@ extension ProviderCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let address = try parseAddress(address, "ADDRESS")
+                guard let text = address ?? addressOption, address == nil || addressOption == nil else {
+                    throw CommandError(
+                        "name the address once, as the argument or with --address: sluice provider earnings 0x… --csv")
+                }
+                let address = try parseAddress(text, "ADDRESS")
                 var ledger = try await options.client().earnings(address)
                 let dropped = ledger.count - UInt64(ledger.rows.count)
                 if let since { ledger.rows.removeAll { $0.index < since } }
