@@ -1,3 +1,4 @@
+import Foundation
 import SluiceCore
 import Testing
 
@@ -24,5 +25,28 @@ struct GPUOptionTests {
         } throws: { error in
             "\(error)".contains("MODEL:VRAM_GB:COUNT[:SCORE][@PRICE]")
         }
+    }
+}
+
+@Suite("sluice provider gpus, real process")
+struct ProviderGPUsCommandTests {
+    /// Without GPUs the agent offers CPU capacity; --challenge answers a challenge sized from the CPU's own
+    /// score on the CPU and checks it as the chain does; --json is for scripts.
+    @Test func cpuOfferAndAChallengeAnsweredAndChecked() throws {
+        let run = try runSluice([
+            "provider", "gpus", "--gpus", "none", "--challenge", "--target-milliseconds", "50", "--json",
+        ])
+        #expect(run.status == 0, "\(run.err)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.out.utf8)) as? [String: Any])
+        #expect((object["gpus"] as? [Any])?.isEmpty == true)
+        #expect((object["noGPUReason"] as? String)?.contains("--gpus none") == true)
+        let offer = try #require(object["offer"] as? [[String: Any]])
+        #expect(offer.count == 1 && offer[0]["model"] as? String == "cpu")
+        let challenges = try #require(object["challenges"] as? [[String: Any]])
+        #expect(challenges.count == 1)
+        #expect(challenges[0]["verified"] as? Bool == true)
+        let size = try #require(challenges[0]["size"] as? Int)
+        #expect(size >= GPUChallenge.minimumSize && size % GPUChallenge.sizeStep == 0)
+        #expect((challenges[0]["answeredOn"] as? String)?.hasPrefix("CPU") == true)
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import SluiceAPI
 import SluiceClient
 import SluiceCore
 import SluiceProvider
@@ -144,31 +145,52 @@ extension ProviderCommand {
         @Option(help: "With --challenge: the time the product should take at the claimed speed, in milliseconds.")
         var targetMilliseconds = MarketParameters.default.proofTargetMilliseconds
 
+        @Flag(help: "Print the report as JSON (for scripts).")
+        var json = false
+
         func run() async throws {
             try reportingErrors {
                 let selection: GPUSelection
                 do { selection = try GPUSelection.parse(gpus) } catch { throw CommandError("--gpus: \(error)") }
                 let offer: DeviceOffer
                 do { offer = try DeviceOffer.discover(selection) } catch { throw CommandError("--gpus: \(error)") }
-                if let reason = offer.cpuReason { print("GPUs: none (\(reason))") }
-                for (gpu, benchmark) in offer.gpus {
-                    print(
-                        "GPU \(gpu.index): \(gpu.model), \(gpu.vramMiB) MiB (\(gpu.vramGB) GB), driver \(gpu.driver), compute \(gpu.computeCapability ?? "?"), \(gpu.uuid)"
-                    )
-                    switch benchmark {
-                    case .success(let r): print("  proof-of-GPU benchmark: \(r)")
-                    case .failure(let e): print("  proof-of-GPU benchmark failed: \(e)")
-                    }
+                var report = GPUReport(
+                    gpus: offer.gpus.map { gpu, benchmark in
+                        GPUReport.GPU(
+                            index: gpu.index, model: gpu.model, vramMiB: gpu.vramMiB, driver: gpu.driver,
+                            computeCapability: gpu.computeCapability, uuid: gpu.uuid,
+                            benchmarkGflops: (try? benchmark.get())?.score,
+                            benchmarkError: { if case .failure(let e) = benchmark { "\(e)" } else { nil } }())
+                    },
+                    noGPUReason: offer.cpuReason, cpuCores: offer.cores, cpuScore: offer.cpuScore,
+                    offer: offer.devices.map(ProviderOfferJSON.Device.init), challenges: [])
+                if !json { printHeader(offer) }
+                if challenge {
+                    report.challenges = answerChallenges(offer, print: !json)
                 }
-                print("CPU: \(offer.cores) logical cores, benchmark score \(offer.cpuScore) (single thread)")
-                print("would offer: \(offer.summary)")
-                if challenge { answerChallenges(offer) }
+                if json { try printAPIJSON(report) }
             }
         }
 
+        func printHeader(_ offer: DeviceOffer) {
+            if let reason = offer.cpuReason { print("GPUs: none (\(reason))") }
+            for (gpu, benchmark) in offer.gpus {
+                print(
+                    "GPU \(gpu.index): \(gpu.model), \(gpu.vramMiB) MiB (\(gpu.vramGB) GB), driver \(gpu.driver), compute \(gpu.computeCapability ?? "?"), \(gpu.uuid)"
+                )
+                switch benchmark {
+                case .success(let r): print("  proof-of-GPU benchmark: \(r)")
+                case .failure(let e): print("  proof-of-GPU benchmark failed: \(e)")
+                }
+            }
+            print("CPU: \(offer.cores) logical cores, benchmark score \(offer.cpuScore) (single thread)")
+            print("would offer: \(offer.summary)")
+        }
+
         /// One challenge per device class, on one of its GPUs (or the CPU), checked as the chain checks it.
-        func answerChallenges(_ offer: DeviceOffer) {
+        func answerChallenges(_ offer: DeviceOffer, print printing: Bool) -> [GPUReport.Challenge] {
             let logger = Logger(label: "sluice.provider.gpus")
+            var results: [GPUReport.Challenge] = []
             for (d, device) in offer.devices.enumerated() {
                 let n = GPUChallenge.size(for: device, targetMilliseconds: targetMilliseconds)
                 let seed = Hash.sha256(Array("provider gpus \(d) \(Date().timeIntervalSince1970)".utf8))
@@ -180,19 +202,66 @@ extension ProviderCommand {
                 let refusal = c.verify(solved.answer)
                 let checked = clock.now - checkStart
                 let checkMs = Double(checked.components.attoseconds) / 1e15 + Double(checked.components.seconds) * 1000
+                let expected = GPUChallenge.expectedMilliseconds(size: n, device: device)
+                let gflops = solved.kernelMilliseconds.flatMap { ms in
+                    ms > 0 ? 2 * pow(Double(n), 3) / (ms / 1000) / 1e9 : nil
+                }
+                let result = GPUReport.Challenge(
+                    device: d, model: device.model, size: n, answeredOn: solved.how, seconds: solved.seconds,
+                    kernelMilliseconds: solved.kernelMilliseconds, kernelGflops: gflops, verified: refusal == nil,
+                    refusal: refusal.map { "\($0)" }, checkMilliseconds: checkMs,
+                    allowedSecondsBeforeWindow: (2 * expected + 999) / 1000)
+                results.append(result)
+                guard printing else { continue }
                 let verdict =
                     refusal.map { "REFUSED: \($0)" } ?? String(format: "verified as the chain does in %.1f ms", checkMs)
                 var line = "challenge \(d) (\(device.model)): \(n)×\(n) product answered on \(solved.how) in "
                 line += String(format: "%.2f s", solved.seconds)
-                if let ms = solved.kernelMilliseconds, ms > 0 {
-                    line += String(format: " (%.0f GFLOPS in the kernels)", 2 * pow(Double(n), 3) / (ms / 1000) / 1e9)
-                }
-                let expected = GPUChallenge.expectedMilliseconds(size: n, device: device)
-                line += "; \(verdict); the chain allows \((2 * expected + 999) / 1000) s + the proof window"
+                if let gflops { line += String(format: " (%.0f GFLOPS in the kernels)", gflops) }
+                line += "; \(verdict); the chain allows \(result.allowedSecondsBeforeWindow) s + the proof window"
                 print(line)
             }
+            return results
         }
     }
+}
+
+/// `sluice provider gpus --json`: what discovery found, what would be offered, and the challenges answered.
+struct GPUReport: Codable {
+    struct GPU: Codable {
+        var index: Int
+        var model: String
+        var vramMiB: UInt64
+        var driver: String
+        var computeCapability: String?
+        var uuid: String
+        /// The proof-of-GPU benchmark's score (FP32 GFLOPS), or why it failed.
+        var benchmarkGflops: UInt64?
+        var benchmarkError: String?
+    }
+
+    struct Challenge: Codable {
+        var device: Int
+        var model: String
+        var size: Int
+        var answeredOn: String
+        var seconds: Double
+        var kernelMilliseconds: Double?
+        var kernelGflops: Double?
+        var verified: Bool
+        var refusal: String?
+        var checkMilliseconds: Double
+        /// The chain's deadline is the issue time + this + `proofWindowSeconds`.
+        var allowedSecondsBeforeWindow: UInt64
+    }
+
+    var gpus: [GPU]
+    /// Why CPU capacity is offered, when it is.
+    var noGPUReason: String?
+    var cpuCores: Int
+    var cpuScore: UInt64
+    var offer: [ProviderOfferJSON.Device]
+    var challenges: [Challenge]
 }
 
 extension NodeOptions {

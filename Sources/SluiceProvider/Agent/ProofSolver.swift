@@ -21,7 +21,7 @@ public enum ProofSolver {
         let threads = max(1, ProcessInfo.processInfo.activeProcessorCount - 1)
         let clock = ContinuousClock()
         let start = clock.now
-        var how = "CPU (\(threads) threads)"
+        var how = "CPU (\(threads) thread\(threads == 1 ? "" : "s"))"
         var answer: GPUChallengeAnswer? = nil
         var kernel: Double? = nil
         if let gpu {
