@@ -71,26 +71,12 @@ enum NodeHashing {
     /// SHA-256(0x00 ‖ keyHash ‖ valueHash).
     @inline(__always)
     static func leaf(keyHash: Hash, valueHash: Hash) -> Hash {
-        tagged(leafTag, keyHash, valueHash)
+        Hash.sha256(tag: leafTag, keyHash, valueHash)
     }
 
     /// SHA-256(0x01 ‖ left ‖ right); an empty child is `Hash.zero`.
     @inline(__always)
     static func `internal`(left: Hash, right: Hash) -> Hash {
-        tagged(internalTag, left, right)
-    }
-
-    @inline(__always)
-    private static func tagged(_ tag: UInt8, _ a: Hash, _ b: Hash) -> Hash {
-        // Nine words: 72 bytes of stack, of which the first 65 are hashed.
-        var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
-            0, 0, 0, 0, 0, 0, 0, 0, 0
-        )
-        return withUnsafeMutableBytes(of: &buffer) { raw in
-            raw[0] = tag
-            raw.storeBytes(of: a, toByteOffset: 1, as: Hash.self)
-            raw.storeBytes(of: b, toByteOffset: 33, as: Hash.self)
-            return Hash.sha256(UnsafeRawBufferPointer(rebasing: raw[0..<65]))
-        }
+        Hash.sha256(tag: internalTag, left, right)
     }
 }

@@ -90,11 +90,7 @@ public struct GPUChallenge: Hashable, Sendable {
     /// position index + 1.
     @inlinable
     public static func element(_ stream: UInt64, _ index: UInt64) -> UInt32 {
-        var z = stream &+ (index &+ 1) &* 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return UInt32(truncatingIfNeeded: z >> 60)
+        UInt32(truncatingIfNeeded: SplitMix64.mix(stream &+ (index &+ 1) &* SplitMix64.increment) >> 60)
     }
 
     /// C[row][column], computed from the seed in O(n).
@@ -134,17 +130,7 @@ public struct GPUChallenge: Hashable, Sendable {
         }
     }
 
-    public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash {
-        var buffer = (
-            UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0), UInt64(0)
-        )
-        return withUnsafeMutableBytes(of: &buffer) { out in
-            out[0] = 1
-            out.storeBytes(of: left, toByteOffset: 1, as: Hash.self)
-            out.storeBytes(of: right, toByteOffset: 33, as: Hash.self)
-            return Hash.sha256(UnsafeRawBufferPointer(rebasing: out[0..<65]))
-        }
-    }
+    public static func nodeHash(_ left: Hash, _ right: Hash) -> Hash { Hash.sha256(tag: 1, left, right) }
 
     /// Checks an answer: the right leaves opened, their entries equal to C's, their paths leading to the root.
     public func verify(_ answer: GPUChallengeAnswer) -> GPUChallengeFailure? {

@@ -88,6 +88,22 @@ public struct Hash: Hashable, Comparable, Sendable, CustomStringConvertible {
         return done ? out : nil
     }
 
+    /// SHA-256(tag ‖ a ‖ b): a Merkle node of two hashes under a domain byte, from a stack buffer (nothing
+    /// allocated). The state tree and the proof-of-GPU tree both hash their nodes this way.
+    @inlinable
+    public static func sha256(tag: UInt8, _ a: Hash, _ b: Hash) -> Hash {
+        // Nine words: 72 bytes of stack, of which the first 65 are hashed.
+        var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (
+            0, 0, 0, 0, 0, 0, 0, 0, 0
+        )
+        return withUnsafeMutableBytes(of: &buffer) { raw in
+            raw[0] = tag
+            raw.storeBytes(of: a, toByteOffset: 1, as: Hash.self)
+            raw.storeBytes(of: b, toByteOffset: 33, as: Hash.self)
+            return sha256(UnsafeRawBufferPointer(rebasing: raw[0..<65]))
+        }
+    }
+
     public static func sha256(_ bytes: [UInt8]) -> Hash {
         bytes.withUnsafeBytes { sha256($0) }
     }
