@@ -34,9 +34,11 @@ public struct PendingWrites<Reader: StateReader<StateValue>> {
 /// 3. Open jobs that are no longer open (cancelled) leave; open jobs older than `openJobBlocks` expire
 ///    with their escrow refunded.
 /// 4. The rest are matched: jobs by (max price desc, submit height asc, id asc); each takes the k
-///    cheapest eligible providers (active, devices that fit, ask ≤ its max price, free GPUs ≥ its GPU
-///    count) by (ask asc, reputation desc, address asc) at their own ask, or stays open when fewer
-///    than k fit. A provider's free GPUs shrink as it is assigned within the same pass.
+///    cheapest eligible providers (active, a device class that fits and, when the chain asks for proofs,
+///    passed proof of GPU, its ask ≤ the job's max price, free GPUs ≥ its GPU count) by (ask asc,
+///    reputation desc, uptime desc, address asc), each at the ask of its cheapest class that fits, or
+///    stays open when fewer than k fit. A provider's free GPUs shrink as it is assigned within the same
+///    pass.
 /// Nothing here depends on the order of the block's transactions: only on the set of new records
 /// (sorted by id) and on the stored ones.
 enum MarketAuction {
@@ -95,9 +97,9 @@ enum MarketAuction {
         let step = Step(context: context, params: params, providers: book.providers)
         // Proof of GPU: rounds for new and re-offered devices, missed deadlines, rounds that are due.
         if params.proofsRequired {
-            let fresh = Array(Set(newProviders + reoffered)).sorted()
+            let provers = Array(Set(newProviders + reoffered)).sorted()
             book.proofSchedule = advanceProofs(
-                schedule: book.proofSchedule, fresh: fresh, step: step, writes: &writes)
+                schedule: book.proofSchedule, fresh: provers, step: step, writes: &writes)
         }
         // New jobs are written once, below: matched, or still open with their submit height.
         var fresh: [Hash: JobRecord] = [:]

@@ -47,17 +47,14 @@ extension MarketAuction {
         while due < schedule.count && schedule[due].time < now { due += 1 }
         let visit = schedule[..<due].map(\.provider)
         schedule.removeFirst(due)
-        if !fresh.isEmpty {
-            let set = Set(fresh)
-            schedule.removeAll { set.contains($0.provider) }
-        }
+        let freshSet = Set(fresh)
+        if !fresh.isEmpty { schedule.removeAll { freshSet.contains($0.provider) } }
         var added: [MarketBook.ProofDue] = []
         // Fresh providers first (sorted), then the due ones not among them (in schedule order): fixed order.
-        let freshSet = Set(fresh)
         for address in fresh + visit.filter({ !freshSet.contains($0) }) {
             guard case .provider(var p)? = writes.read(.provider(address)) else { continue }
             guard p.status != .withdrawn else { continue }
-            var next: UInt64
+            let next: UInt64
             if freshSet.contains(address) {
                 next = issueProofRound(&p, step: step)
             } else {
@@ -82,10 +79,7 @@ extension MarketAuction {
             writes.write(.provider(address), .provider(p))
             added.append(MarketBook.ProofDue(time: next, provider: address))
         }
-        if !added.isEmpty {
-            schedule.append(contentsOf: added)
-            schedule.sort()
-        }
-        return schedule
+        // The rest of the schedule is still sorted: merge the visited providers back in.
+        return added.isEmpty ? schedule : mergeSorted(schedule, added.sorted())
     }
 }
