@@ -153,27 +153,9 @@ public enum Benchmark {
         try d.check("cuMemAlloc_v2(\(bytes) bytes)", d.cuMemAlloc(&output, bytes))
         defer { _ = d.cuMemFree(output) }
 
-        var start: OpaquePointer? = nil
-        var end: OpaquePointer? = nil
-        try d.check("cuEventCreate", d.cuEventCreate(&start, 0))
-        defer { _ = d.cuEventDestroy(start) }
-        try d.check("cuEventCreate", d.cuEventCreate(&end, 0))
-        defer { _ = d.cuEventDestroy(end) }
-
         func launch(loops: UInt32) throws(BenchmarkError) {
-            var out = output
-            var trips = loops
-            let code = withUnsafeMutablePointer(to: &out) { outPointer in
-                withUnsafeMutablePointer(to: &trips) { tripsPointer in
-                    var parameters: [UnsafeMutableRawPointer?] = [
-                        UnsafeMutableRawPointer(outPointer), UnsafeMutableRawPointer(tripsPointer),
-                    ]
-                    return parameters.withUnsafeMutableBufferPointer {
-                        d.cuLaunchKernel(function, blocks, 1, 1, threadsPerBlock, 1, 1, 0, nil, $0.baseAddress, nil)
-                    }
-                }
-            }
-            try d.check("cuLaunchKernel(\(blocks)×\(threadsPerBlock) threads)", code)
+            try d.launch(
+                FMAKernel.name, function, grid: (blocks, 1), block: (threadsPerBlock, 1), [output, UInt64(loops)])
         }
 
         // A short warm-up lets the clocks rise and the JIT's first-launch costs pass before timing.
@@ -181,13 +163,7 @@ public enum Benchmark {
         try d.check("cuCtxSynchronize (warm-up)", d.cuCtxSynchronize())
         var best = Float.infinity
         for _ in 0..<timedRuns {
-            try d.check("cuEventRecord(start)", d.cuEventRecord(start, nil))
-            try launch(loops: loops)
-            try d.check("cuEventRecord(end)", d.cuEventRecord(end, nil))
-            try d.check("cuEventSynchronize", d.cuEventSynchronize(end))
-            var ms: Float = 0
-            try d.check("cuEventElapsedTime", d.cuEventElapsedTime(&ms, start, end))
-            best = min(best, ms)
+            best = min(best, try d.timed { () throws(BenchmarkError) in try launch(loops: loops) })
         }
         try d.check("cuCtxSynchronize", d.cuCtxSynchronize())
 

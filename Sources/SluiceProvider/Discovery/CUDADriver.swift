@@ -123,4 +123,37 @@ struct CUDADriver {
         guard code != Self.success else { return }
         throw BenchmarkError(.callFailed(call: call, code: code), "\(call) failed: \(describe(code))")
     }
+
+    /// Launches kernel `name` on `grid` blocks of `block` threads (x, y). Each argument is passed as a 64-bit
+    /// word: the driver copies as many bytes as the kernel's parameter has from it, so a 32-bit parameter
+    /// takes the low half (little-endian, as every host CUDA runs on).
+    func launch(
+        _ name: String, _ function: Handle, grid: (UInt32, UInt32), block: (UInt32, UInt32), _ arguments: [UInt64]
+    ) throws(BenchmarkError) {
+        var words = arguments
+        let code = words.withUnsafeMutableBufferPointer { w in
+            var pointers: [UnsafeMutableRawPointer?] = w.indices.map { UnsafeMutableRawPointer(w.baseAddress! + $0) }
+            return pointers.withUnsafeMutableBufferPointer { p in
+                cuLaunchKernel(function, grid.0, grid.1, 1, block.0, block.1, 1, 0, nil, p.baseAddress, nil)
+            }
+        }
+        try check("cuLaunchKernel(\(name), \(grid.0)×\(grid.1) blocks of \(block.0)×\(block.1) threads)", code)
+    }
+
+    /// Runs `body` (kernel launches) between two events and returns the GPU time between them, in ms.
+    func timed(_ body: () throws(BenchmarkError) -> Void) throws(BenchmarkError) -> Float {
+        var start: Handle = nil
+        var end: Handle = nil
+        try check("cuEventCreate", cuEventCreate(&start, 0))
+        defer { _ = cuEventDestroy(start) }
+        try check("cuEventCreate", cuEventCreate(&end, 0))
+        defer { _ = cuEventDestroy(end) }
+        try check("cuEventRecord(start)", cuEventRecord(start, nil))
+        try body()
+        try check("cuEventRecord(end)", cuEventRecord(end, nil))
+        try check("cuEventSynchronize", cuEventSynchronize(end))
+        var ms: Float = 0
+        try check("cuEventElapsedTime", cuEventElapsedTime(&ms, start, end))
+        return ms
+    }
 }

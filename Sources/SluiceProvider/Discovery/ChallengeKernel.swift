@@ -207,59 +207,17 @@ extension Benchmark {
         try d.check("cuMemAlloc_v2(C, \(bytes) bytes)", d.cuMemAlloc(&c, bytes))
         defer { _ = d.cuMemFree(c) }
 
-        var start: OpaquePointer? = nil
-        var end: OpaquePointer? = nil
-        try d.check("cuEventCreate", d.cuEventCreate(&start, 0))
-        defer { _ = d.cuEventDestroy(start) }
-        try d.check("cuEventCreate", d.cuEventCreate(&end, 0))
-        defer { _ = d.cuEventDestroy(end) }
-        try d.check("cuEventRecord(start)", d.cuEventRecord(start, nil))
-
-        for (matrix, stream) in [(a, challenge.seedA), (b, challenge.seedB)] {
-            var out = matrix
-            var s = stream
-            var total = UInt32(count)
-            let blocks = UInt32((count + 255) / 256)
-            let code = withUnsafeMutablePointer(to: &out) { o in
-                withUnsafeMutablePointer(to: &s) { sp in
-                    withUnsafeMutablePointer(to: &total) { t in
-                        var parameters: [UnsafeMutableRawPointer?] = [
-                            UnsafeMutableRawPointer(o), UnsafeMutableRawPointer(sp), UnsafeMutableRawPointer(t),
-                        ]
-                        return parameters.withUnsafeMutableBufferPointer {
-                            d.cuLaunchKernel(fill, blocks, 1, 1, 256, 1, 1, 0, nil, $0.baseAddress, nil)
-                        }
-                    }
-                }
-            }
-            try d.check("cuLaunchKernel(\(ChallengeKernel.fillName))", code)
-        }
-        var pa = a
-        var pb = b
-        var pc = c
-        var side = UInt32(n)
-        let grid = UInt32(n / ChallengeKernel.tile)
         let tile = UInt32(ChallengeKernel.tile)
-        let launched = withUnsafeMutablePointer(to: &pa) { x in
-            withUnsafeMutablePointer(to: &pb) { y in
-                withUnsafeMutablePointer(to: &pc) { z in
-                    withUnsafeMutablePointer(to: &side) { s in
-                        var parameters: [UnsafeMutableRawPointer?] = [
-                            UnsafeMutableRawPointer(x), UnsafeMutableRawPointer(y), UnsafeMutableRawPointer(z),
-                            UnsafeMutableRawPointer(s),
-                        ]
-                        return parameters.withUnsafeMutableBufferPointer {
-                            d.cuLaunchKernel(multiply, grid, grid, 1, tile, tile, 1, 0, nil, $0.baseAddress, nil)
-                        }
-                    }
-                }
+        let grid = UInt32(n / ChallengeKernel.tile)
+        let ms = try d.timed { () throws(BenchmarkError) in
+            for (matrix, stream) in [(a, challenge.seedA), (b, challenge.seedB)] {
+                try d.launch(
+                    ChallengeKernel.fillName, fill, grid: (UInt32((count + 255) / 256), 1), block: (256, 1),
+                    [matrix, stream, UInt64(count)])
             }
+            try d.launch(
+                ChallengeKernel.multiplyName, multiply, grid: (grid, grid), block: (tile, tile), [a, b, c, UInt64(n)])
         }
-        try d.check("cuLaunchKernel(\(ChallengeKernel.multiplyName), \(grid)×\(grid) blocks)", launched)
-        try d.check("cuEventRecord(end)", d.cuEventRecord(end, nil))
-        try d.check("cuEventSynchronize", d.cuEventSynchronize(end))
-        var ms: Float = 0
-        try d.check("cuEventElapsedTime", d.cuEventElapsedTime(&ms, start, end))
         var values = [UInt32](repeating: 0, count: count)
         let copied = values.withUnsafeMutableBytes { d.cuMemcpyDtoH($0.baseAddress, c, bytes) }
         try d.check("cuMemcpyDtoH_v2(\(bytes) bytes)", copied)
