@@ -287,6 +287,16 @@ import Testing
         #expect(FMAKernel.reference(thread: 0, loops: 16384) != FMAKernel.reference(thread: 1_048_575, loops: 16384))
     }
 
+    @Test func eachDeviceClassIsChallengedOnAGPUOfItsModelOrOnTheCPU() {
+        let h100 = DiscoveredGPU(index: 3, uuid: "GPU-3", model: "NVIDIA H100", vramMiB: 81_559, driver: "580")
+        let offer = DeviceOffer(
+            devices: [], gpus: [(h100, .failure(BenchmarkError(.noDriver, "none here")))], cpuReason: nil, cores: 2,
+            cpuScore: 1)
+        #expect(offer.challengeGPU(for: GPUDevice(model: "NVIDIA H100", vramGB: 80, count: 1, score: 1)) == 3)
+        #expect(offer.challengeGPU(for: GPUDevice(model: "cpu", vramGB: 0, count: 1, score: 1)) == nil)
+        #expect(offer.challengeGPU(for: GPUDevice(model: "RTX 4090", vramGB: 24, count: 1, score: 1)) == nil)
+    }
+
     /// ptxas refuses any byte above 127, even in a comment (found on the H100: the JIT stopped at a "×").
     @Test func kernelsArePlainASCIIAndNameTheirEntries() {
         for ptx in [FMAKernel.ptx(), ChallengeKernel.ptx()] {

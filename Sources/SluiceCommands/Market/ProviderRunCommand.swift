@@ -195,7 +195,7 @@ extension ProviderCommand {
                 let n = GPUChallenge.size(for: device, targetMilliseconds: targetMilliseconds)
                 let seed = Hash.sha256(Array("provider gpus \(d) \(Date().timeIntervalSince1970)".utf8))
                 let c = GPUChallenge(seed: seed, size: n)
-                let gpu = device.model == "cpu" ? nil : offer.gpus.first { $0.gpu.model == device.model }?.gpu.index
+                let gpu = offer.challengeGPU(for: device)
                 let solved = ProofSolver.answer(c, device: UInt8(d), gpu: gpu, logger: logger)
                 let clock = ContinuousClock()
                 let checkStart = clock.now

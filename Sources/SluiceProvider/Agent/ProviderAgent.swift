@@ -68,8 +68,8 @@ public actor ProviderAgent {
     let work: WorkDirectory
     private(set) var devices: [GPUDevice] = []
     private var gpuIndices: [String] = []
-    /// The selected GPUs' indices and models, to run a device class's challenge on one of its GPUs.
-    private var gpuModels: [(index: Int, model: String)] = []
+    /// What discovery found: the GPU that answers each device class's challenges.
+    private var offer: DeviceOffer? = nil
     /// Proof-of-GPU challenges being answered, and the last round answered, by device index.
     private var proving: Set<Int> = []
     private var answeredRounds: [Int: UInt32] = [:]
@@ -169,7 +169,7 @@ public actor ProviderAgent {
         }
         devices = offer.devices
         gpuIndices = offer.gpus.map { String($0.gpu.index) }
-        gpuModels = offer.gpus.map { ($0.gpu.index, $0.gpu.model) }
+        self.offer = offer
     }
 
     /// Registers the provider with its devices, or updates them when they changed.
@@ -464,7 +464,7 @@ public actor ProviderAgent {
             }
             let challenge = GPUChallenge(seed: proof.seed, size: Int(proof.size))
             let model = devices[d].model
-            let gpu = model == "cpu" ? nil : gpuModels.first(where: { $0.model == model })?.index
+            let gpu = offer?.challengeGPU(for: devices[d])
             let logger = self.logger
             logger.info(
                 "\("proof of GPU: device \(d) (\(model)) round \(proof.round): \(proof.size)×\(proof.size) product, due at \(proof.deadline)")"

@@ -39,6 +39,12 @@ public struct DeviceOffer: Sendable {
             cpuScore: score)
     }
 
+    /// The GPU that answers a device class's proof-of-GPU challenges: the first selected GPU of its model (nil
+    /// for CPU capacity: the CPU answers).
+    public func challengeGPU(for device: GPUDevice) -> Int? {
+        device.model == "cpu" ? nil : gpus.first { $0.gpu.model == device.model }?.gpu.index
+    }
+
     /// "1 × NVIDIA H100 80GB HBM3 (80 GB, score 56008)", one entry per device class.
     public var summary: String {
         devices.map { "\($0.count) × \($0.model) (\($0.vramGB) GB, score \($0.score))" }.joined(separator: ", ")
