@@ -205,12 +205,28 @@ struct ChainStoreTests {
         #expect(try store.check().ok)
         let batch = WriteBatch(store.database)
         batch.put(
-            "state", StateKey.account(account(7)).canonicalBytes,
+            "accounts", StateKey.account(account(7)).canonicalBytes,
             StateValue.account(AccountState(balance: 123_456_789, sequence: 0)).canonicalBytes)
         try store.database.write(batch)
         let report = try store.check()
         #expect(!report.ok)
         #expect(report.problems.contains { $0.contains("recomputed from the stored values") })
+    }
+
+    /// Balances live in `accounts`, where reads look; one found in `state` is reported, not counted.
+    @Test func checkCatchesAValueInTheWrongFamily() throws {
+        let dir = TempDir()
+        let store = try ChainStore(path: dir.path, chainId: 9)
+        try buildChain(store, blocks: 1)
+        let key = StateKey.account(account(3))
+        let stored = try #require(try store.value(key))
+        let batch = WriteBatch(store.database)
+        batch.delete("accounts", key.canonicalBytes)
+        batch.put("state", key.canonicalBytes, stored.canonicalBytes)
+        try store.database.write(batch)
+        #expect(try store.value(key) == nil)
+        let report = try store.check()
+        #expect(report.problems.contains { $0.contains("stored in the state family") })
     }
 
     @Test func commitRejectsABlockThatDoesNotExtendTheHead() throws {

@@ -48,6 +48,19 @@ import Testing
         Self.expectSame(updated.newNodes, try Self.roundTrip(updated.newNodes))
     }
 
+    /// Pages encoded on several threads (each a slice of the nodes, joined per page) are the same bytes.
+    @Test func pagesAreTheSameOnEveryThreadCount() {
+        let built = SparseMerkleTree.build(
+            version: 4, leaves: (0..<15000).map { (Self.keyHash($0), Self.valueHash($0, 0)) }, threads: 2)
+        #expect(built.newNodes.count > 3 * 8192, "too few nodes to split")
+        let one = TreePages.pages(built.newNodes, threads: 1)
+        for threads in [2, 3] {
+            let many = TreePages.pages(built.newNodes, threads: threads)
+            #expect(many.map(\.key) == one.map(\.key))
+            #expect(many.map(\.value) == one.map(\.value), "pages differ on \(threads) threads")
+        }
+    }
+
     @Test func pagesAreSmallerThanTheNodes() {
         let built = SparseMerkleTree.build(
             version: 7, leaves: (0..<5000).map { (Self.keyHash($0), Self.valueHash($0, 0)) }, threads: 2)

@@ -88,23 +88,28 @@ extension ChainStore {
         var accounts = 0
         var supply = Amount.zero
         do {
-            try database.scan(Family.state) { rawKey, rawValue in
-                do {
-                    let key = try StateKey(canonicalBytes: Array(rawKey))
-                    let value = try StateValue(canonicalBytes: Array(rawValue))
-                    if case .account(let a) = value {
-                        accounts += 1
-                        if let s = supply.adding(a.balance) {
-                            supply = s
-                        } else {
-                            problem("the supply overflows 2^128")
+            for family in Family.stateFamilies {
+                try database.scan(family) { rawKey, rawValue in
+                    do {
+                        let key = try StateKey(canonicalBytes: Array(rawKey))
+                        if Family.state(for: key) != family {
+                            problem("\(key) is stored in the \(family) family, where reads never look")
                         }
+                        let value = try StateValue(canonicalBytes: Array(rawValue))
+                        if case .account(let a) = value {
+                            accounts += 1
+                            if let s = supply.adding(a.balance) {
+                                supply = s
+                            } else {
+                                problem("the supply overflows 2^128")
+                            }
+                        }
+                        entries.append((key, value))
+                    } catch {
+                        problem("a state entry does not decode: \(error)")
                     }
-                    entries.append((key, value))
-                } catch {
-                    problem("a state entry does not decode: \(error)")
+                    return true
                 }
-                return true
             }
         } catch { throw StorageError(.database, "cannot scan the state: \(error)") }
         let recomputed = SparseMerkleTree.build(

@@ -34,9 +34,11 @@ extension ChainStore {
         }
         var entries: [([UInt8], [UInt8])] = []
         do {
-            try database.scan(Family.state) { key, value in
-                entries.append((Array(key), Array(value)))
-                return true
+            for family in Family.stateFamilies {
+                try database.scan(family) { key, value in
+                    entries.append((Array(key), Array(value)))
+                    return true
+                }
             }
         } catch { throw StorageError(.database, "cannot scan the state: \(error)") }
         w.writeULEB(UInt64(entries.count))

@@ -24,10 +24,11 @@ public final class ChainStore: @unchecked Sendable {
     /// leave out the hashes they can recompute, and the stale-node record is compact (TreePages.swift,
     /// StoreSchema.swift). 6: a block's receipts are one record, the stale record counts nodes per page;
     /// provider records carry proofs of GPU, uptime slots and epoch work; the market's rewards, emitted total
-    /// and earnings ledger (MarketIncome.swift, MarketProofs.swift).
-    public static let schemaVersion: UInt32 = 6
+    /// and earnings ledger (MarketIncome.swift, MarketProofs.swift). 7: balances live in their own column
+    /// family, `accounts`, with a hash-indexed memtable (StoreSchema.swift).
+    public static let schemaVersion: UInt32 = 7
     /// The oldest layout this build still reads.
-    public static let oldestReadableSchema: UInt32 = 6
+    public static let oldestReadableSchema: UInt32 = 7
 
     public let database: RocksDatabase
     public let chainId: UInt64
@@ -56,7 +57,7 @@ public final class ChainStore: @unchecked Sendable {
         } catch {
             throw StorageError(.database, "cannot create the data dir \(path): \(error.localizedDescription)")
         }
-        database = try RocksDatabase(path: path, columnFamilies: Family.all)
+        database = try RocksDatabase(path: path, columnFamilies: Family.all, hashedPrefixes: Family.hashedPrefixes)
         let storedSchema = try database.get(Family.meta, MetaKey.schema)
         let storedChain = try database.get(Family.meta, MetaKey.chain)
         if let storedSchema {
@@ -72,7 +73,7 @@ public final class ChainStore: @unchecked Sendable {
                 throw StorageError(
                     .olderSchema,
                     "\(path) was written by an older Sluice (data schema \(schema); this build reads \(Self.oldestReadableSchema) "
-                        + "to \(Self.schemaVersion): the receipts, stale-node and market records changed): remove it to start "
+                        + "to \(Self.schemaVersion): balances moved to their own column family): remove it to start "
                         + "a new chain, or use another --data dir"
                 )
             }
@@ -179,7 +180,7 @@ public final class ChainStore: @unchecked Sendable {
 
     /// The latest value of a state key.
     public func value(_ key: StateKey) throws(StorageError) -> StateValue? {
-        guard let bytes = try database.get(Family.state, key.canonicalBytes) else { return nil }
+        guard let bytes = try database.get(Family.state(for: key), key.canonicalBytes) else { return nil }
         do { return try StateValue(canonicalBytes: bytes) } catch {
             throw StorageError(.corrupt, "the value of \(key) does not decode: \(error.message)")
         }
@@ -259,7 +260,7 @@ public final class ChainStore: @unchecked Sendable {
         while start < entries.count {
             let batch = WriteBatch(database)
             for (k, v) in entries[start..<min(start + chunk, entries.count)] {
-                batch.put(Family.state, k.canonicalBytes, v.canonicalBytes)
+                batch.put(Family.state(for: k), k.canonicalBytes, v.canonicalBytes)
             }
             try database.write(batch, sync: false)
             start += chunk
@@ -270,7 +271,7 @@ public final class ChainStore: @unchecked Sendable {
     func writeInBulk(_ tree: MerkleUpdate) throws(StorageError) {
         for (key, node) in tree.newNodes { nodeCache.setCurrent(key, node) }
         let pages = WriteBatch(database)
-        for (key, page) in TreePages.pages(tree.newNodes) { pages.put(Family.tree, key, page) }
+        for (key, page) in TreePages.pages(tree.newNodes, threads: threads) { pages.put(Family.tree, key, page) }
         try database.write(pages, sync: false)
     }
 
@@ -324,7 +325,7 @@ public final class ChainStore: @unchecked Sendable {
 
         recording.wait()
         let h = bigEndian(height)
-        for (key, page) in TreePages.pages(update.newNodes) { batch.put(Family.tree, key, page) }
+        for (key, page) in TreePages.pages(update.newNodes, threads: threads) { batch.put(Family.tree, key, page) }
         if !update.staleNodes.isEmpty {
             // One record per block, not one per node: a pruner reads it whole anyway.
             batch.put(Family.stale, h, staleRecord(update.staleNodes))
@@ -363,8 +364,9 @@ public final class ChainStore: @unchecked Sendable {
             throw error
         }
         headLock.withLock { $0 = newHead }
-        for w in writes { stateCache.set(w.key, w.value) }
         caching.wait()
+        let stateCache = self.stateCache
+        writes.concurrentForEach(threads: threads) { stateCache.set($0.key, $0.value) }
         timings.write = DispatchTime.now().uptimeNanoseconds - rooted
         return (newHead, timings)
     }
@@ -415,10 +417,11 @@ public final class ChainStore: @unchecked Sendable {
             var start = 0
             for (n, end) in ends.enumerated() {
                 let key = UnsafeRawBufferPointer(rebasing: raw[start..<end.key])
+                let family = Family.state(for: writes[sorted[n]].key)
                 if writes[sorted[n]].value != nil {
-                    batch.put(Family.state, key: key, value: UnsafeRawBufferPointer(rebasing: raw[end.key..<end.value]))
+                    batch.put(family, key: key, value: UnsafeRawBufferPointer(rebasing: raw[end.key..<end.value]))
                 } else {
-                    batch.delete(Family.state, Array(key))
+                    batch.delete(family, Array(key))
                 }
                 start = end.value
             }

@@ -9,7 +9,8 @@ public import SluiceMerkle
 //   txs           transaction hash → height (u64 BE) ‖ index (u32 BE)
 //   receipts      height (u64 BE) → the block's receipts in one record (`ReceiptsRecord`); none for an
 //                 empty block
-//   state         StateKey (canonical) → StateValue (canonical): the latest values
+//   accounts      StateKey (canonical) → StateValue (canonical): the latest balances (`bank/account/…`)
+//   state         StateKey (canonical) → StateValue (canonical): the other latest values (the market's)
 //   tree          version (u64 BE) ‖ page → the nodes of that version in that page (TreePages.swift)
 //   stale         version (u64 BE) → for each older page that lost nodes at that version, how many
 //                 (`staleRecord`); a page can go once its counts add up to its node count
@@ -17,6 +18,13 @@ public import SluiceMerkle
 //
 // Heights are big-endian so that RocksDB's byte order is height order. The tree's version is the
 // block height: genesis is version 0.
+//
+// `accounts` and `txs` are only read by exact key (and scanned whole by `db check` and snapshot export),
+// and their keys start with a hash (the space, then an address hash; a transaction hash). Their memtables
+// are hash-indexed on that prefix (`RocksDatabase`'s `hashedPrefixes`): a block's 20,000 balance writes and
+// 10,000 transaction-index entries went into skip lists of a few hundred thousand entries at ~2 µs each,
+// most of a commit. The market's records stay in `state`, a skip list, because the API lists jobs in
+// order. Balances are the lowest space (1), so `accounts` then `state` is the whole state in key order.
 
 enum Family {
     static let meta = "meta"
@@ -24,11 +32,21 @@ enum Family {
     static let blockHashes = "block_hashes"
     static let transactions = "txs"
     static let receipts = "receipts"
+    static let accounts = "accounts"
     static let state = "state"
     static let tree = "tree"
     static let stale = "stale"
     static let roots = "roots"
-    static let all = [meta, blocks, blockHashes, transactions, receipts, state, tree, stale, roots]
+    static let all = [meta, blocks, blockHashes, transactions, receipts, accounts, state, tree, stale, roots]
+    /// The hash-indexed families and the length of their keys' hashed prefix: the space and 8 bytes of the
+    /// address hash; 8 bytes of the transaction hash.
+    static let hashedPrefixes = [accounts: 12, transactions: 8]
+    /// The families of the latest state values, in key order.
+    static let stateFamilies = [accounts, state]
+
+    /// The family holding the latest value of `key`.
+    @inline(__always)
+    static func state(for key: StateKey) -> String { key.space == .bankAccount ? accounts : state }
 }
 
 enum MetaKey {

@@ -57,11 +57,37 @@ enum TreePages {
     }
 
     /// Groups nodes of one version into page records.
+    ///
+    /// With several threads, each encodes a contiguous slice of `nodes` into pages of its own, and a page is
+    /// the slices' parts joined in order: a page is a plain sequence of node records, so the bytes are the
+    /// same for every thread count.
     /// - Precondition: every node shares one version, and every child recorded at that version is among
     ///   `nodes` (what an update or a build returns).
-    static func pages(_ nodes: [(key: NodeKey, node: MerkleNode)]) -> [(key: [UInt8], value: [UInt8])] {
-        // 257 buffers indexed by page (top page first), filled in place, with no per-node key array to hash.
+    static func pages(
+        _ nodes: [(key: NodeKey, node: MerkleNode)], threads: Int = 1
+    ) -> [(key: [UInt8], value: [UInt8])] {
         guard let version = nodes.first?.key.version else { return [] }
+        let parts = Swift.max(1, Swift.min(threads, nodes.count / 8192))
+        let encoded = Array(0..<parts).concurrentMap(threads: parts) { part in
+            encode(nodes[(nodes.count * part / parts)..<(nodes.count * (part + 1) / parts)], version: version)
+        }
+        var pages: [(key: [UInt8], value: [UInt8])] = []
+        for page in 0..<pageCount {
+            var value = encoded[0][page].bytes
+            for part in encoded.dropFirst() { value += part[page].bytes }
+            guard !value.isEmpty else { continue }
+            var key = bigEndian(version)
+            if page == 0 { key.append(0) } else { key += [1, UInt8(page - 1)] }
+            pages.append((key, value))
+        }
+        return pages
+    }
+
+    /// The page contents of a slice of nodes: 257 buffers indexed by page (top page first), filled in place,
+    /// with no per-node key array to hash.
+    private static func encode(
+        _ nodes: ArraySlice<(key: NodeKey, node: MerkleNode)>, version: UInt64
+    ) -> [CanonicalWriter] {
         var buffers = [CanonicalWriter](repeating: CanonicalWriter(capacity: 0), count: pageCount)
         for (key, node) in nodes {
             precondition(key.version == version, "a page batch mixes versions")
@@ -83,13 +109,7 @@ enum TreePages {
                 write(right, version: version, inPage: childInPage, to: &buffers[page])
             }
         }
-        var pages: [(key: [UInt8], value: [UInt8])] = []
-        for (page, buffer) in buffers.enumerated() where !buffer.bytes.isEmpty {
-            var key = bigEndian(version)
-            if page == 0 { key.append(0) } else { key += [1, UInt8(page - 1)] }
-            pages.append((key, buffer.bytes))
-        }
-        return pages
+        return buffers
     }
 
     @inline(__always)
