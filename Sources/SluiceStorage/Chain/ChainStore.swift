@@ -364,6 +364,7 @@ public final class ChainStore: @unchecked Sendable {
             throw error
         }
         headLock.withLock { $0 = newHead }
+        database.releaseLogPages()
         caching.wait()
         let stateCache = self.stateCache
         writes.concurrentForEach(threads: threads) { stateCache.set($0.key, $0.value) }
