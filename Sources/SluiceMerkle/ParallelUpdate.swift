@@ -59,6 +59,8 @@ enum ParallelUpdate {
             var worker = UpdateWorker(
                 reader: reader, version: version, changes: changes,
                 expected: (count * nodesPerChange.new + 4, count * nodesPerChange.stale + 4))
+            worker.readLeaves.reserveCapacity(count + 1)
+            worker.pendingLeaves.reserveCapacity(2 * count + 4)
             var existing = task.existing
             if let carried = task.carried {
                 worker.readLeaves.append(carried)

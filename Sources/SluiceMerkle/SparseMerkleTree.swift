@@ -83,9 +83,10 @@ public enum SparseMerkleTree {
             throw MerkleError(.invalidRequest, "the key \(sorted[i].keyHash.hex) is changed twice in one update")
         }
         // A change rewrites its path, about log2(n / k) + 2 nodes below the shared top: 6 to 8 per change for
-        // 20,000 changes on 200,000 to 1,000,000 leaves, as many stale.
+        // 20,000 changes on 200,000 to 1,000,000 leaves, as many stale. Sized for 10, so that a task whose
+        // keys sit deeper than average rarely grows (and copies) its arrays.
         return try ParallelUpdate.run(
-            reader: reader, root: root, version: version, changes: sorted, threads: threads, nodesPerChange: (8, 8))
+            reader: reader, root: root, version: version, changes: sorted, threads: threads, nodesPerChange: (10, 10))
     }
 
     /// Builds a whole tree at `version` from its leaves (genesis, snapshot import), in any order, reading nothing.
