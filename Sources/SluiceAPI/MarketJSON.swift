@@ -41,10 +41,13 @@ public struct ProviderJSON: Codable, Sendable, Equatable {
     /// Uptime at the height read, in basis points: the share of the last 64 uptime slots (since
     /// registration) with a heartbeat (`ProviderRecord.uptimeBasisPoints`).
     public var uptimeBasisPoints: UInt32
+    /// Whether matching and audit draws consider it at the height read: false once it has sent no
+    /// heartbeat for the market's `heartbeatTimeoutBlocks`.
+    public var live: Bool
 
-    /// The one mapping of a provider record to JSON; the uptime is computed for `height` with the
-    /// market's `uptimeSlotBlocks`.
-    public init(_ p: ProviderRecord, height: UInt64, uptimeSlotBlocks: UInt64) {
+    /// The one mapping of a provider record to JSON; the uptime and liveness are computed for `height`
+    /// with the market's parameters.
+    public init(_ p: ProviderRecord, height: UInt64, parameters: MarketParameters) {
         address = p.owner
         status = p.status.name
         devices = p.offer.devices.map(ProviderOfferJSON.Device.init)
@@ -65,7 +68,8 @@ public struct ProviderJSON: Codable, Sendable, Equatable {
         heartbeats = p.heartbeats
         unbondHeight = p.status == .active ? nil : p.unbondHeight
         proofs = p.proofs.enumerated().map { DeviceProofJSON(device: $0.offset, $0.element) }
-        uptimeBasisPoints = p.uptimeBasisPoints(at: height, slotBlocks: uptimeSlotBlocks)
+        uptimeBasisPoints = p.uptimeBasisPoints(at: height, slotBlocks: parameters.uptimeSlotBlocks)
+        live = p.isLive(at: height, timeoutBlocks: parameters.heartbeatTimeoutBlocks)
     }
 
     /// "2 × NVIDIA H100 80 GB, 1 × RTX 4090 24 GB".
@@ -286,6 +290,7 @@ public struct MarketParamsJSON: Codable, Sendable, Equatable {
     public var epochBlocks: UInt64
     public var providerShareBasisPoints: UInt32
     public var uptimeSlotBlocks: UInt64
+    public var heartbeatTimeoutBlocks: UInt64
     /// Minted by emissions so far.
     public var emitted: Amount
 
@@ -315,6 +320,7 @@ public struct MarketParamsJSON: Codable, Sendable, Equatable {
         epochBlocks = p.epochBlocks
         providerShareBasisPoints = p.providerShareBasisPoints
         uptimeSlotBlocks = p.uptimeSlotBlocks
+        heartbeatTimeoutBlocks = p.heartbeatTimeoutBlocks
         self.emitted = emitted
     }
 }

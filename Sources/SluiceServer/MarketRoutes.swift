@@ -54,13 +54,13 @@ extension APIServer {
     }
 
     func providers() throws -> Response {
-        let slot = storedMarketParameters.uptimeSlotBlocks
+        let parameters = storedMarketParameters
         let list = try atOneHeight { () throws(APIError) -> [ProviderJSON] in
             guard case .book(let book)? = node.store.peek(.marketBook) else { return [] }
             let height = node.store.head?.height ?? 0
             return book.providers.compactMap { address in
                 guard case .provider(let p)? = node.store.peek(.provider(address)) else { return nil }
-                return ProviderJSON(p, height: height, uptimeSlotBlocks: slot)
+                return ProviderJSON(p, height: height, parameters: parameters)
             }
         }
         return jsonResponse(ProviderListJSON(height: list.height, providers: list.value))
@@ -96,8 +96,7 @@ extension APIServer {
                 "\(address.hex) is not a registered provider: see GET /v1/market/providers for those that are")
         }
         return jsonResponse(
-            ProviderJSON(
-                p, height: node.store.head?.height ?? 0, uptimeSlotBlocks: storedMarketParameters.uptimeSlotBlocks))
+            ProviderJSON(p, height: node.store.head?.height ?? 0, parameters: storedMarketParameters))
     }
 
     /// `GET /v1/market/providers/{address}/earnings`: the address's income ledger (empty when it has none).

@@ -267,7 +267,7 @@ public enum OpenAPIDocument {
               "Error": {"description": "an error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
             },
             "schemas": {
-              "MarketParams": {"type": "object", "additionalProperties": false, "required": ["height", "minimumStake", "openJobBlocks", "unbondingBlocks", "commitGraceSeconds", "revealWindowSeconds", "feeBasisPoints", "missedDeadlineSlashBasisPoints", "auditProbabilityBasisPoints", "dishonestSlashBasisPoints", "slashBurnBasisPoints", "slashAuditorBasisPoints", "slashConsumerBasisPoints", "maxAuditRounds", "auditGraceSeconds", "disputeBond", "disputeWindowSeconds", "proofIntervalSeconds", "proofWindowSeconds", "proofTargetMilliseconds", "burned", "emissionPerEpoch", "epochBlocks", "providerShareBasisPoints", "uptimeSlotBlocks", "emitted"], "properties": {
+              "MarketParams": {"type": "object", "additionalProperties": false, "required": ["height", "minimumStake", "openJobBlocks", "unbondingBlocks", "commitGraceSeconds", "revealWindowSeconds", "feeBasisPoints", "missedDeadlineSlashBasisPoints", "auditProbabilityBasisPoints", "dishonestSlashBasisPoints", "slashBurnBasisPoints", "slashAuditorBasisPoints", "slashConsumerBasisPoints", "maxAuditRounds", "auditGraceSeconds", "disputeBond", "disputeWindowSeconds", "proofIntervalSeconds", "proofWindowSeconds", "proofTargetMilliseconds", "burned", "emissionPerEpoch", "epochBlocks", "providerShareBasisPoints", "uptimeSlotBlocks", "heartbeatTimeoutBlocks", "emitted"], "properties": {
                 "height": \#(u64), "minimumStake": \#(amount), "openJobBlocks": \#(u64), "unbondingBlocks": \#(u64),
                 "commitGraceSeconds": \#(u64), "revealWindowSeconds": \#(u64), "feeBasisPoints": \#(u64),
                 "missedDeadlineSlashBasisPoints": \#(u64), "auditProbabilityBasisPoints": \#(u64), "dishonestSlashBasisPoints": \#(u64),
@@ -275,7 +275,7 @@ public enum OpenAPIDocument {
                 "maxAuditRounds": \#(u64), "auditGraceSeconds": \#(u64), "disputeBond": \#(amount), "disputeWindowSeconds": \#(u64),
                 "proofIntervalSeconds": \#(u64), "proofWindowSeconds": \#(u64), "proofTargetMilliseconds": \#(u64),
                 "burned": \#(amount), "emissionPerEpoch": \#(amount), "epochBlocks": \#(u64),
-                "providerShareBasisPoints": \#(u64), "uptimeSlotBlocks": \#(u64), "emitted": \#(amount)
+                "providerShareBasisPoints": \#(u64), "uptimeSlotBlocks": \#(u64), "heartbeatTimeoutBlocks": \#(u64), "emitted": \#(amount)
               }},
               "Rewards": {"type": "object", "additionalProperties": false, "required": ["height", "address", "unclaimed", "earned", "claimed", "epoch", "epochEndHeight", "epochGpuSeconds"], "properties": {
                 "height": \#(u64), "address": \#(hash), "unclaimed": \#(amount), "earned": \#(amount), "claimed": \#(amount),
@@ -386,7 +386,7 @@ public enum OpenAPIDocument {
                 "stateRoot": \#(hash), "transactionCount": {"type": "integer"},
                 "receipts": {"type": "array", "items": {"$ref": "#/components/schemas/EventReceipt"}}
               }},
-              "Provider": {"type": "object", "required": ["address", "status", "devices", "region", "runners", "endpoint", "stake", "pricePerGpuHour", "capacity", "busy", "free", "reputation", "jobsDone", "jobsFailed", "jobsDisputed", "registeredHeight", "lastHeartbeatHeight", "heartbeats", "uptimeBasisPoints", "proofs"], "additionalProperties": false, "properties": {
+              "Provider": {"type": "object", "required": ["address", "status", "devices", "region", "runners", "endpoint", "stake", "pricePerGpuHour", "capacity", "busy", "free", "reputation", "jobsDone", "jobsFailed", "jobsDisputed", "registeredHeight", "lastHeartbeatHeight", "heartbeats", "uptimeBasisPoints", "live", "proofs"], "additionalProperties": false, "properties": {
                 "proofs": {"type": "array", "description": "proof of GPU, one entry per device class", "items": {"type": "object", "required": ["device", "status", "eligible", "round", "seed", "size", "deadline", "passed", "failed", "verifiedHeight"], "additionalProperties": false, "properties": {
                   "device": {"type": "integer", "minimum": 0}, "status": {"type": "string", "enum": ["pending", "verified", "failed", "none"]},
                   "eligible": {"type": "boolean"}, "round": \#(u64), "seed": \#(hash), "size": \#(u64), "deadline": \#(u64),
@@ -396,6 +396,7 @@ public enum OpenAPIDocument {
                 "runners": {"type": "array", "items": {"type": "string"}},
                 "lastHeartbeatHeight": \#(u64), "heartbeats": \#(u64), "unbondHeight": \#(u64),
                 "uptimeBasisPoints": {"type": "integer", "minimum": 0, "maximum": 10000, "description": "share of the last 64 uptime slots with a heartbeat"},
+                "live": {"type": "boolean", "description": "false once it has sent no heartbeat for heartbeatTimeoutBlocks: matching and audit draws skip it"},
                 "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
                   "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64), "pricePerGpuHour": \#(amount)
                 }}},

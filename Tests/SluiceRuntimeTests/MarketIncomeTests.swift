@@ -225,6 +225,32 @@ struct MarketIncomeTests {
         #expect(chain.job(id)?.assigned.map(\.provider) == [high])
     }
 
+    @Test func aProviderSilentPastTheTimeoutIsNotMatchedUntilItsNextHeartbeat() throws {
+        var timed = params
+        timed.heartbeatTimeoutBlocks = 20
+        var chain = MarketChain(funded: [consumer, p1, p2], params: timed)
+        // Block 1: p1 asks less than p2; only p2 sends heartbeats afterwards.
+        chain.block([chain.tx(p1, offer(price: 6)), chain.tx(p2, offer(price: 7))])
+        advance(&chain, to: 15)
+        chain.block([chain.tx(p2, .providerHeartbeat)])
+        advance(&chain, to: 20)
+        // At block 21 p1's registration is exactly 20 blocks old: still live, and the cheaper ask.
+        #expect(chain.provider(p1)?.isLive(at: 21, timeoutBlocks: 20) == true)
+        #expect(chain.provider(p1)?.isLive(at: 22, timeoutBlocks: 20) == false)
+        advance(&chain, to: 21)
+        // Block 22: p1 is silent, so the job goes to p2 at its higher ask.
+        let a = try #require(chain.block([chain.tx(consumer, job(maxPrice: 10))])[0].output)
+        #expect(chain.job(a)?.assigned.map(\.provider) == [p2])
+        // Block 23: p2 is busy and p1 silent: the next job waits.
+        let b = try #require(chain.block([chain.tx(consumer, job(maxPrice: 10))])[0].output)
+        #expect(chain.job(b)?.status == .open)
+        // Block 24: p1's heartbeat makes it live again, and the waiting job is matched to it.
+        chain.block([chain.tx(p1, .providerHeartbeat)])
+        #expect(chain.job(b)?.assigned.map(\.provider) == [p1])
+        // A timeout of 0 never skips anyone.
+        #expect(chain.provider(p1)?.isLive(at: 1_000_000, timeoutBlocks: 0) == true)
+    }
+
     @Test func emissionParametersAreValidatedAndEncoded() throws {
         var bad = params
         bad.providerShareBasisPoints = 10_001
@@ -237,9 +263,16 @@ struct MarketIncomeTests {
         #expect { try bad.validate() } throws: { ($0 as? MarketParametersError)?.code == .zeroWindow }
         #expect(try MarketParameters(canonicalBytes: params.canonicalBytes) == params)
         // A version-1 value (an older genesis) reads the new parameters as their defaults.
-        var old = Array(MarketParameters.default.canonicalBytes.dropLast(16 + 8 + 4 + 8 + 3 * 8))
+        var old = Array(MarketParameters.default.canonicalBytes.dropLast(16 + 8 + 4 + 8 + 3 * 8 + 8))
         old[0] = 1
         #expect(try MarketParameters(canonicalBytes: old) == .default)
+        // A version-2 value reads the heartbeat timeout as its default.
+        var two = Array(MarketParameters.default.canonicalBytes.dropLast(8))
+        two[0] = 2
+        #expect(try MarketParameters(canonicalBytes: two) == .default)
+        var four = MarketParameters.default.canonicalBytes
+        four[0] = 4
+        #expect(throws: CoreError.self) { try MarketParameters(canonicalBytes: four) }
         #expect(params.epoch(of: 0) == 0 && params.epoch(of: 10) == 0 && params.epoch(of: 11) == 1)
     }
 }

@@ -80,8 +80,9 @@ struct IncomeRouteTests {
                 #expect(ledger.totals["job-pay"] == 98 && ledger.totals["emission"] == 500 && ledger.count == 2)
                 let params: MarketParamsJSON = try await api.get("/v1/market/params")
                 #expect(params.epochBlocks == 20 && params.emissionPerEpoch == 1_000 && params.emitted.value >= 1_000)
+                #expect(params.heartbeatTimeoutBlocks == MarketParameters.default.heartbeatTimeoutBlocks)
                 let provider: ProviderJSON = try await api.get("/v1/market/providers/\(a.address.hex)")
-                #expect(provider.heartbeats == 1 && provider.uptimeBasisPoints <= 10_000)
+                #expect(provider.heartbeats == 1 && provider.uptimeBasisPoints <= 10_000 && provider.live)
 
                 // The claim moves the 500 to the balance; a second one fails: nothing left.
                 let before = try await api.account(a.address)

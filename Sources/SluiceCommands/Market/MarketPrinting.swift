@@ -38,6 +38,7 @@ func printProvider(_ p: ProviderJSON) {
         stake:       \(p.stake)
         reputation:  \(p.reputation) (\(p.jobsDone) done, \(p.jobsFailed) failed, \(p.jobsDisputed) disputed)
         uptime:      \(percent(p.uptimeBasisPoints)) (\(p.heartbeats) heartbeats, last at block \(p.lastHeartbeatHeight))
+        live:        \(p.live ? "yes" : "no: no heartbeat within the market's timeout, so it is not matched (run its agent)")
         registered:  block \(p.registeredHeight)
         """)
     for proof in p.proofs {

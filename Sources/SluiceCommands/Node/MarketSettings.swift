@@ -71,6 +71,9 @@ enum MarketSettings {
             "provider_share_basis_points", "providers' share of an epoch's emission (the rest: validators)",
             \.providerShareBasisPoints),
         integer("uptime_slot_blocks", "blocks per uptime slot (one heartbeat expected in each)", \.uptimeSlotBlocks),
+        integer(
+            "heartbeat_timeout_blocks", "blocks without a heartbeat before a provider is skipped (0: never)",
+            \.heartbeatTimeoutBlocks),
     ]
 
     static var names: String { all.map(\.name).joined(separator: ", ") }

@@ -184,6 +184,8 @@ enum MarketAuction {
         var asks: [Ask] = []
         asks.reserveCapacity(providers.count)
         for (i, p) in providers.enumerated() {
+            // A silent provider offers nothing until its next heartbeat.
+            guard p.isLive(at: context.height, timeoutBlocks: params.heartbeatTimeoutBlocks) else { continue }
             let uptime = p.uptimeBasisPoints(at: context.height, slotBlocks: params.uptimeSlotBlocks)
             for d in p.offer.devices.indices {
                 asks.append(

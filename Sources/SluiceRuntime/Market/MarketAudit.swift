@@ -115,7 +115,8 @@ extension MarketAuction {
         var eligible: [ProviderRecord] = []
         for address in step.providers {
             guard case .provider(let p)? = writes.read(.provider(address)) else { continue }
-            if p.status == .active && p.free >= job.spec.gpuCount,
+            if p.status == .active && p.free >= job.spec.gpuCount
+                && p.isLive(at: step.context.height, timeoutBlocks: step.params.heartbeatTimeoutBlocks),
                 let ask = p.cheapestAsk(for: job.spec, proven: step.params.proofsRequired),
                 ask <= job.spec.maxPricePerGPUHour && p.owner != job.consumer
                     && !job.assigned.contains(where: { $0.provider == p.owner })

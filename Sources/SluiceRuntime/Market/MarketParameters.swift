@@ -59,6 +59,9 @@ public struct MarketParameters: Hashable, Sendable {
     /// The uptime figure expects one `provider.heartbeat` per slot of this many blocks (the agent sends
     /// one every 40 blocks, so a slot of 60 leaves room for inclusion delays).
     public var uptimeSlotBlocks: UInt64
+    /// A provider whose last heartbeat (or registration) is more than this many blocks old is skipped by
+    /// matching and audit draws until it sends one (0: never skipped). The agent sends one every 40 blocks.
+    public var heartbeatTimeoutBlocks: UInt64
 
     public init(
         minimumStake: Amount = 1_000, openJobBlocks: UInt64 = 1_200, unbondingBlocks: UInt64 = 2_400,
@@ -69,7 +72,7 @@ public struct MarketParameters: Hashable, Sendable {
         auditGraceSeconds: UInt64 = 600, disputeBond: Amount = 1_000, disputeWindowSeconds: UInt64 = 60,
         proofIntervalSeconds: UInt64 = 3_600, proofWindowSeconds: UInt64 = 30, proofTargetMilliseconds: UInt64 = 2_000,
         emissionPerEpoch: Amount = 1_000, epochBlocks: UInt64 = 14_400, providerShareBasisPoints: UInt32 = 5_000,
-        uptimeSlotBlocks: UInt64 = 60
+        uptimeSlotBlocks: UInt64 = 60, heartbeatTimeoutBlocks: UInt64 = 1_200
     ) {
         self.minimumStake = minimumStake
         self.openJobBlocks = openJobBlocks
@@ -94,6 +97,7 @@ public struct MarketParameters: Hashable, Sendable {
         self.epochBlocks = epochBlocks
         self.providerShareBasisPoints = providerShareBasisPoints
         self.uptimeSlotBlocks = uptimeSlotBlocks
+        self.heartbeatTimeoutBlocks = heartbeatTimeoutBlocks
     }
 
     /// Whether devices must pass proof-of-GPU challenges to be matched.
@@ -102,7 +106,8 @@ public struct MarketParameters: Hashable, Sendable {
     /// The values of docs/MARKET.md's table: 10 minutes of commit grace, 2 % fee, 10 % for a missed
     /// deadline, 2 % of agreeing jobs audited, 50 % of the stake for a contradicted result (half burned,
     /// a quarter each to the auditor and the consumer), 3 audit rounds, a 60 s dispute window; 1,000
-    /// base units minted per epoch of 14,400 blocks, half to providers; one heartbeat expected per 60 blocks.
+    /// base units minted per epoch of 14,400 blocks, half to providers; one heartbeat expected per 60 blocks,
+    /// and a provider silent for 1,200 blocks (5 minutes at 250 ms) skipped.
     public static let `default` = MarketParameters()
 
     // Constants: gas of the market's transactions and the protocol's limits.
@@ -200,8 +205,8 @@ public struct MarketParametersError: Error, CustomStringConvertible, Sendable, E
 
 extension MarketParameters: CanonicalCodable {
     /// The encoding's version: a later one may append parameters. 2 appended the emission and uptime
-    /// parameters; a version 1 value (an older genesis) reads them as their defaults.
-    static let encodingVersion: UInt8 = 2
+    /// parameters, 3 the heartbeat timeout; an older value (an older genesis) reads them as their defaults.
+    static let encodingVersion: UInt8 = 3
 
     public func encode(to w: inout CanonicalWriter) {
         w.write(Self.encodingVersion)
@@ -228,12 +233,13 @@ extension MarketParameters: CanonicalCodable {
         w.write(proofIntervalSeconds)
         w.write(proofWindowSeconds)
         w.write(proofTargetMilliseconds)
+        w.write(heartbeatTimeoutBlocks)
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
         let at = r.offset
         let version = try r.readByte()
-        guard version == 1 || version == Self.encodingVersion else {
+        guard (1...Self.encodingVersion).contains(version) else {
             throw CoreError(.codec, "unknown market parameters version \(version) at offset \(at)")
         }
         minimumStake = try r.readAmount()
@@ -261,6 +267,7 @@ extension MarketParameters: CanonicalCodable {
             proofIntervalSeconds = d.proofIntervalSeconds
             proofWindowSeconds = d.proofWindowSeconds
             proofTargetMilliseconds = d.proofTargetMilliseconds
+            heartbeatTimeoutBlocks = d.heartbeatTimeoutBlocks
             return
         }
         emissionPerEpoch = try r.readAmount()
@@ -270,5 +277,6 @@ extension MarketParameters: CanonicalCodable {
         proofIntervalSeconds = try r.read(UInt64.self)
         proofWindowSeconds = try r.read(UInt64.self)
         proofTargetMilliseconds = try r.read(UInt64.self)
+        heartbeatTimeoutBlocks = version >= 3 ? try r.read(UInt64.self) : MarketParameters.default.heartbeatTimeoutBlocks
     }
 }

@@ -78,6 +78,14 @@ public struct ProviderRecord: Hashable, Sendable {
     /// Higher is better: done jobs, less twice the failed and three times the disputed.
     public var reputation: Int64 { Int64(jobsDone) - 2 * Int64(jobsFailed) - 3 * Int64(jobsDisputed) }
 
+    /// Whether it has shown signs of life within `timeoutBlocks` blocks of `height`: its last heartbeat, or
+    /// its registration when it has sent none (0: always).
+    public func isLive(at height: UInt64, timeoutBlocks: UInt64) -> Bool {
+        guard timeoutBlocks > 0 else { return true }
+        let last = max(lastHeartbeatHeight, registeredHeight)
+        return height <= last || height - last <= timeoutBlocks
+    }
+
     /// Whether its devices meet a job's requirements; with `proven`, only devices that passed their latest
     /// decided proof-of-GPU round count.
     public func fits(_ spec: JobSpec, proven: Bool = false) -> Bool {
