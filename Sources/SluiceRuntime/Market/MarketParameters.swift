@@ -277,6 +277,7 @@ extension MarketParameters: CanonicalCodable {
         proofIntervalSeconds = try r.read(UInt64.self)
         proofWindowSeconds = try r.read(UInt64.self)
         proofTargetMilliseconds = try r.read(UInt64.self)
-        heartbeatTimeoutBlocks = version >= 3 ? try r.read(UInt64.self) : MarketParameters.default.heartbeatTimeoutBlocks
+        heartbeatTimeoutBlocks =
+            version >= 3 ? try r.read(UInt64.self) : MarketParameters.default.heartbeatTimeoutBlocks
     }
 }
