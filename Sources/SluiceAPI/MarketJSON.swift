@@ -24,6 +24,8 @@ public struct ProviderJSON: Codable, Sendable, Equatable {
     public var capacity: UInt32
     public var busy: UInt32
     public var free: UInt32
+    /// GPUs taken per device class (same order as `devices`).
+    public var busyByDevice: [UInt32]
     /// done − 2 × failed − 3 × disputed.
     public var reputation: Int64
     public var jobsDone: UInt32
@@ -59,6 +61,7 @@ public struct ProviderJSON: Codable, Sendable, Equatable {
         capacity = p.capacity
         busy = p.busy
         free = p.free
+        busyByDevice = (0..<p.offer.devices.count).map { $0 < p.busyByDevice.count ? p.busyByDevice[$0] : 0 }
         reputation = p.reputation
         jobsDone = p.jobsDone
         jobsFailed = p.jobsFailed
@@ -115,6 +118,8 @@ public struct JobJSON: Codable, Sendable, Equatable {
     /// One provider assigned to the job, at its own ask.
     public struct Assignment: Codable, Sendable, Equatable {
         public var provider: Address
+        /// The provider's device class it runs on (an index into its devices).
+        public var device: UInt32
         public var pricePerGpuHour: Amount
         /// Its commitment, once sent.
         public var commitment: Hash?
@@ -128,6 +133,7 @@ public struct JobJSON: Codable, Sendable, Equatable {
 
         public init(_ a: JobRecord.Assignment) {
             provider = a.provider
+            device = a.device
             pricePerGpuHour = a.pricePerGPUHour
             commitment = a.commitment
             result = a.result
@@ -167,6 +173,8 @@ public struct JobJSON: Codable, Sendable, Equatable {
     public var auditRound: UInt8?
     /// The auditor of the current round (the last one, once the audit ended), at its own ask.
     public var auditor: Address?
+    /// The auditor's device class the audit runs on.
+    public var auditDevice: UInt32?
     public var auditPricePerGpuHour: Amount?
     /// What the auditor reported: its result, the seconds it used, the blob of its logs.
     public var auditResult: Hash?
@@ -193,6 +201,7 @@ public struct JobJSON: Codable, Sendable, Equatable {
             auditKind = audit.kind.name
             auditRound = audit.round
             auditor = audit.auditor
+            auditDevice = audit.auditor == nil ? nil : audit.device
             auditPricePerGpuHour = audit.auditor == nil ? nil : audit.pricePerGPUHour
             auditResult = audit.result
             auditUsageSeconds = audit.result == nil ? nil : audit.usageSeconds

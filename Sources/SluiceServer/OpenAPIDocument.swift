@@ -386,7 +386,7 @@ public enum OpenAPIDocument {
                 "stateRoot": \#(hash), "transactionCount": {"type": "integer"},
                 "receipts": {"type": "array", "items": {"$ref": "#/components/schemas/EventReceipt"}}
               }},
-              "Provider": {"type": "object", "required": ["address", "status", "devices", "region", "runners", "endpoint", "stake", "pricePerGpuHour", "capacity", "busy", "free", "reputation", "jobsDone", "jobsFailed", "jobsDisputed", "registeredHeight", "lastHeartbeatHeight", "heartbeats", "uptimeBasisPoints", "live", "proofs"], "additionalProperties": false, "properties": {
+              "Provider": {"type": "object", "required": ["address", "status", "devices", "region", "runners", "endpoint", "stake", "pricePerGpuHour", "capacity", "busy", "free", "reputation", "jobsDone", "jobsFailed", "jobsDisputed", "registeredHeight", "lastHeartbeatHeight", "heartbeats", "uptimeBasisPoints", "live", "proofs", "busyByDevice"], "additionalProperties": false, "properties": {
                 "proofs": {"type": "array", "description": "proof of GPU, one entry per device class", "items": {"type": "object", "required": ["device", "status", "eligible", "round", "seed", "size", "deadline", "passed", "failed", "verifiedHeight"], "additionalProperties": false, "properties": {
                   "device": {"type": "integer", "minimum": 0}, "status": {"type": "string", "enum": ["pending", "verified", "failed", "none"]},
                   "eligible": {"type": "boolean"}, "round": \#(u64), "seed": \#(hash), "size": \#(u64), "deadline": \#(u64),
@@ -404,6 +404,7 @@ public enum OpenAPIDocument {
                 "stake": \#(amount), "pricePerGpuHour": \#(amount),
                 "capacity": {"type": "integer", "minimum": 0, "description": "GPUs offered"},
                 "busy": {"type": "integer", "minimum": 0, "description": "GPUs taken by matched jobs"},
+                "busyByDevice": {"type": "array", "items": {"type": "integer", "minimum": 0}, "description": "GPUs taken per device class (same order as devices)"},
                 "free": {"type": "integer", "minimum": 0, "description": "GPUs left to match"},
                 "reputation": {"type": "integer", "description": "done - 2 x failed - 3 x disputed"},
                 "jobsDone": {"type": "integer", "minimum": 0}, "jobsFailed": {"type": "integer", "minimum": 0},
@@ -418,10 +419,10 @@ public enum OpenAPIDocument {
                 "submitHeight": \#(u64), "matchedHeight": \#(u64), "deadline": \#(u64), "result": \#(hash),
                 "failedProviders": {"type": "array", "items": \#(hash)},
                 "settledAt": \#(u64), "auditKind": {"type": "string", "enum": ["disagreement", "random", "dispute"]},
-                "auditRound": {"type": "integer", "minimum": 0}, "auditor": \#(hash), "auditPricePerGpuHour": \#(amount),
+                "auditRound": {"type": "integer", "minimum": 0}, "auditor": \#(hash), "auditDevice": {"type": "integer", "minimum": 0}, "auditPricePerGpuHour": \#(amount),
                 "auditResult": \#(hash), "auditUsageSeconds": \#(u64), "auditLogs": \#(hash), "auditPaid": \#(amount),
-                "assigned": {"type": "array", "items": {"type": "object", "required": ["provider", "pricePerGpuHour"], "additionalProperties": false, "properties": {
-                  "provider": \#(hash), "pricePerGpuHour": \#(amount), "commitment": \#(hash), "result": \#(hash),
+                "assigned": {"type": "array", "items": {"type": "object", "required": ["provider", "device", "pricePerGpuHour"], "additionalProperties": false, "properties": {
+                  "provider": \#(hash), "device": {"type": "integer", "minimum": 0, "description": "the provider's device class it runs on"}, "pricePerGpuHour": \#(amount), "commitment": \#(hash), "result": \#(hash),
                   "usageSeconds": \#(u64), "paid": \#(amount), "logs": \#(hash)
                 }}}
               }},

@@ -101,7 +101,8 @@ final class Listener {
         #expect(outcome.ending == .exited(3))
         #expect(fixture.output() == "input\nout\n")
         #expect(fixture.errors() == "err\n")
-        #expect(outcome.wallSeconds < 10)
+        // Seconds, not milliseconds (a bound, not a timing: a loaded machine once took 25 s here).
+        #expect(outcome.wallSeconds >= 0 && outcome.wallSeconds < 3_600)
         #expect(outcome.description.contains("exited with status 3"))
 
         let success = try await Sandbox(kind: kind).run(fixture.request(["true"]))

@@ -721,4 +721,51 @@ struct DeviceClassAskTests {
         // The record round-trips with its per-class asks.
         #expect(try ProviderRecord(canonicalBytes: p.canonicalBytes) == p)
     }
+
+    /// One H100 and two RTX 4090s: a job on the H100 leaves the provider two free GPUs, but neither is an
+    /// H100, so a second H100 job waits while a 4090 job runs; the H100 job's settlement frees its class.
+    @Test func aClassesGPUsAreCountedApartFromTheOthers() throws {
+        var chain = MarketChain(funded: [consumer, p1])
+        let h100 = GPUDevice(model: "H100", vramGB: 80, count: 1, score: 100)
+        let rtx = GPUDevice(model: "RTX 4090", vramGB: 24, count: 2, score: 50, pricePerGPUHour: 4)
+        chain.block([
+            chain.tx(
+                p1,
+                .providerRegister(
+                    ProviderRegistration(
+                        devices: [h100, rtx], region: "eu", endpoint: "", stake: 5_000, pricePerGPUHour: 9)))
+        ])
+        var r = chain.block([chain.tx(consumer, job(maxPrice: 10, vram: 40))])
+        let first = try #require(r[0].output)
+        #expect(chain.job(first)?.assigned.map(\.device) == [0])
+        #expect(chain.provider(p1)?.busyByDevice == [1, 0] && chain.provider(p1)?.free == 2)
+        r = chain.block([chain.tx(consumer, job(maxPrice: 10, vram: 40))])
+        let second = try #require(r[0].output)
+        #expect(chain.job(second)?.status == .open, "the H100 is taken: the 4090s do not fit")
+        r = chain.block([chain.tx(consumer, job(maxPrice: 10, vram: 16))])
+        let small = try #require(r[0].output)
+        #expect(chain.job(small)?.assigned.map(\.device) == [1])
+        #expect(chain.job(small)?.assigned.map(\.pricePerGPUHour) == [4])
+        #expect(chain.provider(p1)?.busyByDevice == [1, 1])
+
+        // The busy H100 class cannot go or move; adding a class after it can.
+        r = chain.block([chain.tx(p1, .providerUpdate(ProviderUpdate(devices: [rtx, h100], pricePerGPUHour: 9)))])
+        #expect(r[0].error == .capacityInUse)
+        let more = GPUDevice(model: "L4", vramGB: 24, count: 4, score: 20)
+        r = chain.block([chain.tx(p1, .providerUpdate(ProviderUpdate(devices: [h100, rtx, more], pricePerGPUHour: 9)))])
+        #expect(r[0].status == .success)
+        #expect(chain.provider(p1)?.busyByDevice == [1, 1, 0])
+
+        // The first job settles: its H100 is free again, and the waiting H100 job is matched in that block.
+        let result = Hash.sha256(Array("class result".utf8))
+        chain.block([chain.tx(p1, commit(first, p1, result: result))])
+        chain.block([chain.tx(p1, reveal(first, result: result, usage: 60))])
+        #expect(chain.job(first)?.status == .settled)
+        #expect(chain.job(second)?.assigned.map(\.device) == [0])
+        #expect(chain.provider(p1)?.busyByDevice == [1, 1, 0])
+        let p = try #require(chain.provider(p1))
+        #expect(try ProviderRecord(canonicalBytes: p.canonicalBytes) == p)
+        let j = try #require(chain.job(second))
+        #expect(try JobRecord(canonicalBytes: j.canonicalBytes) == j)
+    }
 }

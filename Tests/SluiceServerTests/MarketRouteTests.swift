@@ -340,7 +340,9 @@ struct MarketRouteTests {
     }
 }
 
-private let noProofs = MarketParameters(proofIntervalSeconds: 0)
+/// No proofs, and no heartbeat timeout: these providers send no heartbeats, and at 20 ms blocks the default
+/// 1,200-block timeout (24 s) can pass on a busy machine before their jobs are matched.
+private let noProofs = MarketParameters(proofIntervalSeconds: 0, heartbeatTimeoutBlocks: 0)
 
 @Suite("Proof of GPU through the API")
 struct ProofRouteTests {
@@ -349,7 +351,7 @@ struct ProofRouteTests {
     /// the device eligible and the job is matched. Replies are checked against the OpenAPI document.
     @Test func aProviderProvesItsDeviceThroughTheAPI() async throws {
         let (consumer, provider) = (TestSender(), TestSender())
-        let params = MarketParameters(proofWindowSeconds: 60, proofTargetMilliseconds: 100)
+        let params = MarketParameters(proofWindowSeconds: 60, proofTargetMilliseconds: 100, heartbeatTimeoutBlocks: 0)
         try await withChain([consumer, provider], options: ChainOptions(market: params)) { chain in
             let log = ReplyLog()
             let app = Application(router: chain.server.router())

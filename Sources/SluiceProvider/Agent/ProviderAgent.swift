@@ -292,7 +292,14 @@ public actor ProviderAgent {
     }
 
     func start(_ job: JobJSON, audit: Bool = false) {
-        let free = gpuIndices.filter { !gpusInUse.contains($0) }
+        // The job runs on the device class the chain matched it at: that class's GPUs only.
+        let device = audit ? job.auditDevice : job.assigned.first { $0.provider == address }?.device
+        var pool = gpuIndices
+        if let device, let offer, Int(device) < devices.count {
+            let ofClass = offer.gpuIndices(for: devices[Int(device)]).map(String.init)
+            if !ofClass.isEmpty { pool = ofClass }
+        }
+        let free = pool.filter { !gpusInUse.contains($0) }
         let count = Int(job.spec.gpuCount)
         let gpus = gpuIndices.isEmpty ? [] : Array(free.prefix(count))
         guard gpuIndices.isEmpty || gpus.count == count else {

@@ -45,6 +45,12 @@ public struct DeviceOffer: Sendable {
         device.model == "cpu" ? nil : gpus.first { $0.gpu.model == device.model }?.gpu.index
     }
 
+    /// The selected GPUs of a device class, by nvidia-smi index: those of its model and VRAM (none for CPU
+    /// capacity).
+    public func gpuIndices(for device: GPUDevice) -> [Int] {
+        gpus.filter { $0.gpu.model == device.model && $0.gpu.vramGB == device.vramGB }.map(\.gpu.index)
+    }
+
     /// "1 × NVIDIA H100 80GB HBM3 (80 GB, score 56008)", one entry per device class.
     public var summary: String {
         devices.map { "\($0.count) × \($0.model) (\($0.vramGB) GB, score \($0.score))" }.joined(separator: ", ")

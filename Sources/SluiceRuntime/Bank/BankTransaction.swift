@@ -51,7 +51,8 @@ public enum BankError: UInt8, Sendable, CaseIterable {
         case .alreadyRevealed: "the sender already revealed its result for this job"
         case .notProvider: "the sender is not a registered provider"
         case .providerNotActive: "the provider is unbonding or withdrawn"
-        case .capacityInUse: "the new devices offer fewer GPUs than the provider's jobs use now"
+        case .capacityInUse:
+            "a device class with GPUs in use must keep its place, model and VRAM, and at least as many GPUs as its jobs use now"
         case .notUnbonding: "the provider has not started unbonding (send provider.unbond first)"
         case .unbondingNotOver: "the unbonding period is not over yet"
         case .jobsInProgress: "the provider still has jobs in progress"

@@ -157,7 +157,14 @@ extension BankVM {
                     update.devices.reduce(UInt64(0), { $0 + UInt64($1.count) }) <= UInt64(UInt32.max)
                 else { return failed(.invalidOffer) }
                 let capacity = update.devices.reduce(UInt32(0)) { $0 + $1.count }
-                guard capacity >= p.busy else { return failed(.capacityInUse) }
+                // A class with GPUs in use stays where it is, the same model and VRAM, with at least as many:
+                // its jobs and audits name it by index.
+                for (i, taken) in p.busyByDevice.enumerated() where taken > 0 {
+                    guard i < update.devices.count, update.devices[i].model == p.offer.devices[i].model,
+                        update.devices[i].vramGB == p.offer.devices[i].vramGB, update.devices[i].count >= taken
+                    else { return failed(.capacityInUse) }
+                }
+                p.busyByDevice = (0..<update.devices.count).map { $0 < p.busyByDevice.count ? p.busyByDevice[$0] : 0 }
                 if p.offer.devices != update.devices {
                     // New devices prove themselves from scratch (a round is issued at block end).
                     p.proofs = []

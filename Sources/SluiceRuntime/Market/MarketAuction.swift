@@ -161,7 +161,9 @@ enum MarketAuction {
             }
             guard case .job(var job)? = writes.read(.job(id)), job.status == .open else { continue }
             if context.height >= job.submitHeight &+ params.openJobBlocks {
-                for a in job.assigned { release(a.provider, gpus: job.spec.gpuCount, writes: &writes) }
+                for a in job.assigned {
+                    release(a.provider, device: a.device, gpus: job.spec.gpuCount, writes: &writes)
+                }
                 refund(&job, writes: &writes)
                 job.status = .expired
                 writes.write(.job(id), .job(job))
@@ -219,7 +221,7 @@ enum MarketAuction {
             var job = open[index]
             // A job reopened after a missed commitment keeps the providers that did commit.
             let need = Int(job.spec.redundancy) - job.assigned.count
-            var chosen: [(provider: Int, price: Amount)] = []
+            var chosen: [(provider: Int, device: Int, price: Amount)] = []
             chosen.reserveCapacity(need)
             // Asks are sorted by price: the first one above what the job pays ends the search. A provider
             // serves a job once, at the ask of its cheapest class that fits.
@@ -227,13 +229,13 @@ enum MarketAuction {
                 if ask.price > job.spec.maxPricePerGPUHour { break }
                 let i = Int(ask.provider)
                 let p = providers[i]
-                if p.free >= job.spec.gpuCount
+                if p.free(device: Int(ask.device)) >= job.spec.gpuCount
                     && p.fits(job.spec, device: Int(ask.device), proven: step.params.proofsRequired)
                     && p.owner != job.consumer && !chosen.contains(where: { $0.provider == i })
                     && !job.assigned.contains(where: { $0.provider == p.owner })
                     && !job.failedProviders.contains(p.owner)
                 {
-                    chosen.append((i, ask.price))
+                    chosen.append((i, Int(ask.device), ask.price))
                     if chosen.count == need { break }
                 }
             }
@@ -245,9 +247,10 @@ enum MarketAuction {
             job.status = .matched
             job.matchedHeight = context.height
             job.deadline = context.timestamp &+ job.spec.maxDurationSeconds &+ params.commitGraceSeconds
-            for (i, price) in chosen {
-                job.assigned.append(JobRecord.Assignment(provider: providers[i].owner, pricePerGPUHour: price))
-                providers[i].busy += job.spec.gpuCount
+            for (i, device, price) in chosen {
+                job.assigned.append(
+                    JobRecord.Assignment(provider: providers[i].owner, device: UInt32(device), pricePerGPUHour: price))
+                providers[i].take(job.spec.gpuCount, device: device)
                 changedProviders.insert(i)
             }
             writes.write(.job(job.id), .job(job))
@@ -297,7 +300,7 @@ enum MarketAuction {
             }
             guard now > job.deadline else { return .active }
             for a in job.assigned where a.commitment == nil {
-                fail(a.provider, job: job, step: step, writes: &writes)
+                fail(a.provider, device: a.device, job: job, step: step, writes: &writes)
                 job.failedProviders.append(a.provider)
             }
             job.assigned.removeAll { $0.commitment == nil }
@@ -307,7 +310,7 @@ enum MarketAuction {
             if job.assigned.allSatisfy({ $0.result != nil }) { return closeReveals(&job, step: step, writes: &writes) }
             guard now > job.deadline else { return .active }
             for a in job.assigned where a.result == nil {
-                fail(a.provider, job: job, step: step, writes: &writes)
+                fail(a.provider, device: a.device, job: job, step: step, writes: &writes)
                 job.failedProviders.append(a.provider)
             }
             job.assigned.removeAll { $0.result == nil }
@@ -364,12 +367,12 @@ enum MarketAuction {
     /// A provider (or an auditor) missed a deadline: it loses a slice of its stake to the job's consumer,
     /// its GPUs are freed and its failures counted.
     static func fail<Reader: StateReader<StateValue>>(
-        _ provider: Address, job: JobRecord, step: Step, writes: inout PendingWrites<Reader>
+        _ provider: Address, device: UInt32, job: JobRecord, step: Step, writes: inout PendingWrites<Reader>
     ) {
         guard case .provider(var p)? = writes.read(.provider(provider)) else { return }
         let slash = basisPoints(step.params.missedDeadlineSlashBasisPoints, of: p.stake.value)
         p.stake = Amount(p.stake.value - slash)
-        p.busy = p.busy >= job.spec.gpuCount ? p.busy - job.spec.gpuCount : 0
+        p.release(job.spec.gpuCount, device: Int(device))
         p.jobsFailed += 1
         writes.write(.provider(provider), .provider(p))
         if slash > 0 { credit(job.consumer, Amount(slash), writes: &writes) }
@@ -377,10 +380,10 @@ enum MarketAuction {
     }
 
     static func release<Reader: StateReader<StateValue>>(
-        _ provider: Address, gpus: UInt32, done: Bool = false, writes: inout PendingWrites<Reader>
+        _ provider: Address, device: UInt32, gpus: UInt32, done: Bool = false, writes: inout PendingWrites<Reader>
     ) {
         guard case .provider(var p)? = writes.read(.provider(provider)) else { return }
-        p.busy = p.busy >= gpus ? p.busy - gpus : 0
+        p.release(gpus, device: Int(device))
         if done { p.jobsDone += 1 }
         writes.write(.provider(provider), .provider(p))
     }

@@ -45,7 +45,7 @@ extension MarketAuction {
     static func closeReveals<Reader: StateReader<StateValue>>(
         _ job: inout JobRecord, step: Step, writes: inout PendingWrites<Reader>
     ) -> Progress {
-        for a in job.assigned { release(a.provider, gpus: job.spec.gpuCount, writes: &writes) }
+        for a in job.assigned { release(a.provider, device: a.device, gpus: job.spec.gpuCount, writes: &writes) }
         let results = Set(job.assigned.compactMap(\.result))
         guard results.count == 1, let agreed = results.first else {
             job.status = .disputed
@@ -83,7 +83,7 @@ extension MarketAuction {
                 return .done
             }
             guard now > job.deadline else { return .active }
-            fail(auditor, job: job, step: step, writes: &writes)
+            fail(auditor, device: audit.device, job: job, step: step, writes: &writes)
             job.failedProviders.append(auditor)
             audit.auditor = nil
             audit.pricePerGPUHour = .zero
@@ -115,9 +115,9 @@ extension MarketAuction {
         var eligible: [ProviderRecord] = []
         for address in step.providers {
             guard case .provider(let p)? = writes.read(.provider(address)) else { continue }
-            if p.status == .active && p.free >= job.spec.gpuCount
+            if p.status == .active
                 && p.isLive(at: step.context.height, timeoutBlocks: step.params.heartbeatTimeoutBlocks),
-                let ask = p.cheapestAsk(for: job.spec, proven: step.params.proofsRequired),
+                let ask = p.cheapestFreeClass(for: job.spec, proven: step.params.proofsRequired)?.ask,
                 ask <= job.spec.maxPricePerGPUHour && p.owner != job.consumer
                     && !job.assigned.contains(where: { $0.provider == p.owner })
                     && !job.failedProviders.contains(p.owner)
@@ -135,12 +135,16 @@ extension MarketAuction {
         _ provider: ProviderRecord, to job: inout JobRecord, step: Step, writes: inout PendingWrites<Reader>
     ) {
         var p = provider
-        p.busy += job.spec.gpuCount
+        // On its cheapest class that fits with its GPUs free (the draw checked that one does, within the
+        // job's price), at that class's ask.
+        guard let (device, ask) = p.cheapestFreeClass(for: job.spec, proven: step.params.proofsRequired) else {
+            return
+        }
+        p.take(job.spec.gpuCount, device: device)
         writes.write(.provider(p.owner), .provider(p))
         job.audit?.auditor = p.owner
-        // At its cheapest class that fits (the draw checked that one does, within the job's price).
-        job.audit?.pricePerGPUHour =
-            p.cheapestAsk(for: job.spec, proven: step.params.proofsRequired) ?? p.offer.pricePerGPUHour
+        job.audit?.device = UInt32(device)
+        job.audit?.pricePerGPUHour = ask
         job.deadline = step.context.timestamp &+ job.spec.maxDurationSeconds &+ step.params.auditGraceSeconds
     }
 
@@ -149,7 +153,7 @@ extension MarketAuction {
         _ job: inout JobRecord, step: Step, writes: inout PendingWrites<Reader>
     ) {
         guard var audit = job.audit, let auditor = audit.auditor, let found = audit.result else { return }
-        release(auditor, gpus: job.spec.gpuCount, done: true, writes: &writes)
+        release(auditor, device: audit.device, gpus: job.spec.gpuCount, done: true, writes: &writes)
         let confirmed = job.assigned.indices.filter { job.assigned[$0].result == found }
         let contradicted = job.assigned.indices.filter { job.assigned[$0].result != found }
         // A disagreement whose audit matches no side cannot be told from a job that does not reproduce:

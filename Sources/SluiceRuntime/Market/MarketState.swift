@@ -25,9 +25,12 @@ public struct ProviderRecord: Hashable, Sendable {
     public var offer: ProviderRegistration
     /// The stake held now (slashes reduce it).
     public var stake: Amount
-    /// GPUs offered, and GPUs taken by matched jobs.
+    /// GPUs offered (all device classes).
     public var capacity: UInt32
-    public var busy: UInt32
+    /// GPUs taken by matched jobs and audits, per device class of the offer (same indices as
+    /// `offer.devices`): a job runs on the class it was matched at, so one class's jobs never take another's
+    /// GPUs.
+    public var busyByDevice: [UInt32]
     public var status: Status
     public var jobsDone: UInt32
     public var jobsFailed: UInt32
@@ -57,7 +60,7 @@ public struct ProviderRecord: Hashable, Sendable {
         self.offer = offer
         stake = offer.stake
         capacity = offer.devices.reduce(0) { $0 &+ $1.count }
-        busy = 0
+        busyByDevice = Array(repeating: 0, count: offer.devices.count)
         status = .active
         jobsDone = 0
         jobsFailed = 0
@@ -73,7 +76,31 @@ public struct ProviderRecord: Hashable, Sendable {
         workEpoch = 0
     }
 
+    /// GPUs taken, all classes together.
+    public var busy: UInt32 { busyByDevice.reduce(0) { $0 &+ $1 } }
     public var free: UInt32 { capacity > busy ? capacity - busy : 0 }
+
+    /// GPUs of device class `i` not taken.
+    public func free(device i: Int) -> UInt32 {
+        guard offer.devices.indices.contains(i) else { return 0 }
+        let taken = i < busyByDevice.count ? busyByDevice[i] : 0
+        return offer.devices[i].count > taken ? offer.devices[i].count - taken : 0
+    }
+
+    /// Takes `gpus` GPUs of class `i` for a job or an audit.
+    mutating func take(_ gpus: UInt32, device i: Int) {
+        if busyByDevice.count < offer.devices.count {
+            busyByDevice += Array(repeating: 0, count: offer.devices.count - busyByDevice.count)
+        }
+        guard busyByDevice.indices.contains(i) else { return }
+        busyByDevice[i] &+= gpus
+    }
+
+    /// Gives back `gpus` GPUs of class `i` (never below zero).
+    mutating func release(_ gpus: UInt32, device i: Int) {
+        guard busyByDevice.indices.contains(i) else { return }
+        busyByDevice[i] = busyByDevice[i] >= gpus ? busyByDevice[i] - gpus : 0
+    }
 
     /// Higher is better: done jobs, less twice the failed and three times the disputed.
     public var reputation: Int64 { Int64(jobsDone) - 2 * Int64(jobsFailed) - 3 * Int64(jobsDisputed) }
@@ -107,8 +134,15 @@ public struct ProviderRecord: Hashable, Sendable {
     }
 
     /// The cheapest ask among the device classes that fit a job, nil when none does.
-    public func cheapestAsk(for spec: JobSpec, proven: Bool) -> Amount? {
-        offer.devices.indices.filter { fits(spec, device: $0, proven: proven) }.map { ask(device: $0) }.min()
+    /// The device class a job (or an audit) would run on: the cheapest that fits it and has its GPUs free
+    /// (lowest index on a tie), with its ask.
+    public func cheapestFreeClass(for spec: JobSpec, proven: Bool) -> (device: Int, ask: Amount)? {
+        var best: (device: Int, ask: Amount)? = nil
+        for i in offer.devices.indices where free(device: i) >= spec.gpuCount && fits(spec, device: i, proven: proven) {
+            let a = ask(device: i)
+            if best == nil || a < best!.ask { best = (i, a) }
+        }
+        return best
     }
 
     /// The lowest and highest ask over its device classes.
@@ -186,6 +220,8 @@ public struct JobRecord: Hashable, Sendable {
     /// One provider assigned to the job, at its own ask, and what it has delivered.
     public struct Assignment: Hashable, Sendable {
         public var provider: Address
+        /// The provider's device class it runs on (an index into its offer's devices).
+        public var device: UInt32
         public var pricePerGPUHour: Amount
         public var commitment: Hash?
         public var result: Hash?
@@ -196,11 +232,12 @@ public struct JobRecord: Hashable, Sendable {
         public var logs: Hash?
 
         public init(
-            provider: Address, pricePerGPUHour: Amount, commitment: Hash? = nil, result: Hash? = nil,
-            usageSeconds: UInt64 = 0, paid: Amount = .zero, logs: Hash? = nil
+            provider: Address, device: UInt32 = 0, pricePerGPUHour: Amount, commitment: Hash? = nil,
+            result: Hash? = nil, usageSeconds: UInt64 = 0, paid: Amount = .zero, logs: Hash? = nil
         ) {
             self.logs = logs
             self.provider = provider
+            self.device = device
             self.pricePerGPUHour = pricePerGPUHour
             self.commitment = commitment
             self.result = result
@@ -234,6 +271,8 @@ public struct JobRecord: Hashable, Sendable {
         public var round: UInt8
         /// The auditor of the current round (or the last one, once the audit ended), at its own ask.
         public var auditor: Address?
+        /// The auditor's device class the audit runs on.
+        public var device: UInt32
         public var pricePerGPUHour: Amount
         /// What the auditor reported: its result, the seconds it used, the blob of its logs.
         public var result: Hash?
@@ -246,6 +285,7 @@ public struct JobRecord: Hashable, Sendable {
             self.kind = kind
             round = 0
             auditor = nil
+            device = 0
             pricePerGPUHour = .zero
             result = nil
             usageSeconds = 0
@@ -355,7 +395,8 @@ extension ProviderRecord: CanonicalCodable {
         w.write(offer)
         w.write(stake)
         w.write(capacity)
-        w.write(busy)
+        w.writeULEB(UInt64(busyByDevice.count))
+        for b in busyByDevice { w.write(b) }
         w.write(status.rawValue)
         w.write(jobsDone)
         w.write(jobsFailed)
@@ -376,7 +417,9 @@ extension ProviderRecord: CanonicalCodable {
         offer = try r.read(ProviderRegistration.self)
         stake = try r.readAmount()
         capacity = try r.read(UInt32.self)
-        busy = try r.read(UInt32.self)
+        let classes = try r.readLength(max: 64)
+        busyByDevice = []
+        for _ in 0..<classes { busyByDevice.append(try r.read(UInt32.self)) }
         let s = try r.readByte()
         guard let status = Status(rawValue: s) else { throw CoreError(.codec, "unknown provider status \(s)") }
         self.status = status
@@ -398,6 +441,7 @@ extension ProviderRecord: CanonicalCodable {
 extension JobRecord.Assignment: CanonicalCodable {
     public func encode(to w: inout CanonicalWriter) {
         w.write(provider)
+        w.write(device)
         w.write(pricePerGPUHour)
         w.writeOptional(commitment)
         w.writeOptional(result)
@@ -408,6 +452,7 @@ extension JobRecord.Assignment: CanonicalCodable {
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
         provider = try r.readAddress()
+        device = try r.read(UInt32.self)
         pricePerGPUHour = try r.readAmount()
         commitment = try r.readOptional(Hash.self)
         result = try r.readOptional(Hash.self)
@@ -422,6 +467,7 @@ extension JobRecord.Audit: CanonicalCodable {
         w.write(kind.rawValue)
         w.write(round)
         w.writeOptional(auditor)
+        w.write(device)
         w.write(pricePerGPUHour)
         w.writeOptional(result)
         w.write(usageSeconds)
@@ -435,6 +481,7 @@ extension JobRecord.Audit: CanonicalCodable {
         self.kind = kind
         round = try r.readByte()
         auditor = try r.readOptional(Address.self)
+        device = try r.read(UInt32.self)
         pricePerGPUHour = try r.readAmount()
         result = try r.readOptional(Hash.self)
         usageSeconds = try r.read(UInt64.self)
