@@ -75,6 +75,11 @@ public actor ProviderAgent {
     private var answeredRounds: [Int: UInt32] = [:]
     /// Answers computed but not admitted by the node yet (sent again next block, not computed again).
     private var unsentAnswers: [Int: (round: UInt32, solved: ProofSolver.Solved)] = [:]
+    /// The height from which the provider record is read again for challenges (see `answerChallenges`).
+    private var nextRecordRead: UInt64 = 0
+    /// Blocks between two reads of the provider record while no challenge is pending: a round is noticed
+    /// within 2 s at 250 ms blocks, well inside the proof window (30 s by default).
+    static let recordReadBlocks: UInt64 = 8
     private var gpusInUse: Set<String> = []
     private var jobs: [Hash: LocalJob] = [:]
     private var runningTasks: [Hash: Task<Void, Never>] = [:]
@@ -216,7 +221,7 @@ public actor ProviderAgent {
                 logger.warning("heartbeat not sent: \(error)")
             }
         }
-        await answerChallenges()
+        await answerChallenges(height: height)
         let assigned: [JobJSON]
         do { assigned = try await client.providerJobs(address).jobs } catch {
             logger.warning("cannot read assigned jobs: \(error)")
@@ -454,13 +459,21 @@ public actor ProviderAgent {
     /// Starts answering every pending proof-of-GPU challenge of this provider's devices that is not being
     /// answered already: the product on the device's GPU (on the CPU for CPU capacity, or when the GPU fails),
     /// then `provider.prove`.
-    func answerChallenges() async {
+    /// Answers the record's pending proof-of-GPU challenges. The record is read every `recordReadBlocks`
+    /// blocks, and every block while a challenge is pending or an answer waits to be sent: one request per
+    /// block less for every agent the node serves.
+    func answerChallenges(height: UInt64) async {
+        // A height below the last read (a node restarted from an older copy of the chain) reads at once.
+        if height + Self.recordReadBlocks < nextRecordRead { nextRecordRead = 0 }
+        guard height >= nextRecordRead || !unsentAnswers.isEmpty else { return }
         let record: ProviderJSON?
         do { record = try await client.provider(address) } catch {
             logger.warning("cannot read the provider record: \(error)")
             return
         }
         guard let record else { return }
+        let pending = record.proofs.contains { $0.status == "pending" }
+        nextRecordRead = height + (pending ? 1 : Self.recordReadBlocks)
         for proof in record.proofs where proof.status == "pending" {
             let d = proof.device
             guard !proving.contains(d), answeredRounds[d] != proof.round, d < devices.count else { continue }
