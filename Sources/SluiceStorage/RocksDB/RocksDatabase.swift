@@ -61,7 +61,7 @@ public final class RocksDatabase: @unchecked Sendable {
         // Flushes and compactions write (and compactions read) hundreds of MB that nothing reads back soon:
         // through the page cache they grow it by that much and take fresh pages from the OS for every write,
         // which slowed the WAL writes of the blocks committing meanwhile. Direct I/O leaves the cache to
-        // what reads need, where the data dir's file system supports it (not tmpfs).
+        // what reads need, where the data dir's file system supports it (probed: tmpfs before Linux 6.6 does not).
         if Self.supportsDirectIO(path) {
             rocksdb_options_set_use_direct_io_for_flush_and_compaction(options, 1)
             rocksdb_options_compaction_readahead_size(options, 2 << 20)
@@ -199,7 +199,7 @@ public final class RocksDatabase: @unchecked Sendable {
     /// are reused by the next block's WAL write.
     public func releaseLogPages() { logPages.release(in: path) }
 
-    /// Whether files in `directory` can be opened for direct I/O (tmpfs, for one, refuses O_DIRECT).
+    /// Whether files in `directory` can be opened for direct I/O (tmpfs refused O_DIRECT before Linux 6.6).
     static func supportsDirectIO(_ directory: String) -> Bool {
         let probe = directory + "/.direct-io-probe"
         // O_DIRECT is not imported into Swift (it needs _GNU_SOURCE); its value differs by architecture.
