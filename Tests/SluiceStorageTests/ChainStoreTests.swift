@@ -213,6 +213,17 @@ struct ChainStoreTests {
         #expect(report.problems.contains { $0.contains("recomputed from the stored values") })
     }
 
+    /// Listing a space reads the family its values live in: balances from `accounts`, in id order.
+    @Test func listingBalancesReadsTheAccountsFamily() throws {
+        let dir = TempDir()
+        let store = try ChainStore(path: dir.path, chainId: 9)
+        try buildChain(store, blocks: 1)
+        let listed = try store.values(in: .bankAccount, limit: 5)
+        #expect(listed.count == 5)
+        #expect(listed.map(\.key.id) == listed.map(\.key.id).sorted())
+        for (key, value) in listed { #expect(try store.value(key) == value) }
+    }
+
     /// Balances live in `accounts`, where reads look; one found in `state` is reported, not counted.
     @Test func checkCatchesAValueInTheWrongFamily() throws {
         let dir = TempDir()

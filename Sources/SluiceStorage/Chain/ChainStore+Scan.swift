@@ -2,7 +2,8 @@ public import SluiceCore
 public import SluiceRuntime
 
 // Listing one key space of the latest state (the API's `GET /v1/market/jobs`). Values live in the
-// `state` column family under `StateKey.canonicalBytes`: the space as a little-endian UInt32, then the
+// `state` column family (balances in `accounts`, whose hash-indexed memtable makes a scan sort it first: fine
+// for tools, slow for an API route) under `StateKey.canonicalBytes`: the space as a little-endian UInt32, then the
 // 32-byte id. One space is therefore one 4-byte prefix, and inside it RocksDB's bytewise order is the
 // order of the ids as `Hash <` compares them (byte by byte).
 //
@@ -29,7 +30,8 @@ extension ChainStore {
         var out: [(key: StateKey, value: StateValue)] = []
         var failure: StorageError? = nil
         do {
-            try database.scan(Family.state, prefix: prefix, from: start) { rawKey, rawValue in
+            let family = Family.state(for: StateKey(space: space, id: .zero))
+            try database.scan(family, prefix: prefix, from: start) { rawKey, rawValue in
                 guard rawKey.count == prefix.count + 32 else {
                     failure = StorageError(
                         .corrupt, "a state key of space \(space.rawValue) is \(rawKey.count) bytes, not 36")
