@@ -44,6 +44,19 @@ private func balance(_ state: [StateKey: StateValue], _ a: Address) -> UInt128? 
 
 @Suite("The Bank's rules, one test per rule")
 struct BankRulesTests {
+    /// The tree's key hash is SHA-256 of the key's canonical bytes, whatever the space and id.
+    @Test func keyHashIsTheHashOfTheCanonicalKey() {
+        var rng = SystemRandomNumberGenerator()
+        for space in [1, 2, 9, 0x0102_0304] as [UInt32] {
+            for _ in 0..<20 {
+                let id = Hash(w0: rng.next(), w1: rng.next(), w2: rng.next(), w3: rng.next())
+                let key = StateKey(space: StateKey.Space(rawValue: space), id: id)
+                // Against swift-crypto's SHA-256 of the encoding, not only our own hash of it.
+                #expect(StateCommitment.keyHash(key).bytes == Array(SHA256.hash(data: key.canonicalBytes)))
+            }
+        }
+    }
+
     let pre: [StateKey: StateValue] = [.account(alice): account(1000)]
 
     @Test func missingSenderIsDiscarded() {

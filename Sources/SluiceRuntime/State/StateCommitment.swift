@@ -4,7 +4,15 @@ import SluiceMerkle
 /// How state enters the Merkle tree: a key's leaf position is SHA-256 of its canonical encoding, and a
 /// leaf holds SHA-256 of the value's canonical encoding.
 public enum StateCommitment {
-    public static func keyHash(_ key: StateKey) -> Hash { Hash.sha256(key.canonicalBytes) }
+    /// SHA-256 of the key's canonical encoding (the space as a little-endian UInt32, then the id), written
+    /// on the stack: a block hashes every key it changes, and this allocates nothing.
+    public static func keyHash(_ key: StateKey) -> Hash {
+        withUnsafeTemporaryAllocation(byteCount: 36, alignment: 8) { buffer in
+            buffer.storeBytes(of: key.space.rawValue.littleEndian, toByteOffset: 0, as: UInt32.self)
+            buffer.storeBytes(of: key.id, toByteOffset: 4, as: Hash.self)
+            return Hash.sha256(UnsafeRawBufferPointer(buffer))
+        }
+    }
     public static func valueHash(_ value: StateValue) -> Hash { Hash.sha256(value.canonicalBytes) }
 
     /// The root of a whole state, from scratch (`sluice t8n`, `db check`). Depends only on the set of
