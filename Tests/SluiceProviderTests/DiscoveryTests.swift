@@ -297,6 +297,22 @@ import Testing
         #expect(offer.challengeGPU(for: GPUDevice(model: "RTX 4090", vramGB: 24, count: 1, score: 1)) == nil)
     }
 
+    /// A job runs on the GPUs of the class the chain matched it at: those of its model and VRAM.
+    @Test func aDeviceClassRunsOnTheGPUsOfItsModelAndMemory() {
+        let none = Result<CUDABenchmarkResult, BenchmarkError>.failure(BenchmarkError(.noDriver, "none here"))
+        let gpus = [
+            DiscoveredGPU(index: 0, uuid: "GPU-0", model: "NVIDIA H100", vramMiB: 81_559, driver: "580"),
+            DiscoveredGPU(index: 1, uuid: "GPU-1", model: "RTX 4090", vramMiB: 24_564, driver: "580"),
+            DiscoveredGPU(index: 2, uuid: "GPU-2", model: "NVIDIA H100", vramMiB: 81_559, driver: "580"),
+            DiscoveredGPU(index: 3, uuid: "GPU-3", model: "NVIDIA H100", vramMiB: 95_830, driver: "580"),
+        ]
+        let offer = DeviceOffer(devices: [], gpus: gpus.map { ($0, none) }, cpuReason: nil, cores: 2, cpuScore: 1)
+        #expect(offer.gpuIndices(for: GPUDevice(model: "NVIDIA H100", vramGB: 80, count: 2, score: 1)) == [0, 2])
+        #expect(offer.gpuIndices(for: GPUDevice(model: "NVIDIA H100", vramGB: 94, count: 1, score: 1)) == [3])
+        #expect(offer.gpuIndices(for: GPUDevice(model: "RTX 4090", vramGB: 24, count: 1, score: 1)) == [1])
+        #expect(offer.gpuIndices(for: GPUDevice(model: "cpu", vramGB: 0, count: 1, score: 1)).isEmpty)
+    }
+
     /// ptxas refuses any byte above 127, even in a comment (found on the H100: the JIT stopped at a "×").
     @Test func kernelsArePlainASCIIAndNameTheirEntries() {
         for ptx in [FMAKernel.ptx(), ChallengeKernel.ptx()] {
