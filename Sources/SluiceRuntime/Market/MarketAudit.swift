@@ -106,23 +106,30 @@ extension MarketAuction {
         return .active
     }
 
-    /// The auditor of `round`, drawn from the eligible providers (sorted by address) with the audit seed;
-    /// nil when none is eligible.
+    /// An auditor drawn for a round: the provider and the device class the audit runs on, at that class's ask.
+    struct Auditor {
+        var record: ProviderRecord
+        var device: Int
+        var ask: Amount
+    }
+
+    /// The auditor of `round`, drawn from the eligible providers (sorted by address) with the audit seed, on
+    /// its cheapest class that fits the job with its GPUs free; nil when none is eligible.
     /// - Complexity: O(p) reads, p the registered providers.
     static func drawAuditor<Reader: StateReader<StateValue>>(
         for job: JobRecord, round: UInt8, step: Step, writes: inout PendingWrites<Reader>
-    ) -> ProviderRecord? {
-        var eligible: [ProviderRecord] = []
+    ) -> Auditor? {
+        var eligible: [Auditor] = []
         for address in step.providers {
             guard case .provider(let p)? = writes.read(.provider(address)) else { continue }
             if p.status == .active
                 && p.isLive(at: step.context.height, timeoutBlocks: step.params.heartbeatTimeoutBlocks),
-                let ask = p.cheapestFreeClass(for: job.spec, proven: step.params.proofsRequired)?.ask,
+                let (device, ask) = p.cheapestFreeClass(for: job.spec, proven: step.params.proofsRequired),
                 ask <= job.spec.maxPricePerGPUHour && p.owner != job.consumer
                     && !job.assigned.contains(where: { $0.provider == p.owner })
                     && !job.failedProviders.contains(p.owner)
             {
-                eligible.append(p)
+                eligible.append(Auditor(record: p, device: device, ask: ask))
             }
         }
         guard !eligible.isEmpty else { return nil }
@@ -130,21 +137,16 @@ extension MarketAuction {
         return eligible[Int(draw % UInt64(eligible.count))]
     }
 
-    /// Makes `provider` the job's auditor: its GPUs are taken and its report is due in the audit window.
+    /// Makes the drawn auditor the job's: its class's GPUs are taken and its report is due in the audit window.
     static func assign<Reader: StateReader<StateValue>>(
-        _ provider: ProviderRecord, to job: inout JobRecord, step: Step, writes: inout PendingWrites<Reader>
+        _ auditor: Auditor, to job: inout JobRecord, step: Step, writes: inout PendingWrites<Reader>
     ) {
-        var p = provider
-        // On its cheapest class that fits with its GPUs free (the draw checked that one does, within the
-        // job's price), at that class's ask.
-        guard let (device, ask) = p.cheapestFreeClass(for: job.spec, proven: step.params.proofsRequired) else {
-            return
-        }
-        p.take(job.spec.gpuCount, device: device)
+        var p = auditor.record
+        p.take(job.spec.gpuCount, device: auditor.device)
         writes.write(.provider(p.owner), .provider(p))
         job.audit?.auditor = p.owner
-        job.audit?.device = UInt32(device)
-        job.audit?.pricePerGPUHour = ask
+        job.audit?.device = UInt32(auditor.device)
+        job.audit?.pricePerGPUHour = auditor.ask
         job.deadline = step.context.timestamp &+ job.spec.maxDurationSeconds &+ step.params.auditGraceSeconds
     }
 
