@@ -61,7 +61,7 @@ public struct ProviderJSON: Codable, Sendable, Equatable {
         capacity = p.capacity
         busy = p.busy
         free = p.free
-        busyByDevice = (0..<p.offer.devices.count).map { $0 < p.busyByDevice.count ? p.busyByDevice[$0] : 0 }
+        busyByDevice = p.busyByDevice
         reputation = p.reputation
         jobsDone = p.jobsDone
         jobsFailed = p.jobsFailed

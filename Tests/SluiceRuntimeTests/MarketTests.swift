@@ -765,6 +765,10 @@ struct DeviceClassAskTests {
         #expect(chain.provider(p1)?.busyByDevice == [1, 1, 0])
         let p = try #require(chain.provider(p1))
         #expect(try ProviderRecord(canonicalBytes: p.canonicalBytes) == p)
+        // A record whose busy counts do not match its classes is refused, not padded.
+        var skewed = p
+        skewed.busyByDevice.removeLast()
+        #expect(throws: CoreError.self) { try ProviderRecord(canonicalBytes: skewed.canonicalBytes) }
         let j = try #require(chain.job(second))
         #expect(try JobRecord(canonicalBytes: j.canonicalBytes) == j)
     }

@@ -27,7 +27,7 @@ public struct ProviderRecord: Hashable, Sendable {
     public var stake: Amount
     /// GPUs offered (all device classes).
     public var capacity: UInt32
-    /// GPUs taken by matched jobs and audits, per device class of the offer (same indices as
+    /// GPUs taken by matched jobs and audits, per device class of the offer (same indices and count as
     /// `offer.devices`): a job runs on the class it was matched at, so one class's jobs never take another's
     /// GPUs.
     public var busyByDevice: [UInt32]
@@ -82,16 +82,12 @@ public struct ProviderRecord: Hashable, Sendable {
 
     /// GPUs of device class `i` not taken.
     public func free(device i: Int) -> UInt32 {
-        guard offer.devices.indices.contains(i) else { return 0 }
-        let taken = i < busyByDevice.count ? busyByDevice[i] : 0
-        return offer.devices[i].count > taken ? offer.devices[i].count - taken : 0
+        guard busyByDevice.indices.contains(i) else { return 0 }
+        return offer.devices[i].count > busyByDevice[i] ? offer.devices[i].count - busyByDevice[i] : 0
     }
 
     /// Takes `gpus` GPUs of class `i` for a job or an audit.
     mutating func take(_ gpus: UInt32, device i: Int) {
-        if busyByDevice.count < offer.devices.count {
-            busyByDevice += Array(repeating: 0, count: offer.devices.count - busyByDevice.count)
-        }
         guard busyByDevice.indices.contains(i) else { return }
         busyByDevice[i] &+= gpus
     }
@@ -417,7 +413,12 @@ extension ProviderRecord: CanonicalCodable {
         offer = try r.read(ProviderRegistration.self)
         stake = try r.readAmount()
         capacity = try r.read(UInt32.self)
+        // One count per device class of the offer (register and update keep them in step).
         let classes = try r.readLength(max: 64)
+        guard classes == offer.devices.count else {
+            throw CoreError(
+                .codec, "a provider record counts busy GPUs for \(classes) classes, not \(offer.devices.count)")
+        }
         busyByDevice = []
         for _ in 0..<classes { busyByDevice.append(try r.read(UInt32.self)) }
         let s = try r.readByte()
