@@ -92,7 +92,7 @@ extension ChainStore {
                 try database.scan(family) { rawKey, rawValue in
                     do {
                         let key = try StateKey(canonicalBytes: Array(rawKey))
-                        if Family.state(for: key) != family {
+                        if Family.state(for: key.space) != family {
                             problem("\(key) is stored in the \(family) family, where reads never look")
                         }
                         let value = try StateValue(canonicalBytes: Array(rawValue))

@@ -30,7 +30,7 @@ extension ChainStore {
         var out: [(key: StateKey, value: StateValue)] = []
         var failure: StorageError? = nil
         do {
-            let family = Family.state(for: StateKey(space: space, id: .zero))
+            let family = Family.state(for: space)
             try database.scan(family, prefix: prefix, from: start) { rawKey, rawValue in
                 guard rawKey.count == prefix.count + 32 else {
                     failure = StorageError(

@@ -180,7 +180,7 @@ public final class ChainStore: @unchecked Sendable {
 
     /// The latest value of a state key.
     public func value(_ key: StateKey) throws(StorageError) -> StateValue? {
-        guard let bytes = try database.get(Family.state(for: key), key.canonicalBytes) else { return nil }
+        guard let bytes = try database.get(Family.state(for: key.space), key.canonicalBytes) else { return nil }
         do { return try StateValue(canonicalBytes: bytes) } catch {
             throw StorageError(.corrupt, "the value of \(key) does not decode: \(error.message)")
         }
@@ -260,7 +260,7 @@ public final class ChainStore: @unchecked Sendable {
         while start < entries.count {
             let batch = WriteBatch(database)
             for (k, v) in entries[start..<min(start + chunk, entries.count)] {
-                batch.put(Family.state(for: k), k.canonicalBytes, v.canonicalBytes)
+                batch.put(Family.state(for: k.space), k.canonicalBytes, v.canonicalBytes)
             }
             try database.write(batch, sync: false)
             start += chunk
@@ -418,7 +418,7 @@ public final class ChainStore: @unchecked Sendable {
             var start = 0
             for (n, end) in ends.enumerated() {
                 let key = UnsafeRawBufferPointer(rebasing: raw[start..<end.key])
-                let family = Family.state(for: writes[sorted[n]].key)
+                let family = Family.state(for: writes[sorted[n]].key.space)
                 if writes[sorted[n]].value != nil {
                     batch.put(family, key: key, value: UnsafeRawBufferPointer(rebasing: raw[end.key..<end.value]))
                 } else {

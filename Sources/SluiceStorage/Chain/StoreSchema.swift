@@ -44,9 +44,9 @@ enum Family {
     /// The families of the latest state values, in key order.
     static let stateFamilies = [accounts, state]
 
-    /// The family holding the latest value of `key`.
+    /// The family holding the latest values of a key space.
     @inline(__always)
-    static func state(for key: StateKey) -> String { key.space == .bankAccount ? accounts : state }
+    static func state(for space: StateKey.Space) -> String { space == .bankAccount ? accounts : state }
 }
 
 enum MetaKey {

@@ -109,9 +109,8 @@ public final class RocksDatabase: @unchecked Sendable {
         if let error {
             let message = String(cString: error)
             rocksdb_free(error)
-            Self.destroyOptions(options, tableOptions, cache, readOptions, syncWrite, bulkWrite)
-            rocksdb_readoptions_destroy(scanOptions)
-            hashedOptions.forEach { rocksdb_options_destroy($0) }
+            Self.destroyOptions(
+                options, tableOptions, cache, [readOptions, scanOptions], syncWrite, bulkWrite, hashed: hashedOptions)
             throw StorageError(.database, "cannot open the database at \(path): \(message)")
         }
         db = opened!
@@ -135,18 +134,18 @@ public final class RocksDatabase: @unchecked Sendable {
 
     deinit {
         close()
-        Self.destroyOptions(options, tableOptions, cache, readOptions, syncWrite, bulkWrite)
-        rocksdb_readoptions_destroy(scanOptions)
-        hashedOptions.forEach { rocksdb_options_destroy($0) }
+        Self.destroyOptions(
+            options, tableOptions, cache, [readOptions, scanOptions], syncWrite, bulkWrite, hashed: hashedOptions)
     }
 
     private static func destroyOptions(
-        _ options: OpaquePointer, _ table: OpaquePointer, _ cache: OpaquePointer, _ read: OpaquePointer,
-        _ sync: OpaquePointer, _ bulk: OpaquePointer
+        _ options: OpaquePointer, _ table: OpaquePointer, _ cache: OpaquePointer, _ reads: [OpaquePointer],
+        _ sync: OpaquePointer, _ bulk: OpaquePointer, hashed: [OpaquePointer]
     ) {
-        rocksdb_readoptions_destroy(read)
+        reads.forEach { rocksdb_readoptions_destroy($0) }
         rocksdb_writeoptions_destroy(sync)
         rocksdb_writeoptions_destroy(bulk)
+        hashed.forEach { rocksdb_options_destroy($0) }
         rocksdb_options_destroy(options)
         rocksdb_block_based_options_destroy(table)
         rocksdb_cache_destroy(cache)
@@ -329,8 +328,10 @@ private final class LogPageReleaser: @unchecked Sendable {
     func release(in path: String) {
         queue.async { [self] in
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return }
-            let logs = names.filter { $0.hasSuffix(".log") }.sorted()
-            guard let current = logs.last else { return }
+            // "000037.log": the newest has the highest number (past 999999 the names grow a digit, so by
+            // number, not by name).
+            let logs = names.filter { $0.hasSuffix(".log") }
+            guard let current = logs.max(by: { Self.number($0) < Self.number($1) }) else { return }
             var drop = [current]
             // RocksDB switched to a new log: the previous one's last pages were synced since last time.
             if let newest, newest != current, logs.contains(newest) { drop.append(newest) }
@@ -343,4 +344,6 @@ private final class LogPageReleaser: @unchecked Sendable {
             }
         }
     }
+
+    private static func number(_ log: String) -> UInt64 { UInt64(log.dropLast(4)) ?? 0 }
 }
