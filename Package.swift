@@ -143,7 +143,9 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
-        .testTarget(name: "SluiceProviderTests", dependencies: ["SluiceProvider", "SluiceCore"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SluiceProviderTests", dependencies: ["SluiceProvider", "SluiceCore"], exclude: ["Corpus"],
+            swiftSettings: upcoming),
         .testTarget(
             name: "SluiceCommandsTests", dependencies: ["SluiceCommands", "SluiceRuntime", "SluiceAPI"], swiftSettings: upcoming),
     ]

@@ -34,6 +34,18 @@ extension DeterministicTar {
         }
     }
 
+    /// The archive's regular files in memory, by path, after the same checks as `unpack`: nothing touches
+    /// the disk (logs are read this way).
+    public static func contents(
+        _ bytes: [UInt8], maxFiles: Int = defaultMaxFiles, maxBytes: Int = defaultMaxBytes
+    ) throws(ArchiveError) -> [String: [UInt8]] {
+        var files: [String: [UInt8]] = [:]
+        for entry in try entries(of: bytes, maxFiles: maxFiles, maxBytes: maxBytes) where entry.kind == .file {
+            files[entry.path] = Array(bytes[entry.dataOffset..<(entry.dataOffset + entry.size)])
+        }
+        return files
+    }
+
     /// Extracts `bytes` into `directory` (created if missing), after checking the whole archive.
     ///
     /// Refuses absolute paths, `..` segments, links and special files, bad checksums, truncated archives,
@@ -72,13 +84,22 @@ extension DeterministicTar {
         var fd = dup(root)
         guard fd >= 0 else { throw ArchiveError(.io, "cannot extract '\(entry)': \(errnoText())") }
         for (i, component) in components.enumerated() {
-            if mkdirat(fd, component, 0o755) != 0 && errno != EEXIST {
+            let made: Int32
+            do { made = try EntryName.withSegment(component) { mkdirat(fd, $0, 0o755) } } catch {
+                close(fd)
+                throw error
+            }
+            if made != 0 && errno != EEXIST {
                 let code = errno
                 close(fd)
                 throw ArchiveError(
                     .io, "cannot create directory '\(components[...i].joined(separator: "/"))': \(errnoText(code))")
             }
-            let next = openat(fd, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            // The segment was checked by mkdirat's call above.
+            let next =
+                (try? EntryName.withSegment(component) {
+                    openat(fd, $0, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                }) ?? -1
             let code = errno
             close(fd)
             guard next >= 0 else {
@@ -95,7 +116,9 @@ extension DeterministicTar {
     private static func write(_ entry: TarEntry, of bytes: [UInt8], in parent: Int32, name: String) throws(ArchiveError)
     {
         let mode: mode_t = entry.mode & 0o100 != 0 ? 0o755 : 0o644
-        let fd = openat(parent, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode)
+        let fd = try EntryName.withSegment(name) {
+            openat(parent, $0, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode)
+        }
         guard fd >= 0 else { throw ArchiveError(.conflict, "cannot create '\(entry.path)': \(errnoText())") }
         defer { close(fd) }
         guard fchmod(fd, mode) == 0 else { throw ArchiveError(.io, "cannot chmod '\(entry.path)': \(errnoText())") }
@@ -249,7 +272,9 @@ private struct TarReader {
     }
 
     private func unsupported(_ name: String, _ what: String) -> ArchiveError {
-        ArchiveError(.unsupportedEntry, "entry '\(name)' is \(what); only regular files and directories are allowed")
+        ArchiveError(
+            .unsupportedEntry,
+            "entry '\(EntryName.printable(name))' is \(what); only regular files and directories are allowed")
     }
 
     private func utf8(_ bytes: ArraySlice<UInt8>, at offset: Int) throws(ArchiveError) -> String {
@@ -282,19 +307,15 @@ private struct TarReader {
     private mutating func add(name: String, kind: TarEntry.Kind, mode: Int, size: Int, dataOffset: Int)
         throws(ArchiveError)
     {
-        guard !name.hasPrefix("/") else {
-            throw ArchiveError(.unsafePath, "entry '\(name)' has an absolute path; archive paths must be relative")
-        }
-        let segments = name.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
-        guard !segments.contains("..") else {
-            throw ArchiveError(.unsafePath, "entry '\(name)' has a '..' segment; archive paths must stay inside")
-        }
+        let segments = try EntryName.segments(name)
         if segments.isEmpty {
-            guard kind == .directory else { throw ArchiveError(.unsafePath, "entry '\(name)' has an empty path") }
+            guard kind == .directory else {
+                throw ArchiveError(.unsafePath, "entry '\(EntryName.printable(name))' has an empty path")
+            }
             return  // "./" itself
         }
         guard kind == .directory || !name.hasSuffix("/") else {
-            throw ArchiveError(.malformed, "file entry '\(name)' ends with '/'")
+            throw ArchiveError(.malformed, "file entry '\(EntryName.printable(name))' ends with '/'")
         }
         let path = segments.joined(separator: "/")
         guard entries.count < maxFiles else {
