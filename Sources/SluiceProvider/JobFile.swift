@@ -422,7 +422,7 @@ private func editDistance(_ a: String, _ b: String) -> Int {
 
 /// Parses a job's duration: digits alone are seconds ("90"); otherwise hours, minutes and seconds in that order,
 /// each at most once ("90s", "5m", "1h", "1h30m", "2h5m10s"). Nil when the text is none of these or overflows.
-func parseJobDuration(_ text: String) -> UInt64? {
+public func parseJobDuration(_ text: String) -> UInt64? {
     let t = text.trimmingCharacters(in: .whitespaces)
     if !t.isEmpty, t.allSatisfy(\.isASCII), t.allSatisfy(\.isNumber) { return UInt64(t) }
     let units: [(Character, UInt64)] = [("h", 3600), ("m", 60), ("s", 1)]
@@ -447,7 +447,7 @@ func parseJobDuration(_ text: String) -> UInt64? {
 
 /// Parses a memory size to MiB: "512MiB", "2GiB", "800MB", "1GB" (units in any case, a space allowed). Decimal
 /// megabytes are rounded up to whole MiB, so a job never gets less than it asked for.
-func parseMemoryMiB(_ text: String) -> UInt64? {
+public func parseMemoryMiB(_ text: String) -> UInt64? {
     let t = text.trimmingCharacters(in: .whitespaces)
     let digits = t.prefix { $0.isASCII && $0.isNumber }
     guard let n = UInt64(digits) else { return nil }

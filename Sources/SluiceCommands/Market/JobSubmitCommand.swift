@@ -130,7 +130,7 @@ extension JobCommand {
             let refund = job.spec.escrowTotal.map { $0 > spent ? $0 - spent : 0 } ?? 0
             print(
                 """
-                  result \(result.hex): \(summary.status)\(summary.exitCode.map { summary.status == "exit" ? " \($0)" : "" } ?? "")
+                  result \(result.hex): \(summary.status.rawValue)\(summary.exitCode.map { summary.status == .exit ? " \($0)" : "" } ?? "")\(summary.reason.map { " (\($0))" } ?? "")
                   checked against the chain and unpacked into \(folder.path)/
                 """)
             for f in summary.files { print("    \(f)") }
@@ -179,7 +179,7 @@ extension JobCommand {
                 let folder = URL(fileURLWithPath: out ?? "results/\(id.hex)")
                 let summary = try await downloadResult(result, client: client, into: folder)
                 if options.json { return try printAPIJSON(summary) }
-                print("result \(result.hex): \(summary.status), unpacked into \(folder.path)/")
+                print("result \(result.hex): \(summary.status.rawValue), unpacked into \(folder.path)/")
                 for f in summary.files { print("  \(f)") }
             }
         }
@@ -234,16 +234,20 @@ extension JobCommand {
                         print("== \(run.provider.hex): the node has no logs blob \(logs.hex)")
                         continue
                     }
-                    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-                        "sluice-logs-\(UUID().uuidString)")
-                    defer { try? FileManager.default.removeItem(at: folder) }
-                    do { try DeterministicTar.unpack(bytes, into: folder) } catch {
+                    // Read in memory: a provider's archive never touches this machine's disk.
+                    let files: [String: [UInt8]]
+                    do { files = try DeterministicTar.contents(bytes) } catch {
                         throw CommandError("the logs blob \(logs.hex) is not a logs archive: \(error)")
                     }
                     for name in ["stdout", "stderr"] where stream == "both" || stream == name {
-                        let text =
-                            (try? String(contentsOf: folder.appendingPathComponent("\(name).txt"), encoding: .utf8))
-                            ?? ""
+                        // Control bytes other than newline and tab are shown as U+FFFD: a provider's log must
+                        // not drive the consumer's terminal with escape sequences.
+                        var text = ""
+                        for scalar in String(decoding: files["\(name).txt"] ?? [], as: UTF8.self).unicodeScalars {
+                            let control =
+                                (scalar.value < 0x20 && scalar != "\n" && scalar != "\t") || scalar.value == 0x7F
+                            text.unicodeScalars.append(control ? "\u{FFFD}" : scalar)
+                        }
                         print("== \(run.provider.hex) \(name) (\(text.utf8.count) bytes)")
                         if !text.isEmpty { print(text, terminator: text.hasSuffix("\n") ? "" : "\n") }
                     }

@@ -56,6 +56,24 @@ extension ProviderCommand {
         @Option(help: "The region announced.")
         var region = "local"
 
+        @Option(help: "The most memory one job gets, whatever its manifest asks (e.g. 16GiB, 4096 MiB).")
+        var maxJobMemory = "16GiB"
+
+        @Option(help: "The most processes and threads one job may have at once.")
+        var maxJobProcesses = 1024
+
+        @Option(help: "The most disk one job's folder may use, outputs included (e.g. 20GiB).")
+        var maxJobDisk = "20GiB"
+
+        @Option(help: "The longest one job may run (e.g. 24h, 90m).")
+        var maxJobDuration = "24h"
+
+        @Option(help: ArgumentHelp("Stop when the process with this pid is no longer the parent.", visibility: .hidden))
+        var parentPid: Int32?
+
+        @Option(help: ArgumentHelp("Seconds to wait for another agent to free the work dir.", visibility: .hidden))
+        var lockWait: Int = 0
+
         @Option(help: "Log level: trace, debug, info, notice, warning, error.")
         var logLevel = "info"
 
@@ -78,10 +96,11 @@ extension ProviderCommand {
                     throw CommandError(
                         "--log-level: '\(logLevel)' is not one of trace, debug, info, notice, warning, error")
                 }
-                let configuration = AgentConfiguration(
+                var configuration = AgentConfiguration(
                     node: url, key: signingKey, workDirectory: URL(fileURLWithPath: work), gpus: selection,
                     maxJobs: max(1, maxJobs), pricePerGPUHour: try parseAmount(price, "--price"),
-                    stake: try parseAmount(stake, "--stake"), region: region, faults: faults)
+                    stake: try parseAmount(stake, "--stake"), region: region, ceilings: try ceilings(), faults: faults)
+                configuration.lockWait = .seconds(max(0, lockWait))
                 var logger = Logger(label: "provider") { label in
                     var handler = StreamLogHandler.standardError(label: label)
                     handler.logLevel = level
@@ -102,6 +121,21 @@ extension ProviderCommand {
                 print("provider \(address.hex): node \(url), work dir \(work); Ctrl-C stops")
                 fflush(nil)
                 let task = Task { try await agent.run() }
+                if let parentPid {
+                    let logger = logger
+                    // Started by a devnet: end with it, even when it was killed and could not stop us.
+                    Task.detached {
+                        while !task.isCancelled {
+                            if getppid() != parentPid {
+                                logger.warning(
+                                    "the process that started this agent (pid \(parentPid)) is gone; stopping")
+                                task.cancel()
+                                break
+                            }
+                            try? await Task.sleep(for: .milliseconds(500))
+                        }
+                    }
+                }
                 // SIGINT and SIGTERM stop the agent; its jobs' state is on disk.
                 let signals = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
                     signal(sig, SIG_IGN)
@@ -116,6 +150,23 @@ extension ProviderCommand {
                 print("provider agent stopped")
             }
         }
+    }
+}
+
+extension ProviderCommand.Run {
+    /// The --max-job-* options.
+    func ceilings() throws -> JobCeilings {
+        guard let memory = parseMemoryMiB(maxJobMemory), memory >= 16 else {
+            throw CommandError("--max-job-memory: '\(maxJobMemory)' is not a size of at least 16 MiB (e.g. 16GiB)")
+        }
+        guard let disk = parseMemoryMiB(maxJobDisk), disk >= 1 else {
+            throw CommandError("--max-job-disk: '\(maxJobDisk)' is not a size (e.g. 20GiB)")
+        }
+        guard let duration = parseJobDuration(maxJobDuration), duration >= 1 else {
+            throw CommandError("--max-job-duration: '\(maxJobDuration)' is not a duration (e.g. 24h, 90m, 3600)")
+        }
+        guard maxJobProcesses >= 8 else { throw CommandError("--max-job-processes: at least 8") }
+        return JobCeilings(memoryMB: memory, processes: maxJobProcesses, diskMB: disk, durationSeconds: duration)
     }
 }
 

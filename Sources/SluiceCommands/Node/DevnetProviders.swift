@@ -63,6 +63,9 @@ final class DevnetProviders: Service, Sendable {
             process.arguments = [
                 "provider", "run", "--node", node, "--key", folder(n) + "/key.json", "--work", folder(n) + "/work",
                 "--gpus", n == 1 ? firstGPUs : "none", "--max-jobs", "1",
+                // An agent ends with this devnet, even a killed one, and waits for one of a devnet killed
+                // just before to let go of its work dir.
+                "--parent-pid", String(getpid()), "--lock-wait", "15",
             ]
             // A faulty provider asks half the price, so the auction always picks it (fault tests).
             if n == count, let lastFault { process.arguments! += ["--fault", lastFault, "--price", "1800000"] }

@@ -51,6 +51,36 @@ public struct LocalJob: Codable, Sendable, Equatable {
 struct WorkDirectory: Sendable {
     let root: URL
 
+    /// Takes the work dir for this process: an exclusive lock on `agent.lock`, held until the descriptor is closed
+    /// (or the process ends). Two agents on one work dir would run each job twice with different
+    /// salts, and one of them would reveal what it did not commit to. Waits up to `wait` for an agent that is
+    /// stopping.
+    /// - Returns: the lock's descriptor.
+    func lock(wait: Duration = .zero) throws -> Int32 {
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        let path = root.appendingPathComponent("agent.lock").path
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw AgentError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        let deadline = ContinuousClock.now + wait
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            guard errno == EWOULDBLOCK || errno == EINTR, ContinuousClock.now < deadline else {
+                var holder = [UInt8](repeating: 0, count: 32)
+                let n = pread(fd, &holder, holder.count, 0)
+                let pid = String(decoding: holder.prefix(max(0, n)), as: UTF8.self)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                close(fd)
+                throw AgentError(
+                    "another agent\(pid.isEmpty ? "" : " (pid \(pid))") is using the work dir \(root.path): stop it, "
+                        + "or give this one another --work")
+            }
+            usleep(100_000)
+        }
+        let text = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pwrite(fd, text, text.count, 0)
+        return fd
+    }
+
     var jobs: URL { root.appendingPathComponent("jobs") }
 
     func folder(_ id: Hash) -> URL { jobs.appendingPathComponent(String(id.hex.dropFirst(2))) }
@@ -70,6 +100,14 @@ struct WorkDirectory: Sendable {
         }
         guard rename(temporary.path, folder.appendingPathComponent("state.json").path) == 0 else {
             throw AgentError("cannot save \(folder.path)/state.json: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Removes what a finished job left in its folder (its run's files, result and logs), keeping state.json.
+    func clean(_ id: Hash) {
+        let folder = folder(id)
+        for name in ["job", "job.tmp", "result.tar", "logs.tar", "stdout.txt", "stderr.txt"] {
+            SafeFile.removeTree(folder.appendingPathComponent(name))
         }
     }
 

@@ -18,13 +18,17 @@ public struct AgentConfiguration: Sendable {
     public var region: String
     /// A heartbeat every this many blocks.
     public var heartbeatBlocks: UInt64
+    /// What the provider lets one job use, whatever its manifest asks.
+    public var ceilings: JobCeilings
+    /// How long to wait for another agent to let go of the work dir before giving up.
+    public var lockWait: Duration = .zero
     /// Test-only misbehaviour.
     public var faults: AgentFaults
 
     public init(
         node: String, key: SigningKey, workDirectory: URL, gpus: GPUSelection = .auto, maxJobs: Int = 4,
         pricePerGPUHour: Amount = 3_600_000, stake: Amount = 1_000_000, region: String = "local",
-        heartbeatBlocks: UInt64 = 40, faults: AgentFaults = AgentFaults()
+        heartbeatBlocks: UInt64 = 40, ceilings: JobCeilings = JobCeilings(), faults: AgentFaults = AgentFaults()
     ) {
         self.node = node
         self.key = key
@@ -35,7 +39,27 @@ public struct AgentConfiguration: Sendable {
         self.stake = stake
         self.region = region
         self.heartbeatBlocks = heartbeatBlocks
+        self.ceilings = ceilings
         self.faults = faults
+    }
+}
+
+/// The provider's ceilings on one job: its manifest may ask for less, never for more. A manifest over a
+/// ceiling runs under the ceiling (and says so in the log).
+public struct JobCeilings: Sendable, Equatable {
+    public var memoryMB: UInt64
+    public var processes: Int
+    /// The job's folder, its outputs included.
+    public var diskMB: UInt64
+    public var durationSeconds: UInt64
+
+    public init(
+        memoryMB: UInt64 = 16_384, processes: Int = 1_024, diskMB: UInt64 = 20_480, durationSeconds: UInt64 = 86_400
+    ) {
+        self.memoryMB = memoryMB
+        self.processes = processes
+        self.diskMB = diskMB
+        self.durationSeconds = durationSeconds
     }
 }
 
@@ -105,7 +129,10 @@ public actor ProviderAgent {
     public var address: Address { configuration.key.address }
 
     /// Runs until the task is cancelled.
+    /// - Throws: `AgentError` when another agent holds the work dir (see `WorkDirectory.lock`).
     public func run() async throws {
+        let lock = try work.lock(wait: configuration.lockWait)
+        defer { close(lock) }
         try FileManager.default.createDirectory(at: work.jobs, withIntermediateDirectories: true)
         logger.info("sandbox: \(sandbox.kind.description)")
         discoverDevices()
@@ -118,7 +145,7 @@ public actor ProviderAgent {
             jobs[job.id] = job
             logger.info("resuming job \(job.id.hex) (\(job.phase.rawValue))")
         }
-        var backoff = Duration.milliseconds(250)
+        var backoff = Self.firstBackoff
         var registered = false
         var from: UInt64? = nil
         while !Task.isCancelled {
@@ -128,10 +155,15 @@ public actor ProviderAgent {
                     registered = true
                 }
                 let events = client.events(from: from)
-                status.connected = true
-                publish()
-                backoff = .milliseconds(250)
+                var connected = false
                 for try await event in events {
+                    // The stream is lazy: the node is only known to be there once a block came through.
+                    if !connected {
+                        connected = true
+                        backoff = Self.firstBackoff
+                        status.connected = true
+                        publish()
+                    }
                     from = event.height + 1
                     await onBlock(event.height)
                 }
@@ -145,10 +177,15 @@ public actor ProviderAgent {
             status.connected = false
             publish()
             try? await Task.sleep(for: backoff)
-            backoff = min(backoff * 2, .seconds(10))
+            backoff = Self.nextBackoff(after: backoff)
         }
         for task in runningTasks.values { task.cancel() }
     }
+
+    static let firstBackoff = Duration.milliseconds(250)
+
+    /// The wait after `backoff` failed: doubled, at most 10 s.
+    static func nextBackoff(after backoff: Duration) -> Duration { min(backoff * 2, .seconds(10)) }
 
     // MARK: Devices and registration
 
@@ -323,6 +360,7 @@ public actor ProviderAgent {
         let client = self.client
         let sandbox = self.sandbox
         let wrong = configuration.faults.wrongResult
+        let ceilings = configuration.ceilings
         let logger = self.logger
         runningTasks[job.id] = Task {
             let outcome: Result<JobExecution, any Error>
@@ -330,7 +368,7 @@ public actor ProviderAgent {
                 outcome = .success(
                     try await JobExecution.run(
                         spec: spec, folder: folder, gpus: gpus, client: client, sandbox: sandbox, wrongResult: wrong,
-                        logger: logger))
+                        ceilings: ceilings, logger: logger))
             } catch {
                 outcome = .failure(error)
             }
@@ -356,7 +394,7 @@ public actor ProviderAgent {
             local.result = execution.resultHash
             local.logs = execution.logsHash
             local.usageSeconds = execution.usageSeconds
-            local.status = execution.summary.status
+            local.status = execution.summary.status.rawValue
             local.wallSeconds = execution.wallSeconds
             var salt = [UInt8](repeating: 0, count: 32)
             var rng = SystemRandomNumberGenerator()
@@ -364,7 +402,7 @@ public actor ProviderAgent {
             local.salt = Hash.sha256(salt)
             local.phase = .ran
             logger.info(
-                "job \(id.hex): \(execution.summary.status) in \(String(format: "%.2f", execution.wallSeconds)) s, result \(execution.resultHash.hex)"
+                "job \(id.hex): \(execution.summary.status.rawValue) in \(String(format: "%.2f", execution.wallSeconds)) s, result \(execution.resultHash.hex)"
             )
         }
         do { try work.save(local) } catch { logger.error("job \(id.hex): \(error)") }
@@ -443,6 +481,8 @@ public actor ProviderAgent {
                 local.audit == true ? job.auditPaid : job.assigned.first { $0.provider == address }?.paid
             local.phase = .finished
             try work.save(local)
+            // Settled and uploaded: only state.json stays, the record of what the job paid.
+            work.clean(id)
             jobs[id] = nil
             status.done += 1
             status.earned += local.paid?.value ?? 0
@@ -526,30 +566,40 @@ public struct JobExecution: Sendable {
 
     static func run(
         spec: JobSpecJSON, folder: URL, gpus: [String], client: SluiceClient, sandbox: Sandbox, wrongResult: Bool,
-        logger: Logger
+        ceilings: JobCeilings = JobCeilings(), logger: Logger
     ) async throws -> JobExecution {
         guard let bundle = try await client.blob(spec.bundleHash) else {
             throw AgentError("the node has no bundle \(spec.bundleHash.hex)")
         }
         let jobDirectory = folder.appendingPathComponent("job")
-        try? FileManager.default.removeItem(at: jobDirectory)
-        try FileManager.default.createDirectory(at: jobDirectory, withIntermediateDirectories: true)
+        SafeFile.removeTree(jobDirectory)
         let packed: (bytes: [UInt8], summary: JobResultSummary)
         var wall = 0.0
         do {
-            try DeterministicTar.unpack(bundle, into: jobDirectory)
-            let manifest = try JobManifest.decode(
-                Data(contentsOf: jobDirectory.appendingPathComponent(JobManifest.fileName)))
+            let manifest: JobManifest
+            do {
+                try DeterministicTar.unpack(bundle, into: jobDirectory)
+                manifest = try JobManifest.decode(
+                    Data(SafeFile.read(JobManifest.fileName, in: jobDirectory, maxBytes: JobManifest.maxBytes)))
+            } catch let error as ArchiveError where error.code != .io {
+                throw ManifestError(error.description)
+            }
             guard manifest.runner == "process" else {
                 throw ManifestError("runner '\(manifest.runner)' is not supported by this provider")
             }
             var environment = manifest.environment
             environment["SLUICE_JOB"] = "1"
+            let memoryMB = min(manifest.memoryMB, ceilings.memoryMB)
+            if memoryMB < manifest.memoryMB {
+                logger.warning(
+                    "the job asks for \(manifest.memoryMB) MiB; it runs with this provider's \(memoryMB) MiB")
+            }
             let request = RunRequest(
                 jobDirectory: jobDirectory, command: manifest.command, environment: environment, gpuDevices: gpus,
                 limits: SandboxLimits(
-                    wallSeconds: Double(min(spec.maxDurationSeconds, manifest.maxDurationSeconds)),
-                    memoryBytes: manifest.memoryMB << 20),
+                    wallSeconds: Double(
+                        min(spec.maxDurationSeconds, manifest.maxDurationSeconds, ceilings.durationSeconds)),
+                    memoryBytes: memoryMB << 20, maxProcesses: ceilings.processes, diskBytes: ceilings.diskMB << 20),
                 stdout: folder.appendingPathComponent("stdout.txt"),
                 stderr: folder.appendingPathComponent("stderr.txt"))
             let outcome = try await sandbox.run(request)
@@ -558,10 +608,7 @@ public struct JobExecution: Sendable {
             packed = try JobResultArchive.pack(directory: jobDirectory, manifest: manifest, outcome: outcome)
         } catch let error as ManifestError {
             logger.warning("bad bundle: \(error)")
-            packed = try JobResultArchive.badBundle(directory: folder.appendingPathComponent("bad-bundle"))
-        } catch let error as ArchiveError {
-            logger.warning("bad bundle: \(error)")
-            packed = try JobResultArchive.badBundle(directory: folder.appendingPathComponent("bad-bundle"))
+            packed = try JobResultArchive.badBundle()
         }
         var bytes = packed.bytes
         if wrongResult { bytes += [UInt8](repeating: 0, count: 512) }
@@ -571,6 +618,8 @@ public struct JobExecution: Sendable {
             try Data(logs).write(to: folder.appendingPathComponent("logs.tar"))
             logsHash = Hash.sha256(logs)
         }
+        // The job's folder is not needed once its result is packed: its files go now, not at settlement.
+        SafeFile.removeTree(jobDirectory)
         return JobExecution(
             resultHash: Hash.sha256(bytes), logsHash: logsHash, summary: packed.summary,
             usageSeconds: max(1, UInt64(wall.rounded(.up))), wallSeconds: wall)

@@ -14,7 +14,8 @@ public import Foundation
 // is still running, or that left symbolic links behind, cannot make the provider read outside the job's
 // directory: a link or a special file among the selected files is an error naming it, and links are never
 // followed. Children are visited sorted by name (with "/" appended to directories), which visits the whole
-// tree in the order of its full paths, so the archive is written as the walk goes.
+// tree in the order of its full paths; `archive` writes files in that order, so a caller may add files of its
+// own (a result's summary, kept out of the job's reach) and get the same bytes as if they had been on disk.
 
 /// Deterministic POSIX ustar archives of a directory's regular files, and their safe extraction.
 public enum DeterministicTar {
@@ -32,6 +33,25 @@ public enum DeterministicTar {
     public static func pack(
         directory: URL, include: [String]? = nil, maxFiles: Int = defaultMaxFiles, maxBytes: Int = defaultMaxBytes
     ) throws(ArchiveError) -> [UInt8] {
+        let files = try files(in: directory, include: include, maxFiles: maxFiles, maxBytes: maxBytes)
+        if let include, files.isEmpty {
+            let list = include.map { "'\($0)'" }.joined(separator: ", ")
+            throw ArchiveError(
+                .noMatch,
+                "no file matches outputs \(list) in \(directory.path) (a directory's files are taken with 'dir/**')")
+        }
+        return try archive(files)
+    }
+
+    /// The regular files under `directory` (all, or those matching one of the `include` globs), read through
+    /// directory descriptors without following a link, in archive order. Names in `skipping` are passed over
+    /// at the top level whatever they are: the caller owns them (a result's summary).
+    /// - Throws: as `pack`, but an empty selection is no error.
+    /// - Complexity: O(n log n + b) for n entries under the walked directories and b bytes read.
+    public static func files(
+        in directory: URL, include: [String]? = nil, maxFiles: Int = defaultMaxFiles,
+        maxBytes: Int = defaultMaxBytes, skipping: Set<String> = []
+    ) throws(ArchiveError) -> [ArchiveFile] {
         var globs: [Glob]?
         if let include {
             var parsed: [Glob] = []
@@ -43,16 +63,32 @@ public enum DeterministicTar {
             throw ArchiveError(.io, "cannot open directory \(directory.path): \(errnoText())")
         }
         defer { close(root) }
-        var packer = Packer(globs: globs, maxFiles: maxFiles, maxBytes: maxBytes)
+        var packer = Packer(globs: globs, maxFiles: maxFiles, maxBytes: maxBytes, skipping: skipping)
         try packer.walk(root, prefix: "")
-        if let include, packer.files == 0 {
-            let list = include.map { "'\($0)'" }.joined(separator: ", ")
-            throw ArchiveError(
-                .noMatch,
-                "no file matches outputs \(list) in \(directory.path) (a directory's files are taken with 'dir/**')")
+        return packer.files
+    }
+
+    /// The archive of `files`, sorted by the bytes of their paths (the order a directory walk gives).
+    /// - Throws: `.pathTooLong` for a path ustar cannot hold, `.conflict` for a path given twice.
+    /// - Complexity: O(n log n + b).
+    public static func archive(_ files: [ArchiveFile]) throws(ArchiveError) -> [UInt8] {
+        let sorted = files.sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
+        var size = 2 * TarHeader.blockSize
+        for file in sorted { size += TarHeader.blockSize + (file.bytes.count + 511) / 512 * 512 }
+        var archive: [UInt8] = []
+        archive.reserveCapacity(size)
+        for (i, file) in sorted.enumerated() {
+            if i > 0, sorted[i - 1].path == file.path {
+                throw ArchiveError(.conflict, "'\(file.path)' appears twice in the archive")
+            }
+            archive.append(
+                contentsOf: try TarHeader.encode(path: file.path, size: file.bytes.count, executable: file.executable))
+            archive.append(contentsOf: file.bytes)
+            let padding = (TarHeader.blockSize - file.bytes.count % TarHeader.blockSize) % TarHeader.blockSize
+            archive.append(contentsOf: repeatElement(0, count: padding))
         }
-        packer.archive.append(contentsOf: [UInt8](repeating: 0, count: 2 * TarHeader.blockSize))
-        return packer.archive
+        archive.append(contentsOf: [UInt8](repeating: 0, count: 2 * TarHeader.blockSize))
+        return archive
     }
 
     /// Whether the relative file path matches the glob: `*` and `?` within one segment, `**` any number of
@@ -60,6 +96,19 @@ public enum DeterministicTar {
     public static func matches(_ path: String, glob: String) -> Bool {
         guard let glob = try? Glob(glob) else { return false }
         return glob.matches(path)
+    }
+}
+
+/// One regular file of an archive: its relative path, its bytes and whether the owner may execute it.
+public struct ArchiveFile: Sendable, Equatable {
+    public var path: String
+    public var bytes: [UInt8]
+    public var executable: Bool
+
+    public init(path: String, bytes: [UInt8], executable: Bool = false) {
+        self.path = path
+        self.bytes = bytes
+        self.executable = executable
     }
 }
 
@@ -72,8 +121,8 @@ private struct Packer {
     let globs: [Glob]?
     let maxFiles: Int
     let maxBytes: Int
-    var archive: [UInt8] = []
-    var files = 0
+    let skipping: Set<String>
+    var files: [ArchiveFile] = []
     var contentBytes = 0
 
     private enum Kind { case directory, regular, other(String) }
@@ -99,6 +148,7 @@ private struct Packer {
     mutating func walk(_ directory: Int32, prefix: String) throws(ArchiveError) {
         let shown = prefix.isEmpty ? "." : String(prefix.dropLast())
         for child in try children(of: directory, shown: shown) {
+            if prefix.isEmpty && skipping.contains(child.text) { continue }
             let path = prefix + child.text
             switch child.kind {
             case .directory:
@@ -186,7 +236,7 @@ private struct Packer {
     }
 
     private mutating func add(_ child: Child, in directory: Int32, path: String) throws(ArchiveError) {
-        guard files < maxFiles else {
+        guard files.count < maxFiles else {
             throw ArchiveError(.overLimit, "more than \(maxFiles) files to archive (at '\(path)'); at most \(maxFiles)")
         }
         // O_NONBLOCK: a FIFO swapped in after the directory was read must not block the open.
@@ -225,12 +275,8 @@ private struct Packer {
             data.append(contentsOf: chunk[0..<n])
             if data.count > room { throw overBytes(at: path) }
         }
-        let header = try TarHeader.encode(path: path, size: data.count, executable: info.st_mode & 0o100 != 0)
-        archive.append(contentsOf: header)
-        archive.append(contentsOf: data)
-        let padding = (TarHeader.blockSize - data.count % TarHeader.blockSize) % TarHeader.blockSize
-        archive.append(contentsOf: repeatElement(0, count: padding))
-        files += 1
+        _ = try TarHeader.splitPath(path)  // a path ustar cannot hold is refused while walking
+        files.append(ArchiveFile(path: path, bytes: data, executable: info.st_mode & 0o100 != 0))
         contentBytes += data.count
     }
 

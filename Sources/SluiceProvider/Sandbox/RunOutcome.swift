@@ -12,6 +12,9 @@ public struct RunOutcome: Sendable, Equatable, CustomStringConvertible {
         /// Its process tree went over `memoryBytes` (seen by the sandbox's sampling, or an allocation refused
         /// by the address-space limit); the sandbox killed it or it died of it.
         case memoryExceeded
+        /// Its folder went over `diskBytes` or `maxDiskEntries` (or a file over `diskBytes`); the sandbox
+        /// killed it, or it died of SIGXFSZ.
+        case diskExceeded
         /// The sandbox could not start the command; the text says why (e.g. bubblewrap's error).
         case failedToStart(String)
     }
@@ -39,6 +42,7 @@ public struct RunOutcome: Sendable, Equatable, CustomStringConvertible {
         case .signalled(let signal): return "killed by signal \(signal) after \(time) (\(memory))"
         case .timedOut: return "timed out: killed after \(time) (\(memory))"
         case .memoryExceeded: return "went over its memory limit: stopped after \(time) (\(memory))"
+        case .diskExceeded: return "went over its disk limit: stopped after \(time) (\(memory))"
         case .failedToStart(let why): return "failed to start: \(why)"
         }
     }

@@ -8,11 +8,25 @@ public struct SandboxLimits: Sendable, Equatable {
     public var memoryBytes: UInt64
     /// Bytes kept of each of stdout and stderr; the rest is dropped and the drop noted at the end of the file.
     public var maxLogBytes: Int
+    /// Processes (and threads) the job may have at once. It holds because a job never runs as root: as root
+    /// the sandbox runs it as a user of its own (see `JobUsers`).
+    public var maxProcesses: Int
+    /// Bytes the job's folder may hold (allocated blocks, sampled every second, and no single file larger):
+    /// past it the job is stopped and ends as `diskExceeded`. Nil: no bound.
+    public var diskBytes: UInt64?
+    /// Files and directories the job's folder may hold, with `diskBytes`.
+    public var maxDiskEntries: Int
 
-    public init(wallSeconds: Double, memoryBytes: UInt64, maxLogBytes: Int = 1 << 20) {
+    public init(
+        wallSeconds: Double, memoryBytes: UInt64, maxLogBytes: Int = 1 << 20,
+        maxProcesses: Int = 4096, diskBytes: UInt64? = nil, maxDiskEntries: Int = 100_000
+    ) {
         self.wallSeconds = wallSeconds
         self.memoryBytes = memoryBytes
         self.maxLogBytes = maxLogBytes
+        self.maxProcesses = maxProcesses
+        self.diskBytes = diskBytes
+        self.maxDiskEntries = maxDiskEntries
     }
 }
 

@@ -24,7 +24,7 @@ public struct Sandbox: Sendable {
         self.kind = kind
     }
 
-    private enum Stop { case timeout, memory, cancelled }
+    private enum Stop { case timeout, memory, disk, cancelled }
 
     /// Runs the command to its end, or until a limit stops it.
     /// - Throws: `CancellationError` when the calling task is cancelled (the job is killed first). Every other
@@ -42,6 +42,23 @@ public struct Sandbox: Sendable {
             return failed("prlimit (util-linux) is not installed")
         }
 
+        // As root, the job runs as a user of its own, which owns the job's folder while it runs.
+        var user: SandboxInvocation.User?
+        if geteuid() == 0 {
+            guard let setpriv = SandboxKind.findExecutable("setpriv") else {
+                return failed("setpriv (util-linux) is needed to run jobs as an unprivileged user when running as root")
+            }
+            guard let uid = JobUsers.take() else { return failed("every job user is taken: too many jobs at once") }
+            user = SandboxInvocation.User(setpriv: setpriv, uid: uid)
+            SafeFile.chownTree(request.jobDirectory, uid: uid, gid: uid)
+        }
+        defer {
+            if let user {
+                JobUsers.killAll(user.uid, setpriv: user.setpriv)
+                JobUsers.give(user.uid)
+            }
+        }
+
         // A private temporary directory beside the job's (bubblewrap gives the job its own /tmp instead).
         var privateTemp: URL?
         if !kind.isBubblewrap {
@@ -51,12 +68,27 @@ public struct Sandbox: Sendable {
                 try FileManager.default.createDirectory(
                     at: temp, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
             } catch { return failed("cannot create the private temporary directory \(temp.path): \(error)") }
+            if let user { _ = chown(temp.path, user.uid, user.uid) }
             privateTemp = temp
         }
         defer { if let privateTemp { try? FileManager.default.removeItem(at: privateTemp) } }
 
         let invocation = SandboxInvocation.make(
-            kind: kind, request: request, prlimit: prlimit, privateTemp: privateTemp)
+            kind: kind, request: request, prlimit: prlimit, privateTemp: privateTemp, user: user)
+        var argumentFile: Int32 = -1
+        var jobFolder: Int32 = -1
+        if let options = invocation.bubblewrapArguments {
+            guard let fd = SandboxInvocation.argumentFile(options) else {
+                return failed("cannot write bubblewrap's arguments: \(errnoText())")
+            }
+            argumentFile = fd
+            jobFolder = open(request.jobDirectory.path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard jobFolder >= 0 else { return failed("cannot open the job directory: \(errnoText())") }
+        }
+        defer {
+            if argumentFile >= 0 { close(argumentFile) }
+            if jobFolder >= 0 { close(jobFolder) }
+        }
         let stdout: LogPump
         let stderr: LogPump
         do {
@@ -85,7 +117,7 @@ public struct Sandbox: Sendable {
         let spec = SpawnSpec(
             executable: invocation.arguments[0], arguments: invocation.arguments, environment: invocation.environment,
             workingDirectory: invocation.workingDirectory, stdout: stdout.writeEnd, stderr: stderr.writeEnd,
-            extraDescriptors: invocation.statusDescriptor ? [status[1]] : [])
+            extraDescriptors: invocation.statusDescriptor ? [status[1], argumentFile, jobFolder] : [])
         let spawned = await SpawnThread.shared.spawn(spec)
         close(stdout.writeEnd)
         close(stderr.writeEnd)
@@ -107,6 +139,7 @@ public struct Sandbox: Sendable {
         var peak: UInt64 = 0
         var stop: Stop?
         let deadline = started + .milliseconds(Int64(min(max(0, request.limits.wallSeconds), 1e9) * 1000))
+        var nextDiskCheck = started + .seconds(1)
         while true {
             let table = ProcessTree.snapshot()
             guard let root = table[pid], root.state != UInt8(ascii: "Z") else { break }
@@ -120,6 +153,13 @@ public struct Sandbox: Sendable {
             if now >= deadline {
                 stop = .timeout
                 break
+            }
+            if let disk = request.limits.diskBytes, now >= nextDiskCheck {
+                if SafeFile.exceeds(request.jobDirectory, maxBytes: disk, maxEntries: request.limits.maxDiskEntries) {
+                    stop = .disk
+                    break
+                }
+                nextDiskCheck = now + .seconds(1)
             }
             let interval: Duration = now - started < .seconds(2) ? .milliseconds(50) : .milliseconds(100)
             do { try await Task.sleep(for: min(interval, deadline - now)) } catch {
@@ -143,15 +183,24 @@ public struct Sandbox: Sendable {
             close(status[0])
         }
 
-        let ending: RunOutcome.Ending
+        var ending: RunOutcome.Ending
         switch stop {
         case .cancelled: throw CancellationError()
         case .timeout: ending = .timedOut
         case .memory: ending = .memoryExceeded
+        case .disk: ending = .diskExceeded
         case nil:
             ending = Self.classify(
                 exit!, kind: kind, statusText: statusText, stderrTail: String(decoding: err.tail, as: UTF8.self),
                 addressSpaceLimited: invocation.addressSpaceLimited)
+            // Over the disk limit at the end is over it, whatever the last sample saw: a job that wrote past
+            // it between two samples ends the same on every provider.
+            if let disk = request.limits.diskBytes,
+                ending == .signalled(SIGXFSZ)
+                    || SafeFile.exceeds(request.jobDirectory, maxBytes: disk, maxEntries: request.limits.maxDiskEntries)
+            {
+                ending = .diskExceeded
+            }
         }
         return RunOutcome(ending: ending, wallSeconds: wall, peakMemoryBytes: peak)
     }
@@ -174,9 +223,11 @@ public struct Sandbox: Sendable {
                 ending = .failedToStart(why.isEmpty ? "bubblewrap exited with status \(code) before the job ran" : why)
             }
         case (_, .exited(let code)):
-            // prlimit and unshare exit 126/127 with "failed to execute" when the command cannot be run.
+            // prlimit, unshare and setpriv exit 126/127 with "failed to execute" when the command cannot be run.
             let line = stderrTail.split(separator: "\n").last { $0.contains(": failed to execute ") }
-            if code == 126 || code == 127, let line, line.hasPrefix("prlimit: ") || line.hasPrefix("unshare: ") {
+            if code == 126 || code == 127, let line,
+                ["prlimit: ", "unshare: ", "setpriv: "].contains(where: line.hasPrefix)
+            {
                 ending = .failedToStart(String(line))
             } else {
                 ending = .exited(code)

@@ -17,6 +17,13 @@ import Foundation
 // writable, the root included. Nothing else of the host is there: not the provider's keys,
 // its other jobs, /root or /home. With GPUs, the NVIDIA device nodes are added. The environment is rebuilt
 // from nothing, and is the same on every provider (HOME=/job), so honest providers compute the same result.
+//
+// bubblewrap reads its options from a descriptor (--args 4), and gets the job's folder as descriptor 5
+// (--bind-fd), not as a path on its command line: inside the PID namespace
+// bubblewrap is process 1, and its command line, which any job can read at /proc/1/cmdline, would show the
+// provider's paths. A provider running as root runs the job as a user of its own (setpriv, after prlimit):
+// the kernel does not count root's processes against RLIMIT_NPROC, so only then does the process limit
+// hold. RLIMIT_FSIZE bounds a single file by the disk limit; the folder's total is sampled by the sandbox.
 
 struct SandboxInvocation {
     /// argv; `arguments[0]` is an absolute path.
@@ -27,39 +34,76 @@ struct SandboxInvocation {
     var statusDescriptor: Bool
     /// Whether RLIMIT_AS was set.
     var addressSpaceLimited: Bool
+    /// bubblewrap's options, to be read from descriptor 4 (NUL-separated); nil without bubblewrap.
+    var bubblewrapArguments: [String]?
+
+    /// The unprivileged user a job runs as: setpriv's path and the uid (also the gid).
+    struct User {
+        var setpriv: String
+        var uid: UInt32
+    }
 
     static let path = "/usr/local/bin:/usr/bin:/bin"
     static let maxProcesses = 4096
     static let maxOpenFiles = 8192
 
     static func make(
-        kind: SandboxKind, request: RunRequest, prlimit: String, privateTemp: URL?
+        kind: SandboxKind, request: RunRequest, prlimit: String, privateTemp: URL?, user: User? = nil
     ) -> SandboxInvocation {
         let gpu = !request.gpuDevices.isEmpty
-        var limits = [prlimit, "--core=0", "--nproc=\(maxProcesses)", "--nofile=\(maxOpenFiles)"]
+        var limits = [prlimit, "--core=0", "--nproc=\(request.limits.maxProcesses)", "--nofile=\(maxOpenFiles)"]
         if !gpu { limits.append("--as=\(addressSpace(for: request.limits.memoryBytes))") }
+        if let disk = request.limits.diskBytes { limits.append("--fsize=\(disk)") }
         limits.append("--")
+        // The job's user is taken last: a network namespace (unshare) needs root to be made.
+        let becomeUser =
+            user.map { [$0.setpriv, "--reuid=\($0.uid)", "--regid=\($0.uid)", "--clear-groups", "--"] } ?? []
 
         switch kind {
         case .bubblewrap(let bwrap):
-            var arguments = limits + [bwrap]
-            arguments += bubblewrapOptions(
-                gpu: gpu, temporaryBytes: request.limits.memoryBytes, job: request.jobDirectory.standardizedFileURL.path
-            )
-            arguments += ["--json-status-fd", "3", "--"] + request.command
+            let options =
+                bubblewrapOptions(gpu: gpu, temporaryBytes: request.limits.memoryBytes, jobDescriptor: true)
+                + ["--json-status-fd", "3"]
             return SandboxInvocation(
-                arguments: arguments, environment: environment(request, home: "/job", temp: "/tmp"),
-                workingDirectory: nil, statusDescriptor: true, addressSpaceLimited: !gpu)
+                arguments: limits + becomeUser + [bwrap, "--args", "4", "--"] + request.command,
+                environment: environment(request, home: "/job", temp: "/tmp"),
+                workingDirectory: nil, statusDescriptor: true, addressSpaceLimited: !gpu, bubblewrapArguments: options)
         case .prlimit, .prlimitNoNetwork:
             var arguments = limits
             if case .prlimitNoNetwork(let unshare) = kind { arguments += [unshare, "--net", "--"] }
-            arguments += request.command
+            arguments += becomeUser + request.command
             let directory = request.jobDirectory.standardizedFileURL.path
             return SandboxInvocation(
                 arguments: arguments,
                 environment: environment(request, home: directory, temp: privateTemp?.path ?? directory),
-                workingDirectory: directory, statusDescriptor: false, addressSpaceLimited: !gpu)
+                workingDirectory: directory, statusDescriptor: false, addressSpaceLimited: !gpu,
+                bubblewrapArguments: nil)
         }
+    }
+
+    /// An unlinked file holding `arguments` NUL-separated, opened for reading: bubblewrap's --args.
+    static func argumentFile(_ arguments: [String]) -> Int32? {
+        var template = Array("/tmp/sluice-bwrap-args-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { return nil }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        var bytes: [UInt8] = []
+        for argument in arguments { bytes += Array(argument.utf8) + [0] }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                close(fd)
+                return nil
+            }
+            written += n
+        }
+        guard lseek(fd, 0, SEEK_SET) == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
     }
 
     /// prlimit's value for RLIMIT_AS: twice the memory limit plus 1 GiB.
@@ -80,10 +124,11 @@ struct SandboxInvocation {
         return variables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
     }
 
-    /// bubblewrap's options: the root, the devices, the job directory (`job`, or an empty tmpfs when nil),
+    /// bubblewrap's options: the root, the devices, the job directory (descriptor 5 with `jobDescriptor`,
+    /// opened by the provider, so the job's user needs no access to the path above it; else an empty tmpfs),
     /// the namespaces. The tmpfs mounts (/tmp, /dev/shm) hold at most `temporaryBytes` each: their pages are
     /// memory that no process's resident size shows. The root and /dev are read-only.
-    static func bubblewrapOptions(gpu: Bool, temporaryBytes: UInt64, job: String?) -> [String] {
+    static func bubblewrapOptions(gpu: Bool, temporaryBytes: UInt64, jobDescriptor: Bool) -> [String] {
         var arguments = ["--ro-bind", "/usr", "/usr"]
         for directory in ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"] {
             var info = stat()
@@ -106,7 +151,7 @@ struct SandboxInvocation {
                 arguments += ["--dev-bind", "/dev/" + name, "/dev/" + name]
             }
         }
-        arguments += job.map { ["--bind", $0, "/job"] } ?? ["--tmpfs", "/job"]
+        arguments += jobDescriptor ? ["--bind-fd", "5", "/job"] : ["--tmpfs", "/job"]
         arguments += ["--chdir", "/job", "--remount-ro", "/dev", "--remount-ro", "/"]
         arguments += [
             "--unshare-all", "--hostname", "sluice", "--die-with-parent", "--new-session", "--cap-drop", "ALL",

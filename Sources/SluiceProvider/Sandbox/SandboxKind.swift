@@ -54,7 +54,16 @@ public enum SandboxKind: Sendable, Equatable, CustomStringConvertible {
     }
 
     private static func bubblewrapProbe(_ bwrap: String) -> [String] {
-        [bwrap] + SandboxInvocation.bubblewrapOptions(gpu: false, temporaryBytes: 1 << 20, job: nil) + ["--", "true"]
+        // As root, jobs start bubblewrap as a user of their own: it must work as that user (user namespaces
+        // allowed to unprivileged users).
+        var prefix: [String] = []
+        if geteuid() == 0, let setpriv = findExecutable("setpriv") {
+            let uid = JobUsers.first + JobUsers.count
+            prefix = [setpriv, "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--"]
+        }
+        return prefix + [bwrap]
+            + SandboxInvocation.bubblewrapOptions(gpu: false, temporaryBytes: 1 << 20, jobDescriptor: false)
+            + ["--", "true"]
     }
 
     /// Runs `argv` with no input and no output; true when it exits 0 within ten seconds.
