@@ -184,11 +184,8 @@ private struct JobFileReader {
 
     func read(folder: URL) throws(JobFileError) -> JobFile {
         let root: TOMLTable
-        do { root = try TOMLTable(string: text) } catch let e as TOMLParseError {
-            throw JobFileError(
-                .syntax, path: path, line: e.source.begin.line, column: e.source.begin.column, e.description)
-        } catch {
-            throw JobFileError(.syntax, path: path, "is not TOML: \(error)")
+        do { root = try TOMLText.parse(text) } catch {
+            throw JobFileError(.syntax, path: path, line: error.line, column: error.column, error.message)
         }
         try checkKeys(root.keys, known: Self.rootKeys, prefix: "")
         for key in Self.rootKeys where Self.examples[key] != nil && root[key] == nil {

@@ -1,6 +1,7 @@
 import Foundation
 import SluiceAPI
 import SluiceCore
+import SluiceProvider
 import SluiceRuntime
 import TOMLKit
 
@@ -44,8 +45,8 @@ struct NodeSettings: Equatable {
             throw CommandError("\(path): cannot read the config file (\(error.localizedDescription)); check --config")
         }
         let table: TOMLTable
-        do { table = try TOMLTable(string: text) } catch let e as TOMLParseError {
-            throw CommandError("\(path):\(e.source.begin.line):\(e.source.begin.column): \(e.description)")
+        do { table = try TOMLText.parse(text) } catch {
+            throw CommandError("\(path):\(error.line):\(error.column): \(error.message)")
         }
         for key in table.keys where !knownKeys.contains(key) {
             throw CommandError(
