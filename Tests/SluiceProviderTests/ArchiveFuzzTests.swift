@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 import Testing
 
 @testable import SluiceProvider
@@ -79,7 +80,7 @@ func treeSnapshot(_ root: String) -> [String: String] {
 }
 
 struct ArchiveFuzzer {
-    var random: SplitMixRandom
+    var random: SplitMix64
     let marker: String
 
     static let pieces: [[UInt8]] = [
@@ -156,19 +157,6 @@ struct ArchiveFuzzer {
         bytes.replaceSubrange(offset..<(offset + 512), with: header)
         return bytes
     }
-}
-
-/// SplitMix64 as a RandomNumberGenerator, so a seed replays a run.
-struct SplitMixRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }
 
 /// Unpacks `archive` into a fresh target three levels down a scratch tree and checks the promise.
@@ -253,7 +241,7 @@ func hex(_ bytes: [UInt8]) -> String {
 
     @Test func hostileArchivesUnpackInsideOrNotAtAll() throws {
         let seed = UInt64(ProcessInfo.processInfo.environment["SLUICE_FUZZ_SEED"].flatMap(UInt64.init) ?? 0x5EED_7A12)
-        var fuzzer = ArchiveFuzzer(random: SplitMixRandom(state: seed), marker: "m\(UUID().uuidString.prefix(6))")
+        var fuzzer = ArchiveFuzzer(random: SplitMix64(seed: seed), marker: "m\(UUID().uuidString.prefix(6))")
         let scratch = try ScratchDirectory("tar-fuzz-src")
         try scratch.write("src/a.txt", "a")
         try scratch.write("src/d/b.txt", "b")

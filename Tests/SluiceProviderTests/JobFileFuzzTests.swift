@@ -1,4 +1,5 @@
 import Foundation
+import SluiceCore
 import Testing
 
 @testable import SluiceProvider
@@ -42,7 +43,7 @@ import Testing
 
     @Test func mutatedJobFilesParseOrFail() throws {
         let iterations = ProcessInfo.processInfo.environment["SLUICE_FUZZ_ITERATIONS"].flatMap(Int.init) ?? 1_500
-        var random = SplitMixRandom(state: 0x70B_F11E)
+        var random = SplitMix64(seed: 0x70B_F11E)
         let seeds = try Self.seeds()
         #expect(seeds.count >= 3)
         for seed in seeds {
@@ -69,7 +70,7 @@ import Testing
             name: "m", runner: "process", command: ["python3", "x.py"], environment: ["A": "1"],
             outputs: ["out/**"], memoryMB: 64, maxDurationSeconds: 10)
         let valid = [UInt8](try manifest.encoded())
-        var random = SplitMixRandom(state: 0x3A_41F3)
+        var random = SplitMix64(seed: 0x3A_41F3)
         for _ in 0..<1_000 {
             var bytes = valid
             for _ in 0..<(1 + random.below(3)) {
