@@ -70,6 +70,26 @@ struct HostileJobTests {
         }
     }
 
+    @Test func keyFilesAreNeverReadableByOthersNorReplaced() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-keys-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/alice.json"
+        let made = try runSluice(["keys", "new", "--out", path])
+        #expect(made.status == 0, "\(made.err)")
+        var info = stat()
+        #expect(stat(path, &info) == 0 && info.st_mode & 0o777 == 0o600)
+        let before = try String(contentsOfFile: path, encoding: .utf8)
+        let again = try runSluice(["keys", "new", "--out", path])
+        #expect(again.status != 0 && again.err.contains("already exists"), "\(again.err)")
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["alice.json"])
+        // A key others can read still loads, with a warning that says how to fix it.
+        chmod(path, 0o644)
+        let shown = try runSluice(["keys", "show", path])
+        #expect(shown.err.contains("chmod 600"), "\(shown.out) \(shown.err)")
+    }
+
     @Test func agentsEndWithAKilledDevnetAndNeverShareAWorkDir() throws {
         let binary = try #require(sluiceBinary(), "the sluice executable was not built next to the tests")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-orphans-\(UUID().uuidString)")

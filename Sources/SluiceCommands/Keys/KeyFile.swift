@@ -32,6 +32,14 @@ struct KeyFile: Codable {
 
     /// Reads one key object or an array of them.
     static func load(path: String) throws -> [SigningKey] {
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & 0o077 != 0 {
+            let mode = String(info.st_mode & 0o777, radix: 8)
+            FileHandle.standardError.write(
+                Data(
+                    "warning: \(path) holds a secret key and others may read it (mode \(mode)): chmod 600 \(path)\n"
+                        .utf8))
+        }
         let data = try readFile(path)
         let decoder = JSONDecoder()
         if let many = try? decoder.decode([KeyFile].self, from: data) {
@@ -63,6 +71,41 @@ func writeFileAtomically(_ data: Data, to path: String) throws {
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     } catch {
         throw CommandError("\(path): cannot write the file (\(error.localizedDescription))")
+    }
+}
+
+/// Writes a secret (a key file): created with mode 0600 from its first byte, synced, then linked into place,
+/// which fails when `path` exists: a key is never replaced, and never readable by others, not even for the
+/// moment between a write and a chmod.
+func writeSecretFile(_ data: Data, to path: String) throws {
+    let folder = (path as NSString).deletingLastPathComponent
+    let temporary = (folder.isEmpty ? "." : folder) + "/.sluice-key-\(UUID().uuidString).tmp"
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+    guard fd >= 0 else {
+        throw CommandError(
+            "\(path): cannot create the key file (\(String(cString: strerror(errno)))); check the folder")
+    }
+    defer { unlink(temporary) }
+    let bytes = [UInt8](data)
+    var written = 0
+    while written < bytes.count {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else {
+            close(fd)
+            throw CommandError("\(path): cannot write the key file (\(String(cString: strerror(errno))))")
+        }
+        written += n
+    }
+    _ = fchmod(fd, 0o600)  // whatever the umask did
+    fsync(fd)
+    close(fd)
+    guard link(temporary, path) == 0 else {
+        let code = errno
+        throw CommandError(
+            code == EEXIST
+                ? "\(path) already exists: choose another --out, or remove the file first"
+                : "\(path): cannot write the key file (\(String(cString: strerror(code))))")
     }
 }
 

@@ -31,8 +31,7 @@ struct KeysCommand: ParsableCommand {
             }
             let key: SigningKey
             do { key = try SigningKey(scheme: scheme) } catch { throw CommandError(error.message) }
-            try writeFileAtomically(try prettyJSON(KeyFile(key)), to: out)
-            chmod(out, 0o600)
+            try writeSecretFile(try prettyJSON(KeyFile(key)), to: out)
             if json {
                 print(
                     String(

@@ -126,8 +126,7 @@ struct DevnetCommand: AsyncParsableCommand {
                 key = try KeyFile.load(path: path)[0]
             } else {
                 do { key = try SigningKey(scheme: .ed25519) } catch { throw CommandError(error.message) }
-                try writeFileAtomically(try prettyJSON(KeyFile(key)), to: path)
-                chmod(path, 0o600)
+                try writeSecretFile(try prettyJSON(KeyFile(key)), to: path)
             }
             genesis.append(AccountJSON(address: key.address, balance: amount, sequence: 0))
         }

@@ -39,8 +39,7 @@ final class DevnetProviders: Service, Sendable {
             if !FileManager.default.fileExists(atPath: path) {
                 let key: SigningKey
                 do { key = try SigningKey(scheme: .ed25519) } catch { throw CommandError(error.message) }
-                try writeFileAtomically(try prettyJSON(KeyFile(key)), to: path)
-                chmod(path, 0o600)
+                try writeSecretFile(try prettyJSON(KeyFile(key)), to: path)
             }
             let address = try KeyFile.load(path: path)[0].address
             lines.append("    provider-\(n)  \(address.hex)  \(n == 1 ? "GPUs: \(firstGPUs)" : "CPU")")
