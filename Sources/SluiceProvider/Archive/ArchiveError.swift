@@ -4,6 +4,8 @@ public struct ArchiveError: Error, CustomStringConvertible, Sendable, Equatable 
     enum Code: Sendable, Equatable {
         /// Reading or writing the file system failed.
         case io
+        /// A file or directory to archive that its permissions keep the reader out of.
+        case unreadable
         /// An absolute path or a `..` segment.
         case unsafePath
         /// A symbolic link, hard link, device, FIFO or socket.

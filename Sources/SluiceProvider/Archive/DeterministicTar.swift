@@ -164,7 +164,7 @@ private struct Packer {
                         openat(directory, $0.baseAddress!, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                     }
                 }
-                guard fd >= 0 else { throw ArchiveError(.io, "cannot open directory '\(path)': \(errnoText())") }
+                guard fd >= 0 else { throw readError("cannot open directory '\(path)'") }
                 defer { close(fd) }
                 try walk(fd, prefix: path + "/")
             case .regular:
@@ -250,7 +250,7 @@ private struct Packer {
                 throw ArchiveError(
                     .unsupportedEntry, "'\(path)' is a symbolic link; only regular files can be archived")
             }
-            throw ArchiveError(.io, "cannot open '\(path)': \(errnoText())")
+            throw readError("cannot open '\(path)'")
         }
         defer { close(fd) }
         var info = stat()
@@ -278,6 +278,14 @@ private struct Packer {
         _ = try TarHeader.splitPath(path)  // a path ustar cannot hold is refused while walking
         files.append(ArchiveFile(path: path, bytes: data, executable: info.st_mode & 0o100 != 0))
         contentBytes += data.count
+    }
+
+    /// A failed open: the tree's own doing when permissions refuse it (a job that made a file unreadable to
+    /// the agent's user), else the machine's.
+    private func readError(_ what: String, _ code: Int32 = errno) -> ArchiveError {
+        let refused = code == EACCES || code == EPERM
+        return ArchiveError(
+            refused ? .unreadable : .io, "\(what): \(errnoText(code))\(refused ? "; outputs must be readable" : "")")
     }
 
     private func overBytes(at path: String) -> ArchiveError {
