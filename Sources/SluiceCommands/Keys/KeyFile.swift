@@ -1,6 +1,7 @@
 import Foundation
 import SluiceAPI
 import SluiceCore
+import SluiceProvider
 
 /// A key file: `{"scheme": "ed25519", "address": "0x…", "publicKey": "0x…", "secretKey": "0x…"}`.
 /// The secret key is the scheme's 32-byte seed. Keep such files private.
@@ -86,16 +87,10 @@ func writeSecretFile(_ data: Data, to path: String) throws {
             "\(path): cannot create the key file (\(String(cString: strerror(errno)))); check the folder")
     }
     defer { unlink(temporary) }
-    let bytes = [UInt8](data)
-    var written = 0
-    while written < bytes.count {
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
-        if n < 0 && errno == EINTR { continue }
-        guard n > 0 else {
-            close(fd)
-            throw CommandError("\(path): cannot write the key file (\(String(cString: strerror(errno))))")
-        }
-        written += n
+    guard SafeFile.writeAll(fd, [UInt8](data)) else {
+        let code = errno
+        close(fd)
+        throw CommandError("\(path): cannot write the key file (\(String(cString: strerror(code))))")
     }
     _ = fchmod(fd, 0o600)  // whatever the umask did
     fsync(fd)

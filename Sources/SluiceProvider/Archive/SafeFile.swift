@@ -52,6 +52,18 @@ public enum SafeFile {
         return data
     }
 
+    /// Writes all of `bytes` to `fd`, retrying short writes and EINTR. False on an error (errno says which).
+    public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return false }
+            written += n
+        }
+        return true
+    }
+
     /// Removes `url` and everything below it, links themselves rather than their targets. Missing is fine.
     /// A tree of any depth is removed with bounded recursion: a directory deeper than 32 levels is first
     /// moved up beside `url` and removed from there.

@@ -89,15 +89,9 @@ struct SandboxInvocation {
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         var bytes: [UInt8] = []
         for argument in arguments { bytes += Array(argument.utf8) + [0] }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, bytes.count - written) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                close(fd)
-                return nil
-            }
-            written += n
+        guard SafeFile.writeAll(fd, bytes) else {
+            close(fd)
+            return nil
         }
         guard lseek(fd, 0, SEEK_SET) == 0 else {
             close(fd)
