@@ -148,6 +148,32 @@ struct JobLimitTests {
         #expect(FileManager.default.fileExists(atPath: fixture.job.appendingPathComponent("owned.txt").path))
     }
 
+    /// Two agents (two processes) must never give two jobs one uid: the end of one would kill the other.
+    @Test(.enabled(if: geteuid() == 0))
+    func aJobUserIsNeverSharedAcrossProcesses() throws {
+        let folder = try #require(JobUsers.folder())
+        // Another process holds the first free uid, as another agent running a job would.
+        let mine = try #require(JobUsers.take())
+        JobUsers.give(mine)
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        holder.arguments = [
+            "-c",
+            "import fcntl,sys,time; f=open('\(folder)/\(mine)','w'); fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(30)",
+        ]
+        let pipe = Pipe()
+        holder.standardOutput = pipe
+        try holder.run()
+        defer { holder.terminate() }
+        _ = pipe.fileHandleForReading.availableData  // "held"
+        let other = try #require(JobUsers.take())
+        defer { JobUsers.give(other) }
+        #expect(other != mine)
+        let third = try #require(JobUsers.take())
+        defer { JobUsers.give(third) }
+        #expect(third != mine && third != other)
+    }
+
     @Test(arguments: allKinds)
     func theProcessLimitHolds(kind: SandboxKind) async throws {
         let fixture = try JobFixture()
