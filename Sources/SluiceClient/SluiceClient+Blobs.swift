@@ -12,10 +12,15 @@ public import SluiceCore
 extension SluiceClient {
     /// The largest blob the client downloads.
     public static let maxBlobBytes = 256 << 20
+    /// How many times an upload is sent again while the node is busy with others.
+    static let busyRetries = 10
 
-    /// Uploads `bytes`; the node refuses them unless they hash to `Hash.sha256(bytes)`.
+    /// Uploads `bytes`; the node refuses them unless they hash to `Hash.sha256(bytes)`. A provider names
+    /// the `job` under way the blob is a result or logs of: the node then counts it against its whole blob
+    /// space, not the part anonymous uploads may fill. A node busy with other uploads (503 `uploads_busy`)
+    /// is asked again, up to `busyRetries` times, a second apart.
     @discardableResult
-    public func putBlob(_ bytes: [UInt8]) async throws(ClientError) -> Hash {
+    public func putBlob(_ bytes: [UInt8], job: Hash? = nil) async throws(ClientError) -> Hash {
         let hash = Hash.sha256(bytes)
         let path = "/v1/blobs"
         var request = HTTPClientRequest(url: baseURL + path)
@@ -23,8 +28,14 @@ extension SluiceClient {
         request.headers.add(name: "Content-Type", value: "application/octet-stream")
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "X-Sluice-Sha256", value: hash.hex)
+        if let job { request.headers.add(name: "X-Sluice-Job", value: job.hex) }
+        // A ByteBuffer body goes with its Content-Length: the node counts the upload at its size.
         request.body = .bytes(ByteBuffer(bytes: bytes))
-        let (status, data) = try await execute(request, path: path)
+        var (status, data) = try await execute(request, path: path)
+        for _ in 0..<Self.busyRetries where status == 503 && data.range(of: Data(#""uploads_busy""#.utf8)) != nil {
+            try? await Task.sleep(for: .seconds(1))
+            (status, data) = try await execute(request, path: path)
+        }
         let stored = try decode(BlobJSON.self, status: status, body: data, path: path)
         guard stored.hash == hash else {
             throw ClientError(

@@ -12,18 +12,28 @@ public struct APIError: HTTPResponseError, Sendable {
     public let status: HTTPResponse.Status
     public let code: String
     public let message: String
+    /// Headers the response carries besides the JSON ones (`Retry-After`).
+    public var headers: HTTPFields
 
-    public init(_ status: HTTPResponse.Status, code: String, _ message: String) {
+    public init(_ status: HTTPResponse.Status, code: String, _ message: String, headers: HTTPFields = [:]) {
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers
     }
+
+    /// Refusals of what the node will not take now or at all: the connection is closed after the response
+    /// (`CloseAfterRefusal`), so a client cannot keep a refused body flowing or hold the slot.
+    static let closingStatuses: Set<Int> = [408, 413, 429, 431, 503, 507]
 
     public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, code: "bad_request", message) }
     public static func notFound(_ message: String) -> APIError { APIError(.notFound, code: "not_found", message) }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        jsonResponse(ErrorJSON(error: message, code: code), status: status)
+        var response = jsonResponse(ErrorJSON(error: message, code: code), status: status)
+        for field in headers { response.headers.append(field) }
+        if Self.closingStatuses.contains(status.code) { response.headers[.connection] = "close" }
+        return response
     }
 }
 

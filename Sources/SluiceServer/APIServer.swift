@@ -1,9 +1,11 @@
 import Foundation
 public import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 public import Logging
 import NIOCore
 import Prometheus
+import ServiceLifecycle
 import SluiceAPI
 import SluiceCore
 public import SluiceNode
@@ -20,11 +22,24 @@ public struct APIServer: Sendable {
         public var batchBody: Int
         /// The most transactions in one batch.
         public var batchCount: Int
+        /// The most blob uploads at once, and the most bytes they may declare between them (an upload
+        /// without a Content-Length counts as the largest blob).
+        public var concurrentUploads: Int
+        public var uploadBytesInFlight: Int64
+        /// How often blobs no job needs are looked for and removed.
+        public var blobSweepInterval: Duration
 
-        public init(transactionBody: Int = 64 * 1024, batchBody: Int = 32 << 20, batchCount: Int = 20_000) {
+        public init(
+            transactionBody: Int = 64 * 1024, batchBody: Int = 32 << 20, batchCount: Int = 20_000,
+            concurrentUploads: Int = 4, uploadBytesInFlight: Int64 = 512 << 20,
+            blobSweepInterval: Duration = .seconds(60)
+        ) {
             self.transactionBody = transactionBody
             self.batchBody = batchBody
             self.batchCount = batchCount
+            self.concurrentUploads = concurrentUploads
+            self.uploadBytesInFlight = uploadBytesInFlight
+            self.blobSweepInterval = blobSweepInterval
         }
     }
 
@@ -34,28 +49,56 @@ public struct APIServer: Sendable {
     public let limits: Limits
     /// Job bundles and results (`/v1/blobs`); nil: the node serves none.
     public let blobs: BlobStore?
+    /// Timeouts and head limits of HTTP connections (ConnectionGuard.swift).
+    public let connections: Connections
     let metrics: NodeMetrics
+    let uploads: UploadGate
+    let events: EventBudget
+    let sharedEncodings = SharedEventEncodings()
 
-    public init(node: Node, limits: Limits = Limits(), blobs: BlobStore? = nil) {
+    public init(
+        node: Node, limits: Limits = Limits(), blobs: BlobStore? = nil, connections: Connections = Connections(),
+        eventLimits: EventLimits = EventLimits()
+    ) {
         self.node = node
         self.limits = limits
         self.blobs = blobs
+        self.connections = connections
+        uploads = UploadGate(concurrent: limits.concurrentUploads, inFlightBytes: limits.uploadBytesInFlight)
+        events = EventBudget(limits: eventLimits)
         let metrics = NodeMetrics()
         metrics.height.set(Double(node.store.head?.height ?? 0))
         self.metrics = metrics
         node.observe { metrics.record($0) }
     }
 
-    /// The application on `host:port` (127.0.0.1 by default: the API is not meant for the open network).
+    /// The application on `host:port` (127.0.0.1 by default: the API is not meant for the open network),
+    /// with its connection guards and, when the node keeps blobs, the sweep of those no job needs.
     public func application(
         host: String = "127.0.0.1", port: Int, logger: Logger,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let router = router()
+        let webSocketResponder = router.buildResponder()
+        let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: connections.http1(),
+            ws: WebSocketServerConfiguration(autoPing: .enabled(timePeriod: .seconds(20))))
+        let connections = self.connections
+        let server = HTTPServerBuilder { responder in
+            GuardedChildChannel(
+                inner: HTTP1WebSocketUpgradeChannel(
+                    responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
+                connections: connections)
+        }
+        var services: [any Service] = []
+        if blobs != nil {
+            services.append(BlobSweeper(server: self, interval: limits.blobSweepInterval, logger: logger))
+        }
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: router),
+            server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: "sluice/\(Self.version)"),
+            services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger)
     }
@@ -77,7 +120,9 @@ public struct APIServer: Sendable {
         router.get("/metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: api.metrics.render(node: api.node))))
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(
+                        bytes: api.metrics.render(node: api.node, blobs: api.blobs, events: api.events))))
         }
         router.get("/openapi.json") { _, _ in
             Response(
@@ -98,7 +143,9 @@ public struct APIServer: Sendable {
             let query = context.request.uri.queryParameters
             let filter = try EventFilter(query.get("account"))
             let start = try EventStart(query.get("from"), head: api.node.store.head?.height ?? 0)
-            try await api.streamEvents(filter: filter, start: start, inbound: inbound, outbound: outbound)
+            try await api.streamEvents(
+                filter: filter, start: start, inbound: inbound, outbound: outbound,
+                channel: context.requestContext.channel)
         }
         return router
     }

@@ -1,10 +1,14 @@
 import Foundation
 import HummingbirdWebSocket
+import NIOCore
+import NIOWebSocket
+import Prometheus
 import SluiceAPI
 import SluiceCore
 import SluiceNode
 import SluiceRuntime
 import SluiceStorage
+import Synchronization
 
 /// Which blocks' receipts an event stream carries: all, or those of transactions sent by or to one
 /// account (blocks with none of them are skipped).
@@ -66,46 +70,132 @@ struct EventStart: Sendable {
 
 extension APIServer {
     /// Sends one text message per committed block (stored ones first when `start.from` is given) until
-    /// the client closes the socket or the node stops.
+    /// the client closes the socket, the node stops, or the client falls behind by more than the event
+    /// budget (EventBudget.swift): then it is sent a close frame saying why and its socket is closed.
     func streamEvents(
-        filter: EventFilter, start: EventStart, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter
+        filter: EventFilter, start: EventStart, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
+        channel: any Channel
     ) async throws {
         // Subscribe before reading the store, so no block falls between the replay and the live stream.
         let blocks = node.blocks()
         let store = node.store
-        var next = start.from ?? 0
-        if let from = start.from, let head = store.head?.height, from <= head {
-            let encoder = APIJSON.encoder()
-            for height in from...head {
-                guard let block = try store.block(at: height), let root = try store.root(at: height) else { continue }
-                var receipts: [Receipt] = []
-                receipts.reserveCapacity(block.transactions.count)
-                for i in block.transactions.indices {
-                    if let r = try store.receipt(height: height, index: UInt32(i)) { receipts.append(r) }
-                }
-                if let event = filter.event(block: block, hash: block.hash, stateRoot: root.root, receipts: receipts) {
-                    try await outbound.write(.text(String(decoding: try encoder.encode(event), as: UTF8.self)))
-                }
-            }
-            next = head + 1
+        let budget = events
+        let encodings = sharedEncodings
+        let (queue, queued) = AsyncStream<(height: UInt64, bytes: ByteBuffer)>.makeStream()
+        let subscriber = SubscriberProgress(firstLive: start.from ?? 0)
+        budget.subscribed()
+        defer {
+            budget.release(subscriber.unsent.load(ordering: .relaxed))
+            budget.unsubscribed()
         }
-        let firstLive = next
+
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 // Reading the inbound side answers pings and notices the close.
                 for try await _ in inbound {}
             }
             group.addTask {
-                let encoder = APIJSON.encoder()
+                // Takes blocks off the node as they commit and queues their events within the budget.
                 for await block in blocks {
-                    guard block.head.height >= firstLive, let event = filter.event(block) else { continue }
-                    let text = String(decoding: try encoder.encode(event), as: UTF8.self)
-                    try await outbound.write(.text(text))
+                    guard block.head.height >= subscriber.firstLive.load(ordering: .relaxed) else { continue }
+                    let bytes: ByteBuffer
+                    if filter.account == nil {
+                        bytes = try encodings.event(block)
+                    } else {
+                        guard let event = filter.event(block) else { continue }
+                        bytes = ByteBuffer(bytes: try APIJSON.encoder().encode(event))
+                    }
+                    guard bytes.readableBytes > 0 else { continue }
+                    let unsent = subscriber.unsent.load(ordering: .relaxed)
+                    let verdict = budget.enqueue(bytes.readableBytes, backlog: unsent)
+                    guard verdict == .queued else {
+                        queued.finish()
+                        self.drop(channel, verdict, unsent: unsent, next: block.head.height)
+                        throw EventStreamDropped()
+                    }
+                    subscriber.unsent.add(bytes.readableBytes, ordering: .relaxed)
+                    queued.yield((block.head.height, bytes))
+                }
+                queued.finish()
+            }
+            group.addTask {
+                if let from = start.from, let head = store.head?.height, from <= head {
+                    let encoder = APIJSON.encoder()
+                    for height in from...head {
+                        guard let block = try store.block(at: height), let root = try store.root(at: height) else {
+                            continue
+                        }
+                        var receipts: [Receipt] = []
+                        receipts.reserveCapacity(block.transactions.count)
+                        for i in block.transactions.indices {
+                            if let r = try store.receipt(height: height, index: UInt32(i)) { receipts.append(r) }
+                        }
+                        if let event = filter.event(
+                            block: block, hash: block.hash, stateRoot: root.root, receipts: receipts)
+                        {
+                            try await writeText(ByteBuffer(bytes: try encoder.encode(event)), to: outbound)
+                        }
+                    }
+                    subscriber.firstLive.store(max(from, head + 1), ordering: .relaxed)
+                }
+                let replayed = subscriber.firstLive.load(ordering: .relaxed)
+                for await (height, bytes) in queue {
+                    // A block queued before the replay ended may be in the replay already.
+                    if height >= replayed { try await writeText(bytes, to: outbound) }
+                    subscriber.unsent.subtract(bytes.readableBytes, ordering: .relaxed)
+                    budget.release(bytes.readableBytes)
                 }
             }
-            // Whichever ends first (client gone, node stopped) ends the stream.
-            _ = try await group.next()
+            // Whichever ends first (client gone, node stopped, subscriber dropped) ends the stream.
+            do {
+                _ = try await group.next()
+            } catch is EventStreamDropped {}
             group.cancelAll()
         }
     }
+
+    /// Closes a subscriber that fell behind: a close frame saying why (queued behind what it has not read),
+    /// then the socket after the grace period, whether or not it read.
+    private func drop(_ channel: any Channel, _ verdict: EventBudget.Verdict, unsent: Int, next: UInt64) {
+        events.droppedOne()
+        metrics.subscribersDropped.increment()
+        let frame =
+            verdict == .overSubscriber
+            ? closeFrame(
+                .policyViolation,
+                reason:
+                    "too slow: \(unsent) bytes unsent, limit \(events.limits.perSubscriberBytes); reconnect with from=")
+            : closeFrame(.unknown(1013), reason: "the node's event budget is spent: reconnect later with from=")
+        channel.writeAndFlush(frame, promise: nil)
+        let grace = TimeAmount(events.limits.closeGrace)
+        channel.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) }
+    }
+}
+
+/// What one subscriber's reader and writer share: the bytes queued and not yet written, and the first height
+/// the live stream sends (past the replay).
+final class SubscriberProgress: Sendable {
+    let unsent = Atomic<Int>(0)
+    let firstLive: Atomic<UInt64>
+
+    init(firstLive: UInt64) { self.firstLive = Atomic(firstLive) }
+}
+
+/// A subscriber was closed for falling behind.
+struct EventStreamDropped: Error {}
+
+/// The largest frame an event is sent in: a larger event goes as a fragmented message, which clients with
+/// the default frame limit (16 kB) accept.
+let eventFrameBytes = 1 << 14
+
+/// Sends `bytes` as one text message in frames over slices of them: bytes shared between subscribers are
+/// never copied per subscriber.
+private func writeText(_ bytes: ByteBuffer, to outbound: WebSocketOutboundWriter) async throws {
+    var rest = bytes
+    var opcode = WebSocketOpcode.text
+    repeat {
+        let slice = rest.readSlice(length: min(eventFrameBytes, rest.readableBytes))!
+        try await outbound.write(.custom(WebSocketFrame(fin: rest.readableBytes == 0, opcode: opcode, data: slice)))
+        opcode = .continuation
+    } while rest.readableBytes > 0
 }

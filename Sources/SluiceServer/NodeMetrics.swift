@@ -24,6 +24,12 @@ final class NodeMetrics: Sendable {
     let tps: Gauge
     let rejected: Counter
     let accepted: Counter
+    let blobsExpired: Counter
+    let blobBytes: Gauge
+    let uploadsRefused: Counter
+    let subscribers: Gauge
+    let subscribersDropped: Counter
+    let subscriberQueuedBytes: Gauge
 
     init() {
         let seconds: [Duration] = [
@@ -61,6 +67,18 @@ final class NodeMetrics: Sendable {
             name: "sluice_mempool_accepted_total", help: "Transactions accepted into the mempool.")
         rejected = registry.makeCounter(
             name: "sluice_mempool_rejected_total", help: "Transactions the mempool rejected.")
+        blobsExpired = registry.makeCounter(
+            name: "sluice_blobs_expired_total", help: "Blobs removed because no job named them in time.")
+        blobBytes = registry.makeGauge(name: "sluice_blob_bytes", help: "Bytes of the blobs stored.")
+        uploadsRefused = registry.makeCounter(
+            name: "sluice_blob_uploads_refused_total",
+            help: "Blob uploads refused because too many or too many bytes were in flight.")
+        subscribers = registry.makeGauge(name: "sluice_event_subscribers", help: "Open /v1/events streams.")
+        subscribersDropped = registry.makeCounter(
+            name: "sluice_event_subscribers_dropped_total",
+            help: "Event streams closed because their unsent events passed the memory budget.")
+        subscriberQueuedBytes = registry.makeGauge(
+            name: "sluice_event_queued_bytes", help: "Bytes of events queued for subscribers and not yet sent.")
     }
 
     func record(_ b: CommittedBlock) {
@@ -76,7 +94,10 @@ final class NodeMetrics: Sendable {
         blockSize.record(Double(b.block.transactions.count))
     }
 
-    func render(node: Node) -> [UInt8] {
+    func render(node: Node, blobs: BlobStore?, events: EventBudget) -> [UInt8] {
+        if let blobs { blobBytes.set(Double(blobs.usedBytes)) }
+        subscribers.set(Double(events.subscriberCount))
+        subscriberQueuedBytes.set(Double(events.queuedBytes))
         mempoolSize.set(Double(node.mempool.count))
         mempoolSenders.set(Double(node.mempool.senders))
         tps.set(node.throughput().perSecond)

@@ -179,17 +179,22 @@ public enum OpenAPIDocument {
             "/v1/blobs": {
               "post": {
                 "operationId": "putBlob",
-                "summary": "Stores a job bundle or result by its SHA-256; with X-Sluice-Sha256 (or ?sha256=) the bytes must hash to it.",
+                "summary": "Stores a job bundle or result by its SHA-256; with X-Sluice-Sha256 (or ?sha256=) the bytes must hash to it. The body streams to disk; a few uploads run at once (503 uploads_busy with Retry-After beyond them: send a Content-Length so a small blob is counted at its size). A blob no job on chain names expires an hour after its upload; a job's blobs are kept until it settles plus a retention period. Refusals (408, 413, 503, 507) close the connection.",
                 "parameters": [
                   {"name": "X-Sluice-Sha256", "in": "header", "required": false, "schema": \#(hash)},
-                  {"name": "sha256", "in": "query", "required": false, "schema": \#(hash)}
+                  {"name": "sha256", "in": "query", "required": false, "schema": \#(hash)},
+                  {"name": "X-Sluice-Job", "in": "header", "required": false, "schema": \#(hash), "description": "the job under way (matched, committed, disputed) the blob is a result or logs of: counted against the whole blob space instead of the part for blobs no job names"},
+                  {"name": "job", "in": "query", "required": false, "schema": \#(hash)}
                 ],
                 "requestBody": {"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
                 "responses": {
                   "201": {"description": "stored", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Blob"}}}},
                   "400": {"$ref": "#/components/responses/Error"},
+                  "404": {"$ref": "#/components/responses/Error"},
+                  "408": {"$ref": "#/components/responses/Error"},
+                  "409": {"$ref": "#/components/responses/Error"},
                   "413": {"$ref": "#/components/responses/Error"},
-                  "503": {"$ref": "#/components/responses/Error"},
+                  "503": {"description": "no blobs kept here (no_blobs), or too many uploads or bytes in flight (uploads_busy)", "headers": {"Retry-After": {"schema": {"type": "integer"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                   "507": {"$ref": "#/components/responses/Error"}
                 }
               }
@@ -242,7 +247,7 @@ public enum OpenAPIDocument {
                   {"name": "from", "in": "query", "required": false, "schema": \#(u64), "description": "replay stored blocks from this height first (at most 100,000 back)"}
                 ],
                 "responses": {
-                  "101": {"description": "switching to WebSocket; messages are BlockEvent", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BlockEvent"}}}},
+                  "101": {"description": "switching to WebSocket; messages are BlockEvent (large ones fragmented in 16 kB frames). A subscriber whose unsent events pass its memory budget is closed with 1008, or 1013 when all subscribers' together pass the node's: reconnect with ?from= the height after the last one seen", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BlockEvent"}}}},
                   "400": {"$ref": "#/components/responses/Error"}
                 }
               }
@@ -294,7 +299,7 @@ public enum OpenAPIDocument {
               }},
               "Error": {"type": "object", "required": ["error", "code"], "additionalProperties": false, "properties": {
                 "error": {"type": "string"},
-                "code": {"type": "string", "enum": ["bad_request", "not_found", "body_too_large", "method_not_allowed", "internal", "bad_signature", "wrong_chain", "expired", "oversized", "gas_limit_too_low", "gas_price_too_low", "unknown_sender", "sequence_too_old", "sequence_too_far_ahead", "fee_unpayable", "duplicate", "underpriced", "sender_limit", "mempool_full", "hash_mismatch", "no_blobs", "blobs_full", "blob_damaged"]}
+                "code": {"type": "string", "enum": ["bad_request", "not_found", "body_too_large", "method_not_allowed", "internal", "bad_signature", "wrong_chain", "expired", "oversized", "gas_limit_too_low", "gas_price_too_low", "unknown_sender", "sequence_too_old", "sequence_too_far_ahead", "fee_unpayable", "duplicate", "underpriced", "sender_limit", "mempool_full", "hash_mismatch", "no_blobs", "blobs_full", "blob_damaged", "uploads_busy", "timeout", "job_not_running", "headers_too_large"]}
               }},
               "Payload": {"type": "object", "required": ["type"], "additionalProperties": false, "properties": {
                 "type": {"type": "string", "enum": ["transfer", "compute-transfer", "provider.register", "job.submit", "job.cancel", "job.commit", "job.reveal", "provider.update", "provider.heartbeat", "provider.unbond", "provider.withdraw", "audit.report", "job.dispute", "provider.prove", "reward.claim"]},

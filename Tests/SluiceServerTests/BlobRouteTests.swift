@@ -58,7 +58,7 @@ func walkBlobs(_ api: APIClient) async throws {
 
     @Test func limitsSizeAndSpace() async throws {
         var options = ChainOptions()
-        options.blobLimits = BlobStore.Limits(blobBytes: 1000, totalBytes: 1500)
+        options.blobLimits = BlobStore.Limits(blobBytes: 1000, totalBytes: 1500, unreferencedBytes: 1500)
         try await withChain([], options: options) { chain in
             try await Application(router: chain.server.router()).test(.router) { client in
                 let api = APIClient(client: client)

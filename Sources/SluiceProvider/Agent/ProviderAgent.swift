@@ -465,9 +465,10 @@ public actor ProviderAgent {
     /// Uploads the result (and the logs, when kept); returns the logs blob's hash or zero.
     func uploadResult(_ local: LocalJob) async throws -> Hash {
         let folder = work.folder(local.id)
-        try await client.putBlob([UInt8](Data(contentsOf: folder.appendingPathComponent("result.tar"))))
+        // Named as the job's, so the node keeps them out of the share anonymous uploads may fill.
+        try await client.putBlob([UInt8](Data(contentsOf: folder.appendingPathComponent("result.tar"))), job: local.id)
         if local.logs != nil, let bytes = try? Data(contentsOf: folder.appendingPathComponent("logs.tar")) {
-            return try await client.putBlob([UInt8](bytes))
+            return try await client.putBlob([UInt8](bytes), job: local.id)
         }
         return .zero
     }

@@ -66,6 +66,8 @@ struct ChainOptions: Sendable {
     var blobLimits: BlobStore.Limits? = BlobStore.Limits()
     /// The market's genesis parameters (nil: none stored, the defaults apply).
     var market: MarketParameters? = nil
+    var connections = APIServer.Connections()
+    var events = APIServer.EventLimits()
 }
 
 /// A chain store with a genesis, a node over it (not started) and an API server over the node.
@@ -104,7 +106,12 @@ struct TestChain: Sendable {
             configuration: .init(
                 blockTime: options.blockTime, maxBlockSize: options.maxBlockSize, mempool: options.mempool))
         let blobs = try options.blobLimits.map { try BlobStore(root: dir.blobs, limits: $0) }
-        return (node, APIServer(node: node, limits: options.limits, blobs: blobs))
+        return (
+            node,
+            APIServer(
+                node: node, limits: options.limits, blobs: blobs, connections: options.connections,
+                eventLimits: options.events)
+        )
     }
 
     init(_ senders: [TestSender], balance: UInt128 = initialBalance, options: ChainOptions = ChainOptions()) throws {
