@@ -13,6 +13,9 @@ public struct StorageError: Error, CustomStringConvertible, Sendable {
         case integrity
         /// A stored record could not be decoded.
         case corrupt
+        /// A block does not read back from its own encoding (a field over its `WireLimits` bound): it was not
+        /// committed.
+        case undecodable
         /// The request does not fit the chain (a block that does not extend the head, …).
         case invalid
         case notFound

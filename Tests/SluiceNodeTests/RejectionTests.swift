@@ -131,7 +131,8 @@ import Testing
             .unknownSender(recipient), .sequenceTooOld(sequence: 1, next: 2),
             .sequenceTooFarAhead(sequence: 99, next: 0, window: 64), .feeUnpayable(required: 2, balance: 1),
             .duplicate, .underpriced(sequence: 0, price: 10, minimum: 11), .senderLimit(limit: 100),
-            .mempoolFull(capacity: 10, lowestPrice: 4),
+            .mempoolFull(capacity: 10, lowestPrice: 4), .undecodable(reason: "bundleURI: length 513"),
+            .invalidPayload(.zeroEscrow),
         ]
         #expect(Set(all.map(\.code)).count == all.count)
         for r in all { #expect(r.message.contains(":"), "\(r.code): \(r.message)") }

@@ -83,6 +83,6 @@ extension Block: CanonicalCodable {
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
         header = try r.read(BlockHeader.self)
-        transactions = try r.readArray(Transaction.self, max: 100_000)
+        transactions = try r.readArray(Transaction.self, max: WireLimits.blockTransactions, field: "transactions")
     }
 }

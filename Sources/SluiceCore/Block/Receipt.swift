@@ -63,7 +63,7 @@ extension Receipt: CanonicalCodable {
         status = st
         gasUsed = try r.read(UInt64.self)
         fee = try r.readAmount()
-        error = try r.readBool() ? try r.readString(max: 1024) : nil
+        error = try r.readBool() ? try r.readString(max: WireLimits.receiptErrorBytes, field: "error") : nil
         output = try r.readOptional(Hash.self)
     }
 }

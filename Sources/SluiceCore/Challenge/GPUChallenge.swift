@@ -225,7 +225,7 @@ extension GPUChallengeOpening: CanonicalCodable {
         let count = try r.readLength(max: GPUChallenge.leafEntries)
         values = []
         for _ in 0..<count { values.append(try r.read(UInt32.self)) }
-        path = try r.readArray(Hash.self, max: 64)
+        path = try r.readArray(Hash.self, max: WireLimits.openingPathHashes, field: "opening path")
     }
 }
 

@@ -163,10 +163,10 @@ public struct CanonicalReader: Sendable {
     public mutating func read<I: FixedWidthInteger & UnsignedInteger>(_: I.Type) throws(CoreError) -> I {
         let n = MemoryLayout<I>.size
         try need(n)
-        var v: I = 0
-        for i in 0..<n { v |= I(bytes[offset + i]) << (8 * i) }
+        let at = offset
+        let v = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: I.self) }
         offset += n
-        return v
+        return I(littleEndian: v)
     }
 
     public mutating func readULEB() throws(CoreError) -> UInt64 {
@@ -191,11 +191,15 @@ public struct CanonicalReader: Sendable {
         }
     }
 
-    /// A length or count, checked against a bound.
-    public mutating func readLength(max: Int) throws(CoreError) -> Int {
+    /// A length or count, checked against a bound (`WireLimits`). `field` names it in the error.
+    public mutating func readLength(max: Int, field: String? = nil) throws(CoreError) -> Int {
         let at = offset
         let n = try readULEB()
-        guard n <= UInt64(max) else { throw CoreError(.codec, "length \(n) at offset \(at) is over the limit \(max)") }
+        guard n <= UInt64(Swift.max(max, 0)) else {
+            let what = field.map { "\($0): " } ?? ""
+            throw CoreError(
+                .codec, "\(what)length \(n) at offset \(at) is over the limit \(max): send at most \(max)")
+        }
         return Int(n)
     }
 
@@ -209,18 +213,18 @@ public struct CanonicalReader: Sendable {
     public mutating func readAddress() throws(CoreError) -> Address { Address(try readHash()) }
     public mutating func readAmount() throws(CoreError) -> Amount { Amount(try read(UInt128.self)) }
 
-    public mutating func readBytes(max: Int? = nil) throws(CoreError) -> [UInt8] {
-        let n = try readLength(max: Swift.min(max ?? limits.maxBytes, limits.maxBytes))
+    public mutating func readBytes(max: Int? = nil, field: String? = nil) throws(CoreError) -> [UInt8] {
+        let n = try readLength(max: Swift.min(max ?? limits.maxBytes, limits.maxBytes), field: field)
         try need(n)
         defer { offset += n }
         return Array(bytes[offset..<offset + n])
     }
 
-    public mutating func readString(max: Int? = nil) throws(CoreError) -> String {
+    public mutating func readString(max: Int? = nil, field: String? = nil) throws(CoreError) -> String {
         let at = offset
-        let raw = try readBytes(max: max)
+        let raw = try readBytes(max: max, field: field)
         guard let s = String(validating: raw, as: UTF8.self) else {
-            throw CoreError(.codec, "string at offset \(at) is not valid UTF-8")
+            throw CoreError(.codec, "\(field ?? "string") at offset \(at) is not valid UTF-8")
         }
         return s
     }
@@ -229,8 +233,10 @@ public struct CanonicalReader: Sendable {
         try T(from: &self)
     }
 
-    public mutating func readArray<T: CanonicalDecodable>(_: T.Type, max: Int? = nil) throws(CoreError) -> [T] {
-        let n = try readLength(max: Swift.min(max ?? limits.maxElements, limits.maxElements))
+    public mutating func readArray<T: CanonicalDecodable>(_: T.Type, max: Int? = nil, field: String? = nil)
+        throws(CoreError) -> [T]
+    {
+        let n = try readLength(max: Swift.min(max ?? limits.maxElements, limits.maxElements), field: field)
         var out: [T] = []
         out.reserveCapacity(Swift.min(n, 1024))
         for _ in 0..<n { out.append(try T(from: &self)) }

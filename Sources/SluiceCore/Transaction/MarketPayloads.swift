@@ -33,9 +33,9 @@ public struct ProviderRegistration: Hashable, Sendable {
     /// The runners its agent supports ("process", "container"): it is matched only to jobs it can run.
     public var runners: [String]
 
-    /// The most runners a provider lists, and the longest name.
-    public static let maxRunners = 8
-    public static let maxRunnerName = 32
+    /// The most runners a provider lists, and the longest name (`WireLimits`).
+    public static let maxRunners = WireLimits.offerRunners
+    public static let maxRunnerName = WireLimits.runnerNameBytes
 
     public init(
         devices: [GPUDevice], region: String, endpoint: String, stake: Amount, pricePerGPUHour: Amount,
@@ -68,8 +68,20 @@ extension ProviderUpdate: CanonicalCodable {
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
-        devices = try r.readArray(GPUDevice.self, max: 64)
+        devices = try r.readArray(GPUDevice.self, max: WireLimits.offerDevices, field: "devices")
         pricePerGPUHour = try r.readAmount()
+    }
+}
+
+/// How the k providers' results of a job are compared before it settles.
+public enum VerificationMode: UInt8, CaseIterable, Sendable {
+    /// The k results must be equal, byte for byte (their hashes, committed then revealed).
+    case exact = 0
+
+    public var name: String {
+        switch self {
+        case .exact: "exact"
+        }
     }
 }
 
@@ -89,7 +101,9 @@ public struct JobSpec: Hashable, Sendable {
     public var maxPricePerGPUHour: Amount
     /// k: how many providers run it independently.
     public var redundancy: UInt8
-    /// 0: results must agree among the k providers (commit-reveal).
+    /// How the k results are compared: a `VerificationMode`'s raw value. Kept as the byte on the wire so
+    /// that a stored job with a value this build does not know still reads back; the mempool refuses one
+    /// and execution fails it (`BankError.unknownVerification`).
     public var verification: UInt8
 
     public init(
@@ -108,6 +122,9 @@ public struct JobSpec: Hashable, Sendable {
         self.redundancy = redundancy
         self.verification = verification
     }
+
+    /// The verification mode, nil when `verification` names none.
+    public var verificationMode: VerificationMode? { VerificationMode(rawValue: verification) }
 
     /// The escrow the job takes: k × GPUs × price × duration in hours, rounded up; nil on overflow.
     public var escrow: Amount? {
@@ -130,7 +147,7 @@ extension GPUDevice: CanonicalCodable {
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
-        model = try r.readString(max: 128)
+        model = try r.readString(max: WireLimits.deviceModelBytes, field: "device model")
         vramGB = try r.read(UInt32.self)
         count = try r.read(UInt32.self)
         score = try r.read(UInt64.self)
@@ -150,14 +167,14 @@ extension ProviderRegistration: CanonicalCodable {
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
-        devices = try r.readArray(GPUDevice.self, max: 64)
-        region = try r.readString(max: 64)
-        endpoint = try r.readString(max: 256)
+        devices = try r.readArray(GPUDevice.self, max: WireLimits.offerDevices, field: "devices")
+        region = try r.readString(max: WireLimits.regionBytes, field: "region")
+        endpoint = try r.readString(max: WireLimits.endpointBytes, field: "endpoint")
         stake = try r.readAmount()
         pricePerGPUHour = try r.readAmount()
-        let count = try r.readLength(max: Self.maxRunners)
+        let count = try r.readLength(max: WireLimits.offerRunners, field: "runners")
         runners = []
-        for _ in 0..<count { runners.append(try r.readString(max: Self.maxRunnerName)) }
+        for _ in 0..<count { runners.append(try r.readString(max: WireLimits.runnerNameBytes, field: "runner")) }
     }
 }
 
@@ -177,13 +194,13 @@ extension JobSpec: CanonicalCodable {
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
-        runner = try r.readString(max: 32)
+        runner = try r.readString(max: WireLimits.runnerNameBytes, field: "runner")
         bundleHash = try r.readHash()
-        bundleURI = try r.readString(max: 512)
+        bundleURI = try r.readString(max: WireLimits.bundleURIBytes, field: "bundleURI")
         inputsHash = try r.readHash()
         gpuCount = try r.read(UInt32.self)
         minVramGB = try r.read(UInt32.self)
-        model = try r.readString(max: 128)
+        model = try r.readString(max: WireLimits.jobModelBytes, field: "model")
         maxDurationSeconds = try r.read(UInt64.self)
         maxPricePerGPUHour = try r.readAmount()
         redundancy = try r.read(UInt8.self)

@@ -104,8 +104,8 @@ extension Authenticator: CanonicalCodable {
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
         scheme = try r.read(SignatureScheme.self)
-        publicKey = try r.readBytes(max: 4096)
-        signature = try r.readBytes(max: 8192)
+        publicKey = try r.readBytes(max: WireLimits.publicKeyBytes, field: "public key")
+        signature = try r.readBytes(max: WireLimits.signatureBytes, field: "signature")
     }
 }
 

@@ -116,6 +116,20 @@ public final class Mempool: @unchecked Sendable {
         }
     }
 
+    /// Queues `tx` with none of the admission checks: for tests that stand for a transaction that got past
+    /// admission some other way (an older node, a bug), to show what the producer does with it.
+    func queueUnchecked(_ tx: Transaction) {
+        contents.withLock { _ = $0.put(tx, hash: tx.hash) }
+    }
+
+    /// Removes these transactions (a block producer found they cannot be committed); returns how many were
+    /// queued. Their senders' later sequences stay queued.
+    /// - Complexity: O(m k) for m hashes and k transactions per sender, under the lock.
+    @discardableResult
+    public func remove(_ hashes: some Sequence<Hash>) -> Int {
+        contents.withLock { queues in hashes.reduce(0) { $0 + (queues.remove($1) ? 1 : 0) } }
+    }
+
     /// The queued transaction with this hash.
     /// - Complexity: O(log k) for k transactions of its sender.
     public func transaction(_ hash: Hash) -> Transaction? {

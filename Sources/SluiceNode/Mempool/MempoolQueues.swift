@@ -131,6 +131,20 @@ struct MempoolQueues: Sendable {
         if let removed { locations.removeValue(forKey: removed.hash) }
     }
 
+    /// Removes the transaction with this hash, wherever it is in its sender's queue; false if not queued.
+    /// The sender's later sequences stay and wait for the gap to be filled (or expire).
+    /// - Complexity: O(k) for k transactions of the sender, amortized O(log n) heap upkeep.
+    mutating func remove(_ hash: Hash) -> Bool {
+        guard let at = locations.removeValue(forKey: hash) else { return false }
+        modify(at.sender) { queue in
+            let (index, found) = queue.search(at.sequence)
+            guard found, queue.entries[index].hash == hash else { return }
+            queue.totalMaxFee -= queue.entries[index].maxFee
+            queue.entries.remove(at: index)
+        }
+        return true
+    }
+
     /// Applies `change` to `sender`'s queue in place, then drops the queue if empty and refreshes the
     /// sender's eviction candidate if its tail changed.
     private mutating func modify(_ sender: Address, _ change: (inout SenderQueue) -> Void) {

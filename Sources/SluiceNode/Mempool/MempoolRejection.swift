@@ -1,4 +1,5 @@
 public import SluiceCore
+public import SluiceRuntime
 
 /// The mempool's answer to one submitted transaction.
 public enum AdmissionResult: Hashable, Sendable {
@@ -44,6 +45,12 @@ public struct DroppedTransaction: Hashable, Sendable {
 public enum MempoolRejection: Error, Hashable, Sendable, CustomStringConvertible {
     /// The canonical encoding is larger than the node accepts.
     case oversized(size: Int, limit: Int)
+    /// The transaction does not read back from its own canonical encoding: a field is over its limit
+    /// (`WireLimits`). A block holding it could never be read, so no block may hold it.
+    case undecodable(reason: String)
+    /// The payload breaks a rule of the market that needs no state (`MarketRules`): execution would only
+    /// fail it, with this error.
+    case invalidPayload(BankError)
     case wrongChain(expected: UInt64, got: UInt64)
     /// `expiry` is before `now`.
     case expired(expiry: UInt64, now: UInt64)
@@ -68,6 +75,8 @@ public enum MempoolRejection: Error, Hashable, Sendable, CustomStringConvertible
     public var code: String {
         switch self {
         case .oversized: "oversized"
+        case .undecodable: "undecodable"
+        case .invalidPayload: "invalid_payload"
         case .wrongChain: "wrong_chain"
         case .expired: "expired"
         case .badSignature: "bad_signature"
@@ -94,6 +103,11 @@ public enum MempoolRejection: Error, Hashable, Sendable, CustomStringConvertible
                 + "sign it again with chain id \(expected)"
         case let .expired(expiry, now):
             "the transaction expired at \(expiry) and it is now \(now): sign it again with a later expiry"
+        case .undecodable(let reason):
+            "the transaction cannot be read back from its canonical encoding (\(reason)): "
+                + "fix that field and sign it again"
+        case .invalidPayload(let error):
+            "the \(error.message ?? "payload is invalid"): fix the payload and sign it again"
         case .badSignature(let failure):
             "\(failure.rawValue): sign the transaction with the sender's key"
         case let .gasLimitTooLow(limit, required):

@@ -16,8 +16,9 @@ struct CheckedTransaction: Sendable {
 /// milliseconds, coarse enough to amortize dispatch and fine enough to spread 2,000 over many cores.
 let verificationChunkSize = 32
 
-/// Runs the stateless checks on every transaction — cheapest first: size, chain id, expiry, gas limit,
-/// gas price, then the signature — and reads each valid one's sender account. With `parallel`, chunks
+/// Runs the stateless checks on every transaction — cheapest first: size, that it reads back from its
+/// encoding (the decoder's `WireLimits`, the same the block codec applies), chain id, expiry, gas limit, gas
+/// price, the market's stateless rules (`MarketRules`), then the signature — and reads each valid one's sender account. With `parallel`, chunks
 /// run on all cores (`DispatchQueue.concurrentPerform`); without it, in order on this thread (the
 /// sequential twin tests compare against). Results are in input order either way.
 /// - Complexity: O(n) signature verifications, spread over the cores.
@@ -58,6 +59,8 @@ private func checkOne<State: StateReader<StateValue>>(
     if case .providerProve = tx.payload { limit = max(limit, Mempool.maxProofTransactionBytes) }
     if bytes.count > limit {
         checked.rejection = .oversized(size: bytes.count, limit: limit)
+    } else if let failure = roundTripFailure(tx, bytes) {
+        checked.rejection = .undecodable(reason: failure.message)
     } else if tx.chainId != c.chainId {
         checked.rejection = .wrongChain(expected: c.chainId, got: tx.chainId)
     } else if tx.expiry < now {
@@ -66,12 +69,20 @@ private func checkOne<State: StateReader<StateValue>>(
         checked.rejection = .gasLimitTooLow(limit: tx.gasLimit, required: required)
     } else if tx.gasPrice < c.minGasPrice {
         checked.rejection = .gasPriceTooLow(price: tx.gasPrice, minimum: c.minGasPrice)
+    } else if let error = MarketRules.statelessFailure(of: tx.payload) {
+        checked.rejection = .invalidPayload(error)
     } else if let failure = tx.verifySignature() {
         checked.rejection = .badSignature(failure)
     } else {
         checked.account = state.read(.account(tx.sender))?.account
     }
     return checked
+}
+
+/// Why `tx` does not read back from `bytes`, its canonical encoding, if it does not.
+private func roundTripFailure(_ tx: Transaction, _ bytes: [UInt8]) -> CoreError? {
+    do throws(CoreError) { try tx.checkRoundTrip(encoded: bytes) } catch { return error }
+    return nil
 }
 
 /// The output buffer, shared by the workers; each writes only its own chunk.

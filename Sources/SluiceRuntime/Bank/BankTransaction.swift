@@ -17,6 +17,8 @@ public enum BankError: UInt8, Sendable, CaseIterable {
         disputeWindowClosed, cannotPayBond, nothingToClaim
     // Proof of GPU.
     case noChallenge, challengeClosed, wrongProof
+    // Job specs the market cannot run (issue 13): appended, so that earlier raw values keep their meaning.
+    case unknownVerification, zeroEscrow, jobNotEncodable
 
     public var message: String? {
         switch self {
@@ -68,6 +70,14 @@ public enum BankError: UInt8, Sendable, CaseIterable {
         case .wrongProof: "the answer does not prove the challenge's product (wrong entry, path or openings)"
         case .nothingToClaim:
             "the sender has no unclaimed rewards (emissions are credited at the end of each epoch)"
+        case .unknownVerification:
+            "the job's verification mode is not one the market knows: use "
+                + VerificationMode.allCases.map { "\($0.rawValue) (\($0.name))" }.joined(separator: ", ")
+        case .zeroEscrow:
+            "the job's escrow is zero (a zero price per GPU-hour): offer a price above 0"
+        case .jobNotEncodable:
+            "a field of the job spec is over its limit (runner \(WireLimits.runnerNameBytes), bundle URI "
+                + "\(WireLimits.bundleURIBytes), model \(WireLimits.jobModelBytes) bytes): shorten it"
         }
     }
 }

@@ -46,10 +46,11 @@ extension BankVM {
             if try view.read(key) != nil { return failed(.alreadyRegistered) }
             let params = MarketParameters.stored(try view.read(.marketParameters))
             guard offer.stake >= params.minimumStake else { return failed(.stakeTooLow) }
-            guard !offer.devices.isEmpty, offer.devices.allSatisfy({ $0.count > 0 }), offer.pricePerGPUHour > .zero,
-                offer.devices.reduce(UInt64(0), { $0 + UInt64($1.count) }) <= UInt64(UInt32.max),
-                !offer.runners.isEmpty, offer.runners.allSatisfy({ $0 == "process" || $0 == "container" })
-            else { return failed(.invalidOffer) }
+            if let error = MarketRules.offerFailure(
+                devices: offer.devices, price: offer.pricePerGPUHour, runners: offer.runners)
+            {
+                return failed(error)
+            }
             guard let left = sender.balance.subtracting(offer.stake) else { return failed(.cannotPayStake) }
             sender.balance = left
             view.write(senderKey, .account(sender))
@@ -58,11 +59,8 @@ extension BankVM {
                 status: .success, gasUsed: gas, fee: fee, error: .none, output: tx.sender.hash, market: .registered)
 
         case .jobSubmit(let spec):
-            guard spec.redundancy >= 1, spec.redundancy <= MarketParameters.maxRedundancy, spec.gpuCount >= 1,
-                spec.maxDurationSeconds >= 1, spec.maxDurationSeconds <= MarketParameters.maxDurationSeconds,
-                spec.runner == "process" || spec.runner == "container"
-            else { return failed(.invalidJob) }
-            guard let escrow = spec.escrow else { return failed(.escrowOverflow) }
+            if let error = MarketRules.jobFailure(spec) { return failed(error) }
+            guard let escrow = spec.escrow else { return failed(.escrowOverflow) }  // checked by the rules
             guard let left = sender.balance.subtracting(escrow) else { return failed(.cannotPayEscrow) }
             let id = JobRecord.id(consumer: tx.sender, sequence: tx.sequence)
             sender.balance = left
@@ -152,10 +150,9 @@ extension BankVM {
             switch tx.payload {
             case .providerUpdate(let update):
                 guard p.status == .active else { return failed(.providerNotActive) }
-                guard !update.devices.isEmpty, update.devices.allSatisfy({ $0.count > 0 }),
-                    update.pricePerGPUHour > .zero,
-                    update.devices.reduce(UInt64(0), { $0 + UInt64($1.count) }) <= UInt64(UInt32.max)
-                else { return failed(.invalidOffer) }
+                if let error = MarketRules.offerFailure(devices: update.devices, price: update.pricePerGPUHour) {
+                    return failed(error)
+                }
                 let capacity = update.devices.reduce(UInt32(0)) { $0 + $1.count }
                 // A class with GPUs in use stays where it is, the same model and VRAM, with at least as many:
                 // its jobs and audits name it by index.

@@ -414,7 +414,7 @@ extension ProviderRecord: CanonicalCodable {
         stake = try r.readAmount()
         capacity = try r.read(UInt32.self)
         // One count per device class of the offer (register and update keep them in step).
-        let classes = try r.readLength(max: 64)
+        let classes = try r.readLength(max: WireLimits.offerDevices, field: "busy classes")
         guard classes == offer.devices.count else {
             throw CoreError(
                 .codec, "a provider record counts busy GPUs for \(classes) classes, not \(offer.devices.count)")
@@ -431,7 +431,7 @@ extension ProviderRecord: CanonicalCodable {
         lastHeartbeatHeight = try r.read(UInt64.self)
         heartbeats = try r.read(UInt64.self)
         unbondHeight = try r.read(UInt64.self)
-        proofs = try r.readArray(DeviceProof.self, max: 64)
+        proofs = try r.readArray(DeviceProof.self, max: WireLimits.offerDevices, field: "proofs")
         proofIssuedTimestamp = try r.read(UInt64.self)
         heartbeatSlots = try r.read(UInt64.self)
         epochGPUSeconds = try r.read(UInt64.self)

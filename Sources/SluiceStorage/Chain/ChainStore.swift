@@ -277,6 +277,11 @@ public final class ChainStore: @unchecked Sendable {
 
     /// Commits a block that extends the head: its transactions, receipts and state writes, in one synced
     /// batch, after computing the new state root. Returns the new head.
+    ///
+    /// A block that does not read back from its own encoding (a field over its `WireLimits` bound) is refused
+    /// with `.undecodable` and nothing is written: once committed, its routes, the event replay across it
+    /// and `db check` would fail forever. The check decodes the bytes that are written, on the thread that
+    /// records them while the root is computed.
     public func commit(
         block: Block, receipts: [Receipt], writes: [StateWrite<StateValue>]
     ) throws(StorageError) -> (head: ChainHead, timings: CommitTimings) {
@@ -306,9 +311,11 @@ public final class ChainStore: @unchecked Sendable {
         nonisolated(unsafe) let batch = WriteBatch(database)
         let recording = DispatchGroup()
         let blockHash = block.hash
+        let unreadable = Mutex<CoreError?>(nil)
         DispatchQueue.global().async(group: recording) {
-            Self.putRecords(
+            let failure = Self.putRecords(
                 of: block, hash: blockHash, height: height, receipts: receipts, writes: writes, into: batch)
+            unreadable.withLock { $0 = failure }
         }
         let changes = Self.changes(writes, threads: threads)
         let update: MerkleUpdate
@@ -324,6 +331,12 @@ public final class ChainStore: @unchecked Sendable {
         timings.rootUpdate = rooted - started
 
         recording.wait()
+        if let failure = unreadable.withLock({ $0 }) {
+            throw StorageError(
+                .undecodable,
+                "block \(height) does not read back from its encoding (\(failure.message)); nothing was committed: "
+                    + "leave out the transactions that do not (Transaction.checkRoundTrip)")
+        }
         let h = bigEndian(height)
         for (key, page) in TreePages.pages(update.newNodes, threads: threads) { batch.put(Family.tree, key, page) }
         if !update.staleNodes.isEmpty {
@@ -380,12 +393,17 @@ public final class ChainStore: @unchecked Sendable {
     /// sorted keys skip most of the search and its cache misses. In hash order, 40,000 inserts into a
     /// memtable of a few hundred thousand entries took 2 µs each, most of a commit's CPU. Keys and values are
     /// slices of one buffer per family, not an array per record.
+    ///
+    /// Returns why the block does not read back from the bytes put, if it does not (then the batch must not
+    /// be written).
     static func putRecords(
         of block: Block, hash: Hash, height: UInt64, receipts: [Receipt], writes: [StateWrite<StateValue>],
         into batch: WriteBatch
-    ) {
+    ) -> CoreError? {
         let h = bigEndian(height)
-        batch.put(Family.blocks, h, block.canonicalBytes)
+        let blockBytes = block.canonicalBytes
+        do throws(CoreError) { try block.checkRoundTrip(encoded: blockBytes) } catch { return error }
+        batch.put(Family.blocks, h, blockBytes)
         batch.put(Family.blockHashes, hash.bytes, h)
         if !receipts.isEmpty { batch.put(Family.receipts, h, ReceiptsRecord.encode(receipts)) }
 
@@ -427,6 +445,7 @@ public final class ChainStore: @unchecked Sendable {
                 start = end.value
             }
         }
+        return nil
     }
 
     /// The tree changes of a block's writes, hashed in parallel.
