@@ -66,7 +66,9 @@ struct ChainOptions: Sendable {
     var blobLimits: BlobStore.Limits? = BlobStore.Limits()
     /// The market's genesis parameters (nil: none stored, the defaults apply).
     var market: MarketParameters? = nil
-    var connections = APIServer.Connections()
+    /// Long timeouts, so that a suite running beside real processes on 2 cores never trips them by being
+    /// slow; the tests of the timeouts set short ones.
+    var connections = APIServer.Connections(idleTimeout: .seconds(600), headerTimeout: .seconds(300))
     var events = APIServer.EventLimits()
 }
 
