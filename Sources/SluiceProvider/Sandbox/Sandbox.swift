@@ -63,7 +63,7 @@ public struct Sandbox: Sendable {
         var privateTemp: URL?
         if !kind.isBubblewrap {
             let temp = URL(fileURLWithPath: request.jobDirectory.standardizedFileURL.path + ".tmp")
-            try? FileManager.default.removeItem(at: temp)
+            SafeFile.removeTree(temp)
             do {
                 try FileManager.default.createDirectory(
                     at: temp, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
@@ -71,7 +71,7 @@ public struct Sandbox: Sendable {
             if let user { _ = chown(temp.path, user.uid, user.uid) }
             privateTemp = temp
         }
-        defer { if let privateTemp { try? FileManager.default.removeItem(at: privateTemp) } }
+        defer { if let privateTemp { SafeFile.removeTree(privateTemp) } }  // the job wrote in it: no link followed
 
         let invocation = SandboxInvocation.make(
             kind: kind, request: request, prlimit: prlimit, privateTemp: privateTemp, user: user)
