@@ -32,12 +32,16 @@ final class MessageLog: Sendable {
     }
 }
 
-/// Runs `body` against the real server (HTTP and WebSocket upgrade) on a free local port.
+/// Runs `body` against the real server (HTTP and WebSocket upgrade) on a free local port. The server's
+/// tasks and `body` run on threads of their own (`ThreadExecutor`), so other suites computing on the
+/// shared ones cannot delay them past the tests' timeouts.
 func withLiveServer(_ chain: TestChain, _ body: @escaping @Sendable (APIClient) async throws -> Void) async throws {
     var logger = Logger(label: "sluice-server-tests")
     logger.logLevel = .critical
     let app = chain.server.application(port: 0, logger: logger)
-    try await app.test(.live) { client in try await body(APIClient(client: client)) }
+    try await withTaskExecutorPreference(ThreadExecutor.liveServers) {
+        try await app.test(.live) { client in try await body(APIClient(client: client)) }
+    }
 }
 
 /// Connects to `path`, collects every text message into `log` while `body` runs, then closes.
