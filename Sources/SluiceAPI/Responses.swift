@@ -108,6 +108,12 @@ public struct BlockJSON: Codable, Sendable, Equatable {
     public var proposer: Address
     public var transactionsRoot: Hash
     public var parentStateRoot: Hash
+    /// The header's version (2), the consensus round that proposed it, the parent's receipts root and the
+    /// hash of the parent's certificate (zero on a single validator).
+    public var version: UInt8
+    public var round: UInt64
+    public var parentReceiptsRoot: Hash
+    public var parentCertificate: Hash
     /// The state root after this block (committed with it).
     public var stateRoot: Hash
     public var transactionCount: Int
@@ -127,6 +133,10 @@ public struct BlockJSON: Codable, Sendable, Equatable {
         proposer = block.header.proposer
         transactionsRoot = block.header.transactionsRoot
         parentStateRoot = block.header.parentStateRoot
+        version = block.header.version
+        round = block.header.round
+        parentReceiptsRoot = block.header.parentReceiptsRoot
+        parentCertificate = block.header.parentCertificate
         self.stateRoot = stateRoot
         transactionCount = block.transactions.count
         self.transactionHashes = transactionHashes
@@ -176,21 +186,29 @@ public struct StatusJSON: Codable, Sendable, Equatable {
 }
 
 /// One message of the `GET /v1/events` WebSocket stream: a committed block with the receipts of its
-/// transactions (only those touching `account` when the stream is filtered; `receipts` then lists
-/// just those, and `transactionCount` still counts the whole block).
+/// transactions and the events of its block-end step (when the stream is filtered, only the receipts
+/// with a matching event, or from or to the account, and only the matching block-end events;
+/// `transactionCount` still counts the whole block).
 public struct BlockEventJSON: Codable, Sendable, Equatable {
     public var type: String
     public var height: UInt64
     public var hash: Hash
     public var timestamp: UInt64
     public var stateRoot: Hash
+    /// The root of this block's receipts, which the next block's header carries (`tx proof`).
+    public var receiptsRoot: Hash
     public var transactionCount: Int
     public var receipts: [EventReceiptJSON]
+    /// The block-end step's events: matches, settlements with payouts and refunds, slashes, proofs,
+    /// emissions, fees.
+    public var blockEvents: [EventJSON]
 
     public init(
-        height: UInt64, hash: Hash, timestamp: UInt64, stateRoot: Hash, transactionCount: Int,
-        receipts: [EventReceiptJSON]
+        height: UInt64, hash: Hash, timestamp: UInt64, stateRoot: Hash, receiptsRoot: Hash, transactionCount: Int,
+        receipts: [EventReceiptJSON], blockEvents: [EventJSON]
     ) {
+        self.receiptsRoot = receiptsRoot
+        self.blockEvents = blockEvents
         type = "block"
         self.height = height
         self.hash = hash
@@ -210,8 +228,10 @@ public struct EventReceiptJSON: Codable, Sendable, Equatable {
     public var status: String
     public var fee: Amount
     public var error: String?
+    public var events: [EventJSON]
 
     public init(index: Int, transaction: Transaction, receipt: Receipt) {
+        events = receipt.events.map(EventJSON.init)
         self.index = index
         transactionHash = receipt.transactionHash
         sender = transaction.sender

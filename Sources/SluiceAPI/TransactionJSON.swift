@@ -420,8 +420,11 @@ public struct ReceiptJSON: Codable, Sendable, Equatable {
     public var fee: Amount
     public var error: String?
     public var output: Hash?
+    /// What the transaction did (empty when it failed or was discarded).
+    public var events: [EventJSON]
 
     public init(index: Int, _ r: Receipt) {
+        events = r.events.map(EventJSON.init)
         self.index = index
         transactionHash = r.transactionHash
         status = r.status.name

@@ -50,6 +50,13 @@ public struct SluiceClient: Sendable {
         try await get("/v1/transactions/\(hash.hex)", as: TransactionStatusJSON.self, nilOnNotFound: true)
     }
 
+    /// `GET /v1/transactions/{hash}/proof`: the committed transaction's receipt and its path to the receipts
+    /// root in the next block's header, or nil while that header does not exist (or the transaction is not
+    /// committed). Not verified here: call `verify(transaction:)` on the result.
+    public func receiptProof(transaction hash: Hash) async throws(ClientError) -> ReceiptProofJSON? {
+        try await get("/v1/transactions/\(hash.hex)/proof", as: ReceiptProofJSON.self, nilOnNotFound: true)
+    }
+
     /// `GET /v1/blocks/{height|latest}`: a block (`height` nil: the head), or nil when there is none at
     /// that height. `full` adds the transactions and receipts.
     public func block(height: UInt64?, full: Bool = false) async throws(ClientError) -> BlockJSON? {

@@ -2,6 +2,8 @@
 public struct CoreError: Error, Equatable, CustomStringConvertible, Sendable {
     public enum Code: String, Sendable {
         case badHex, badLength, badAmount, overflow, codec, badKey, badSignature
+        /// A proof that does not hold.
+        case badProof
     }
 
     public let code: Code

@@ -232,7 +232,7 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
     /// - Complexity: O(n) executions plus re-executions; O(1) expected work per read and write.
     public func execute<Base: StateReader<VM.Value>>(
         _ txs: [VM.Transaction], base: Base, context: BlockContext = BlockContext()
-    ) -> BlockExecution<VM.Value, VM.Output> {
+    ) -> BlockExecution<VM.Value, VM.Output, VM.Event> {
         let start = monotonicNanos()
         let plan = plan(txs)
         let planned = monotonicNanos()
@@ -261,7 +261,7 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
 
     private func runBlockSTM<Base: StateReader<VM.Value>>(
         _ txs: [VM.Transaction], base: Base, plan: Plan, context: BlockContext, start: UInt64, planned: UInt64
-    ) -> BlockExecution<VM.Value, VM.Output>? {
+    ) -> BlockExecution<VM.Value, VM.Output, VM.Event>? {
         let n = txs.count
         reserve(transactions: n)
         let perTx = Swift.max(
@@ -297,16 +297,16 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
             out.append(o)
             outputs[i] = nil
         }
-        let finalWrites = out.withUnsafeBufferPointer {
+        let blockEnd = out.withUnsafeBufferPointer {
             vm.finalize(outputs: $0, state: FinalStateReader(memory: memory, base: base), context: context)
         }
         var writes: [StateWrite<VM.Value>] = []
         writes.reserveCapacity(n * 2)
         var extra: [StateWrite<VM.Value>] = []
-        for w in finalWrites where !memory.setFinalValue(w.key, w.value) { extra.append(w) }
+        for w in blockEnd.writes where !memory.setFinalValue(w.key, w.value) { extra.append(w) }
         memory.collectWrites(into: &writes)
         writes.append(contentsOf: extra)
-        let end = monotonicNanos()
+        let finished = monotonicNanos()
 
         var stats = ExecutionStatistics()
         stats.path = .parallel
@@ -323,9 +323,9 @@ public final class ParallelExecutor<VM: BlockVM>: @unchecked Sendable {
         stats.reExecutions -= n
         stats.planNanos = planned - start
         stats.executeNanos = executed - planned
-        stats.finalizeNanos = end - executed
-        stats.totalNanos = end - start
-        return BlockExecution(outputs: out, writes: writes, statistics: stats)
+        stats.finalizeNanos = finished - executed
+        stats.totalNanos = finished - start
+        return BlockExecution(outputs: out, writes: writes, events: blockEnd.events, statistics: stats)
     }
 
     /// One worker: place declared estimates (all workers share the work), then the Block-STM loop.

@@ -49,7 +49,7 @@ public struct SequentialExecutor<VM: BlockVM>: Sendable {
     /// - Complexity: O(n) VM executions, with O(1) expected overlay work per read and write.
     public func execute<Base: StateReader<VM.Value>>(
         _ transactions: [VM.Transaction], base: Base, keyCapacityHint: Int = 0, context: BlockContext = BlockContext()
-    ) -> BlockExecution<VM.Value, VM.Output> {
+    ) -> BlockExecution<VM.Value, VM.Output, VM.Event> {
         let start = monotonicNanos()
         var view = SequentialView(base: base, capacity: Swift.max(keyCapacityHint, transactions.count * 2))
         var outputs: [VM.Output] = []
@@ -65,10 +65,10 @@ public struct SequentialExecutor<VM: BlockVM>: Sendable {
             }
         }
         let executed = monotonicNanos()
-        let finalWrites = outputs.withUnsafeBufferPointer {
+        let blockEnd = outputs.withUnsafeBufferPointer {
             vm.finalize(outputs: $0, state: OverlayReader(overlay: view.overlay, base: base), context: context)
         }
-        for w in finalWrites { view.overlay[w.key] = .some(w.value) }
+        for w in blockEnd.writes { view.overlay[w.key] = .some(w.value) }
         var writes: [StateWrite<VM.Value>] = []
         writes.reserveCapacity(view.overlay.count)
         for (key, value) in view.overlay { writes.append(StateWrite(key: key, value: value)) }
@@ -80,6 +80,6 @@ public struct SequentialExecutor<VM: BlockVM>: Sendable {
         stats.executeNanos = executed - start
         stats.finalizeNanos = end - executed
         stats.totalNanos = end - start
-        return BlockExecution(outputs: outputs, writes: writes, statistics: stats)
+        return BlockExecution(outputs: outputs, writes: writes, events: blockEnd.events, statistics: stats)
     }
 }

@@ -36,6 +36,8 @@ public protocol BlockVM: Sendable {
     associatedtype Transaction: Sendable
     associatedtype Value: Sendable
     associatedtype Output: Sendable
+    /// What the block-end step reports (typed events, committed with the receipts).
+    associatedtype Event: Sendable
 
     /// Executes one transaction. Must be deterministic: a function of the transaction, its index and
     /// what it reads from `view`, nothing else.
@@ -51,11 +53,21 @@ public protocol BlockVM: Sendable {
     func estimatedCost(of transaction: Transaction) -> Double
 
     /// Block-end writes computed from the outputs (commutative deltas such as fees, the market's batch
-    /// auction), after every transaction. `state` reads the state after the block's transactions. When
-    /// a key is written twice, the later write wins.
+    /// auction), after every transaction, and the events of that step. `state` reads the state after the
+    /// block's transactions. When a key is written twice, the later write wins.
     func finalize<Reader: StateReader<Value>>(
         outputs: UnsafeBufferPointer<Output>, state: Reader, context: BlockContext
-    ) -> [StateWrite<Value>]
+    ) -> BlockEnd<Value, Event>
+}
+
+/// What a block-end step produced: its writes and its events, in the order it emitted them.
+public struct BlockEnd<Value, Event> {
+    public var writes: [StateWrite<Value>]
+    public var events: [Event]
+    @inlinable public init(writes: [StateWrite<Value>] = [], events: [Event] = []) {
+        self.writes = writes
+        self.events = events
+    }
 }
 
 /// What the block-end step knows of the block besides its transactions.
@@ -135,16 +147,20 @@ public struct ExecutionStatistics: Sendable {
     public init() {}
 }
 
-/// The result of executing a block: every output in block order and every write.
-public struct BlockExecution<Value: Sendable, Output: Sendable>: Sendable {
+/// The result of executing a block: every output in block order, every write, and the block-end step's
+/// events.
+public struct BlockExecution<Value: Sendable, Output: Sendable, Event: Sendable>: Sendable {
     public var outputs: [Output]
     /// One write per key the block wrote, block-end writes included, in no particular order.
     public var writes: [StateWrite<Value>]
+    /// The block-end step's events, in the order it emitted them.
+    public var events: [Event]
     public var statistics: ExecutionStatistics
 
-    public init(outputs: [Output], writes: [StateWrite<Value>], statistics: ExecutionStatistics) {
+    public init(outputs: [Output], writes: [StateWrite<Value>], events: [Event], statistics: ExecutionStatistics) {
         self.outputs = outputs
         self.writes = writes
+        self.events = events
         self.statistics = statistics
     }
 

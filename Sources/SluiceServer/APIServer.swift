@@ -111,6 +111,8 @@ public struct APIServer: Sendable {
         router.post("/v1/transactions") { request, context in try await api.submitOne(request, context) }
         router.post("/v1/transactions/batch") { request, context in try await api.submitBatch(request, context) }
         router.get("/v1/transactions/:hash") { _, context in try api.transaction(context) }
+        router.get("/v1/transactions/:hash/proof") { _, context in try api.transactionProof(context) }
+        router.get("/v1/blocks/:height/receipts/:index/proof") { _, context in try api.receiptProof(context) }
         router.get("/v1/accounts/:address") { _, context in try api.account(context) }
         router.get("/v1/blocks/:height") { request, context in try api.block(request, context) }
         router.get("/v1/state/proof/:key") { request, context in try api.proof(request, context) }
@@ -136,12 +138,13 @@ public struct APIServer: Sendable {
                     "/v1/events is a WebSocket: connect with a WebSocket client (ws://…/v1/events)")
             }
             // Refuse a bad filter before upgrading, so the client gets a clear HTTP error.
-            _ = try EventFilter(request.uri.queryParameters.get("account"))
+            let parameters = request.uri.queryParameters
+            _ = try EventFilter { parameters.get($0) }
             _ = try EventStart(request.uri.queryParameters.get("from"), head: api.node.store.head?.height ?? 0)
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let query = context.request.uri.queryParameters
-            let filter = try EventFilter(query.get("account"))
+            let filter = try EventFilter { query.get($0) }
             let start = try EventStart(query.get("from"), head: api.node.store.head?.height ?? 0)
             try await api.streamEvents(
                 filter: filter, start: start, inbound: inbound, outbound: outbound,
@@ -246,6 +249,41 @@ public struct APIServer: Sendable {
             TransactionStatusJSON(
                 hash: hash, status: "committed", transaction: TransactionJSON(block.transactions[Int(index)]),
                 blockHeight: height, index: index, receipt: ReceiptJSON(index: Int(index), receipt)))
+    }
+
+    /// The receipt of a committed transaction with its path to the receipts root in the next header.
+    func transactionProof(_ context: APIRequestContext) throws -> Response {
+        let hash = try parseHash(context.parameters.get("hash") ?? "", what: "transaction hash")
+        guard let (height, index) = try node.store.location(ofTransaction: hash) else {
+            throw APIError.notFound("transaction \(hash.hex) is not committed (GET /v1/transactions/{hash} tells if it is pending)")
+        }
+        return jsonResponse(try receiptProof(height: height, index: Int(index)))
+    }
+
+    /// Entry `index` of block `height`'s receipts (the block-end receipt is the last) with its path.
+    func receiptProof(_ context: APIRequestContext) throws -> Response {
+        let heightText = context.parameters.get("height") ?? ""
+        let indexText = context.parameters.get("index") ?? ""
+        guard let height = UInt64(heightText) else { throw APIError.badRequest("'\(heightText)' is not a block height") }
+        guard let index = Int(indexText), index >= 0 else {
+            throw APIError.badRequest("'\(indexText)' is not an entry index (0 … the block's transaction count)")
+        }
+        return jsonResponse(try receiptProof(height: height, index: index))
+    }
+
+    func receiptProof(height: UInt64, index: Int) throws -> ReceiptProofJSON {
+        let store = node.store
+        guard let proof = try store.receiptProof(height: height, index: index) else {
+            throw APIError.notFound("block \(height) has no receipt entry \(index)")
+        }
+        guard let next = try store.block(at: height + 1) else {
+            throw APIError.notFound(
+                "block \(height)'s receipts root is committed by block \(height + 1)'s header, not there yet: retry after "
+                    + "the next block")
+        }
+        return ReceiptProofJSON(
+            height: height, index: index, leafCount: proof.count, entry: proof.entry, path: proof.path,
+            header: next.header)
     }
 
     // MARK: State and blocks

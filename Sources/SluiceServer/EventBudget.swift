@@ -90,7 +90,7 @@ final class SharedEventEncodings: Sendable {
         let height = block.head.height
         return try recent.withLock { r throws -> ByteBuffer in
             if let found = r.first(where: { $0.height == height }) { return found.bytes }
-            guard let event = try EventFilter(nil).event(block) else { return ByteBuffer() }
+            guard let event = try EventFilter().event(block) else { return ByteBuffer() }
             let bytes = ByteBuffer(bytes: try APIJSON.encoder().encode(event))
             r.append((height, bytes))
             if r.count > Self.kept { r.removeFirst(r.count - Self.kept) }

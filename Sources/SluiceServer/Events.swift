@@ -10,37 +10,77 @@ import SluiceRuntime
 import SluiceStorage
 import Synchronization
 
-/// Which blocks' receipts an event stream carries: all, or those of transactions sent by or to one
-/// account (blocks with none of them are skipped).
+/// Which events a stream carries: all, or those about one account, one job, one provider, of one kind
+/// (criteria given together must all hold). A receipt is sent when one of its events matches (or, for the
+/// account criterion alone, when its transaction is from or to the account, so failed ones show too); a
+/// block-end event when it matches; a block with nothing left is skipped.
 struct EventFilter: Sendable {
-    let account: Address?
+    var account: Address?
+    var job: Hash?
+    var provider: Address?
+    var kind: Event.Kind?
 
-    init(_ text: String?) throws {
-        guard let text, !text.isEmpty else {
-            account = nil
-            return
+    var isEmpty: Bool { account == nil && job == nil && provider == nil && kind == nil }
+
+    init(account: String? = nil, job: String? = nil, provider: String? = nil, kind: String? = nil) throws {
+        func hash(_ text: String?, _ name: String) throws -> Hash? {
+            guard let text, !text.isEmpty else { return nil }
+            do { return try Hash(hex: text) } catch {
+                throw APIError.badRequest("\(name) '\(text)' is not a hash: use 0x followed by 64 hex digits")
+            }
         }
-        do { account = Address(try Hash(hex: text)) } catch {
-            throw APIError.badRequest("account '\(text)' is not an address: use 0x followed by 64 hex digits")
+        self.account = try hash(account, "account").map(Address.init)
+        self.job = try hash(job, "job")
+        self.provider = try hash(provider, "provider").map(Address.init)
+        if let kind, !kind.isEmpty {
+            guard let k = Event.Kind(name: kind) else {
+                throw APIError.badRequest(
+                    "kind '\(kind)' is not an event kind: one of \(Event.Kind.allCases.map(\.name).joined(separator: ", "))")
+            }
+            self.kind = k
+        } else {
+            self.kind = nil
         }
+    }
+
+    /// The filter of a request's query (`account`, `job`, `provider`, `kind`).
+    init(_ query: (String) -> String?) throws {
+        try self.init(account: query("account"), job: query("job"), provider: query("provider"), kind: query("kind"))
+    }
+
+    func matches(_ e: Event) -> Bool {
+        if let kind, e.kind != kind { return false }
+        if let job, e.job != job { return false }
+        if let provider, e.provider != provider { return false }
+        if let account, !e.accounts.contains(account) { return false }
+        return true
     }
 
     /// The event for one block, or nil when the filter leaves nothing of it.
     func event(_ b: CommittedBlock) -> BlockEventJSON? {
-        event(block: b.block, hash: b.hash, stateRoot: b.head.state.root, receipts: b.receipts)
+        event(
+            block: b.block, hash: b.hash, stateRoot: b.head.state.root, receiptsRoot: b.head.receiptsRoot,
+            receipts: b.receipts, blockEnd: b.blockEnd)
     }
 
-    func event(block: Block, hash: Hash, stateRoot: Hash, receipts all: [Receipt]) -> BlockEventJSON? {
+    func event(
+        block: Block, hash: Hash, stateRoot: Hash, receiptsRoot: Hash, receipts all: [Receipt], blockEnd: BlockEndReceipt
+    ) -> BlockEventJSON? {
         var receipts: [EventReceiptJSON] = []
+        let accountOnly = account != nil && job == nil && provider == nil && kind == nil
         for (i, tx) in block.transactions.enumerated() where i < all.count {
-            let item = EventReceiptJSON(index: i, transaction: tx, receipt: all[i])
-            if let account, item.sender != account && item.to != account { continue }
-            receipts.append(item)
+            if !isEmpty {
+                let direct = accountOnly && (tx.sender == account || tx.payload.recipient == account)
+                guard direct || all[i].events.contains(where: matches) else { continue }
+            }
+            receipts.append(EventReceiptJSON(index: i, transaction: tx, receipt: all[i]))
         }
-        if account != nil && receipts.isEmpty { return nil }
+        let blockEvents = blockEnd.events.filter { isEmpty || matches($0) }.map(EventJSON.init)
+        if !isEmpty && receipts.isEmpty && blockEvents.isEmpty { return nil }
         return BlockEventJSON(
             height: block.header.height, hash: hash, timestamp: block.header.timestamp, stateRoot: stateRoot,
-            transactionCount: block.transactions.count, receipts: receipts)
+            receiptsRoot: receiptsRoot, transactionCount: block.transactions.count, receipts: receipts,
+            blockEvents: blockEvents)
     }
 }
 
@@ -99,7 +139,7 @@ extension APIServer {
                 for await block in blocks {
                     guard block.head.height >= subscriber.firstLive.load(ordering: .relaxed) else { continue }
                     let bytes: ByteBuffer
-                    if filter.account == nil {
+                    if filter.isEmpty {
                         bytes = try encodings.event(block)
                     } else {
                         guard let event = filter.event(block) else { continue }
@@ -122,16 +162,18 @@ extension APIServer {
                 if let from = start.from, let head = store.head?.height, from <= head {
                     let encoder = APIJSON.encoder()
                     for height in from...head {
-                        guard let block = try store.block(at: height), let root = try store.root(at: height) else {
-                            continue
-                        }
+                        guard let block = try store.block(at: height), let root = try store.root(at: height),
+                            let proof = try store.receiptProof(height: height, index: 0),
+                            let blockEnd = try store.blockEnd(height: height)
+                        else { continue }
                         var receipts: [Receipt] = []
                         receipts.reserveCapacity(block.transactions.count)
                         for i in block.transactions.indices {
                             if let r = try store.receipt(height: height, index: UInt32(i)) { receipts.append(r) }
                         }
                         if let event = filter.event(
-                            block: block, hash: block.hash, stateRoot: root.root, receipts: receipts)
+                            block: block, hash: block.hash, stateRoot: root.root, receiptsRoot: proof.root,
+                            receipts: receipts, blockEnd: blockEnd)
                         {
                             try await writeText(ByteBuffer(bytes: try encoder.encode(event)), to: outbound)
                         }

@@ -1,3 +1,5 @@
+import SluiceCore
+
 /// `GET /openapi.json`: the API described in OpenAPI 3.1. A test walks every path and operation here
 /// against the router, and every schema against real responses, so the two cannot drift apart.
 public enum OpenAPIDocument {
@@ -6,6 +8,8 @@ public enum OpenAPIDocument {
     static let hash = #"{"type": "string", "pattern": "^0x[0-9a-f]{64}$"}"#
     static let amount = #"{"type": "string", "pattern": "^[0-9]+$", "description": "decimal, up to 2^128-1"}"#
     static let u64 = #"{"type": "integer", "minimum": 0}"#
+    static let eventKinds = Event.Kind.allCases.map { "\"\($0.name)\"" }.joined(separator: ", ")
+    static let jobStatuses = JobStatus.allCases.map { "\"\($0.name)\"" }.joined(separator: ", ")
 
     static let errors = #"""
         "400": {"$ref": "#/components/responses/Error"},
@@ -62,6 +66,31 @@ public enum OpenAPIDocument {
                 "parameters": [{"name": "hash", "in": "path", "required": true, "schema": \#(hash)}],
                 "responses": {
                   "200": {"description": "found", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TransactionStatus"}}}},
+                  \#(errors)
+                }
+              }
+            },
+            "/v1/transactions/{hash}/proof": {
+              "get": {
+                "operationId": "getTransactionProof",
+                "summary": "A committed transaction's receipt (with its events) and its Merkle path to the receipts root that the next block's header carries; verify it with sluice tx proof.",
+                "parameters": [{"name": "hash", "in": "path", "required": true, "schema": \#(hash)}],
+                "responses": {
+                  "200": {"description": "the proof", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReceiptProof"}}}},
+                  \#(errors)
+                }
+              }
+            },
+            "/v1/blocks/{height}/receipts/{index}/proof": {
+              "get": {
+                "operationId": "getReceiptProof",
+                "summary": "Entry index of a block's receipts (index = the block's transaction count: the block-end receipt, with the block-end step's events) and its Merkle path.",
+                "parameters": [
+                  {"name": "height", "in": "path", "required": true, "schema": \#(u64)},
+                  {"name": "index", "in": "path", "required": true, "schema": \#(u64)}
+                ],
+                "responses": {
+                  "200": {"description": "the proof", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReceiptProof"}}}},
                   \#(errors)
                 }
               }
@@ -241,9 +270,12 @@ public enum OpenAPIDocument {
             "/v1/events": {
               "get": {
                 "operationId": "events",
-                "summary": "WebSocket: one BlockEvent text message per committed block, optionally only receipts of transactions from or to one account, optionally starting from a stored height.",
+                "summary": "WebSocket: one BlockEvent text message per committed block, with its receipts' events and its block-end events, optionally filtered by account, job, provider and kind (all given must hold), optionally starting from a stored height.",
                 "parameters": [
-                  {"name": "account", "in": "query", "required": false, "schema": \#(hash)},
+                  {"name": "account", "in": "query", "required": false, "schema": \#(hash), "description": "only what concerns this address"},
+                  {"name": "job", "in": "query", "required": false, "schema": \#(hash), "description": "only events about this job"},
+                  {"name": "provider", "in": "query", "required": false, "schema": \#(hash), "description": "only events about this provider"},
+                  {"name": "kind", "in": "query", "required": false, "schema": {"type": "string", "enum": [\#(eventKinds)]}, "description": "only events of this kind"},
                   {"name": "from", "in": "query", "required": false, "schema": \#(u64), "description": "replay stored blocks from this height first (at most 100,000 back)"}
                 ],
                 "responses": {
@@ -342,10 +374,25 @@ public enum OpenAPIDocument {
                 "expiry": \#(u64), "payload": {"$ref": "#/components/schemas/Payload"},
                 "authenticator": {"$ref": "#/components/schemas/Authenticator"}
               }},
-              "Receipt": {"type": "object", "required": ["index", "transactionHash", "status", "gasUsed", "fee"], "additionalProperties": false, "properties": {
+              "Receipt": {"type": "object", "required": ["index", "transactionHash", "status", "gasUsed", "fee", "events"], "additionalProperties": false, "properties": {
                 "index": {"type": "integer"}, "transactionHash": \#(hash),
                 "status": {"type": "string", "enum": ["success", "failed", "discarded"]},
-                "gasUsed": \#(u64), "fee": \#(amount), "error": {"type": "string"}, "output": \#(hash)
+                "gasUsed": \#(u64), "fee": \#(amount), "error": {"type": "string"}, "output": \#(hash),
+                "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}
+              }},
+              "ReceiptProof": {"type": "object", "required": ["height", "index", "leafCount", "entry", "path", "header", "headerHash"], "additionalProperties": false, "properties": {
+                "height": \#(u64), "index": {"type": "integer", "minimum": 0}, "leafCount": {"type": "integer", "minimum": 1},
+                "entry": {"type": "string", "description": "the entry's canonical bytes, hex"}, "path": {"type": "array", "items": \#(hash)},
+                "receipt": {"$ref": "#/components/schemas/Receipt"}, "blockEvents": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
+                "header": {"type": "string", "description": "block height+1's header, canonical bytes, hex"}, "headerHash": \#(hash)
+              }},
+              "Event": {"type": "object", "required": ["kind"], "additionalProperties": false, "description": "a typed event; the fields present depend on its kind", "properties": {
+                "kind": {"type": "string", "enum": [\#(eventKinds)]},
+                "from": \#(hash), "to": \#(hash), "account": \#(hash), "provider": \#(hash), "consumer": \#(hash), "auditor": \#(hash),
+                "job": \#(hash), "amount": \#(amount), "fee": \#(amount), "stake": \#(amount), "escrow": \#(amount), "refund": \#(amount),
+                "status": {"type": "string", "enum": [\#(jobStatuses)]}, "providers": {"type": "array", "items": \#(hash)},
+                "payouts": {"type": "array", "items": {"type": "object", "required": ["provider", "amount"], "additionalProperties": false, "properties": {"provider": \#(hash), "amount": \#(amount)}}},
+                "result": \#(hash), "device": {"type": "integer", "minimum": 0}, "round": \#(u64)
               }},
               "SubmitResult": {"type": "object", "required": ["hash", "accepted", "status"], "additionalProperties": false, "properties": {
                 "hash": \#(hash), "accepted": {"type": "boolean"}, "status": {"type": "string", "enum": ["pending", "rejected"]},
@@ -364,9 +411,10 @@ public enum OpenAPIDocument {
                 "address": \#(hash), "balance": \#(amount), "sequence": \#(u64), "exists": {"type": "boolean"},
                 "height": \#(u64), "pending": {"type": "integer"}, "nextSequence": \#(u64)
               }},
-              "Block": {"type": "object", "required": ["height", "hash", "chainId", "parentHash", "timestamp", "proposer", "transactionsRoot", "parentStateRoot", "stateRoot", "transactionCount", "transactionHashes"], "additionalProperties": false, "properties": {
+              "Block": {"type": "object", "required": ["height", "hash", "chainId", "parentHash", "timestamp", "proposer", "transactionsRoot", "parentStateRoot", "version", "round", "parentReceiptsRoot", "parentCertificate", "stateRoot", "transactionCount", "transactionHashes"], "additionalProperties": false, "properties": {
                 "height": \#(u64), "hash": \#(hash), "chainId": \#(u64), "parentHash": \#(hash), "timestamp": \#(u64),
                 "proposer": \#(hash), "transactionsRoot": \#(hash), "parentStateRoot": \#(hash), "stateRoot": \#(hash),
+                "version": {"type": "integer", "enum": [2]}, "round": \#(u64), "parentReceiptsRoot": \#(hash), "parentCertificate": \#(hash),
                 "transactionCount": {"type": "integer"}, "transactionHashes": {"type": "array", "items": \#(hash)},
                 "transactions": {"type": "array", "items": {"$ref": "#/components/schemas/Transaction"}},
                 "receipts": {"type": "array", "items": {"$ref": "#/components/schemas/Receipt"}}
@@ -382,14 +430,16 @@ public enum OpenAPIDocument {
                 "transactionsPerSecond": {"type": "number"}, "committedTransactions": \#(u64), "blockTimeMillis": {"type": "integer"},
                 "maxBlockSize": {"type": "integer"}, "uptimeSeconds": {"type": "number"}
               }},
-              "EventReceipt": {"type": "object", "required": ["index", "transactionHash", "sender", "status", "fee"], "additionalProperties": false, "properties": {
+              "EventReceipt": {"type": "object", "required": ["index", "transactionHash", "sender", "status", "fee", "events"], "additionalProperties": false, "properties": {
                 "index": {"type": "integer"}, "transactionHash": \#(hash), "sender": \#(hash), "to": \#(hash),
-                "status": {"type": "string", "enum": ["success", "failed", "discarded"]}, "fee": \#(amount), "error": {"type": "string"}
+                "status": {"type": "string", "enum": ["success", "failed", "discarded"]}, "fee": \#(amount), "error": {"type": "string"},
+                "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}
               }},
-              "BlockEvent": {"type": "object", "required": ["type", "height", "hash", "timestamp", "stateRoot", "transactionCount", "receipts"], "additionalProperties": false, "properties": {
+              "BlockEvent": {"type": "object", "required": ["type", "height", "hash", "timestamp", "stateRoot", "receiptsRoot", "transactionCount", "receipts", "blockEvents"], "additionalProperties": false, "properties": {
                 "type": {"type": "string", "enum": ["block"]}, "height": \#(u64), "hash": \#(hash), "timestamp": \#(u64),
-                "stateRoot": \#(hash), "transactionCount": {"type": "integer"},
-                "receipts": {"type": "array", "items": {"$ref": "#/components/schemas/EventReceipt"}}
+                "stateRoot": \#(hash), "receiptsRoot": \#(hash), "transactionCount": {"type": "integer"},
+                "receipts": {"type": "array", "items": {"$ref": "#/components/schemas/EventReceipt"}},
+                "blockEvents": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}
               }},
               "Provider": {"type": "object", "required": ["address", "status", "devices", "region", "runners", "endpoint", "stake", "pricePerGpuHour", "capacity", "busy", "free", "reputation", "jobsDone", "jobsFailed", "jobsDisputed", "registeredHeight", "lastHeartbeatHeight", "heartbeats", "uptimeBasisPoints", "live", "proofs", "busyByDevice"], "additionalProperties": false, "properties": {
                 "proofs": {"type": "array", "description": "proof of GPU, one entry per device class", "items": {"type": "object", "required": ["device", "status", "eligible", "round", "seed", "size", "deadline", "passed", "failed", "verifiedHeight"], "additionalProperties": false, "properties": {

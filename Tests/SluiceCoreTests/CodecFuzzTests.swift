@@ -39,7 +39,7 @@ private enum Fuzz {
             return nil
         }
         return check(Transaction.self) ?? check(Block.self) ?? check(BlockHeader.self) ?? check(Receipt.self)
-            ?? check(Payload.self)
+            ?? check(Payload.self) ?? check(Event.self) ?? check(BlockEndReceipt.self)
     }
 
     /// ULEB128 encodings of the lengths that hurt: just over a bound, 2^31, 2^32, 2^63, 2^64 − 1.
@@ -128,6 +128,36 @@ struct CodecFuzzTests {
             """)
         // Some mutants must decode, or canonicality went unchecked.
         #expect(decoded > 0, "seed \(Fuzz.seed): no mutant decoded")
+    }
+
+    /// Events and receipts carrying them: every kind reads back as itself, and mutated encodings never crash,
+    /// hang or decode non-canonically (as an event, a receipt or a block-end receipt).
+    @Test func eventsRoundTripAndMutantsAreSafe() throws {
+        var rng = SplitMix64(seed: Fuzz.seed &+ 14)
+        var kinds = Set<Event.Kind>()
+        var seeds: [[UInt8]] = []
+        for i in 0..<400 {
+            let events = (0..<rng.int(1...3)).map { _ in rng.anyEvent() }
+            for e in events {
+                kinds.insert(e.kind)
+                #expect(try Event(canonicalBytes: e.canonicalBytes) == e, "\(e)")
+            }
+            let receipt = Receipt(
+                transactionHash: rng.hash(), status: .success, gasUsed: rng.integer(), fee: rng.amount(), events: events)
+            #expect(try Receipt(canonicalBytes: receipt.canonicalBytes) == receipt)
+            let end = BlockEndReceipt(events: events)
+            #expect(try BlockEndReceipt(canonicalBytes: end.canonicalBytes) == end)
+            seeds.append(i % 2 == 0 ? receipt.canonicalBytes : end.canonicalBytes)
+        }
+        #expect(kinds.count == Event.Kind.allCases.count)
+        var failures: [String] = []
+        for i in 0..<Fuzz.iterations {
+            let input = Fuzz.mutate(
+                seeds[rng.int(0...seeds.count - 1)], other: seeds[rng.int(0...seeds.count - 1)], rng: &rng)
+            if let why = Fuzz.failure(input) { failures.append("iteration \(i): \(why): \(Hex.encode(input))") }
+            if failures.count >= 5 { break }
+        }
+        #expect(failures.isEmpty, "seed \(Fuzz.seed): \(failures.joined(separator: "\n"))")
     }
 
     /// Every valid encoding of every payload kind reads back as itself (the fuzzer's starting points).

@@ -108,16 +108,26 @@ private func uleb(_ bytes: [UInt8]) throws(CoreError) -> UInt64 {
         let receiptHex =
             String(repeating: "33", count: 32) + "01" + "0852000000000000"
             + "0852" + String(repeating: "00", count: 14) + "01" + "02c3a9" + "01" + String(repeating: "44", count: 32)
+            + "00"  // no events
         #expect(Hex.encode(receipt.canonicalBytes) == receiptHex)
+        // A receipt with a transfer event: count 1, tag 0, from, to, amount (u128 LE).
+        var withEvent = receipt
+        withEvent.events = [.transfer(from: Address(filled(0x01)), to: Address(filled(0x02)), amount: 5)]
+        #expect(
+            Hex.encode(withEvent.canonicalBytes)
+                == receiptHex.dropLast(2) + "01" + "00" + String(repeating: "01", count: 32)
+                + String(repeating: "02", count: 32) + "05" + String(repeating: "00", count: 15))
         let key = StateKey(space: .init(rawValue: 0x0102_0304), id: filled(0x55))
         #expect(Hex.encode(key.canonicalBytes) == "04030201" + String(repeating: "55", count: 32))
 
         let header = BlockHeader(
-            chainId: 1, height: 2, parentHash: filled(0x0a), timestamp: 3, proposer: Address(filled(0x0b)),
-            transactionsRoot: filled(0x0c), parentStateRoot: filled(0x0d))
+            chainId: 1, height: 2, round: 4, parentHash: filled(0x0a), timestamp: 3, proposer: Address(filled(0x0b)),
+            transactionsRoot: filled(0x0c), parentStateRoot: filled(0x0d), parentReceiptsRoot: filled(0x0e),
+            parentCertificate: filled(0x0f))
+        // Version 2 first, then the fields in order.
         let headerHex =
-            "0100000000000000" + "0200000000000000" + String(repeating: "0a", count: 32) + "0300000000000000"
-            + ["0b", "0c", "0d"].map { String(repeating: $0, count: 32) }.joined()
+            "02" + "0100000000000000" + "0200000000000000" + "0400000000000000" + String(repeating: "0a", count: 32)
+            + "0300000000000000" + ["0b", "0c", "0d", "0e", "0f"].map { String(repeating: $0, count: 32) }.joined()
         #expect(Hex.encode(header.canonicalBytes) == headerHex)
         let block = Block(header: header, transactions: [Self.transaction])
         #expect(Hex.encode(block.canonicalBytes) == headerHex + "01" + Self.transactionHex)

@@ -79,8 +79,9 @@ extension SplitMix64 {
 
     mutating func header() -> BlockHeader {
         BlockHeader(
-            chainId: integer(), height: integer(), parentHash: hash(), timestamp: integer(), proposer: address(),
-            transactionsRoot: hash(), parentStateRoot: hash())
+            chainId: integer(), height: integer(), round: integer(), parentHash: hash(), timestamp: integer(),
+            proposer: address(), transactionsRoot: hash(), parentStateRoot: hash(), parentReceiptsRoot: hash(),
+            parentCertificate: hash())
     }
 
     mutating func block() -> Block {
@@ -147,5 +148,43 @@ enum ReferenceSHA256 {
             for i in 0..<8 { h[i] &+= v[i] }
         }
         return h.flatMap { word in (0..<4).map { UInt8(truncatingIfNeeded: word >> (24 - 8 * UInt32($0))) } }
+    }
+}
+
+extension SplitMix64 {
+    /// An event of any kind, with random fields.
+    mutating func anyEvent() -> Event {
+        let kinds = Event.Kind.allCases
+        switch kinds[int(0...kinds.count - 1)] {
+        case .transfer: return .transfer(from: address(), to: address(), amount: amount())
+        case .providerRegistered: return .providerRegistered(provider: address(), stake: amount())
+        case .providerUpdated: return .providerUpdated(provider: address())
+        case .providerHeartbeat: return .providerHeartbeat(provider: address())
+        case .providerUnbonding: return .providerUnbonding(provider: address())
+        case .providerWithdrawn: return .providerWithdrawn(provider: address(), amount: amount())
+        case .proofPassed: return .proofPassed(provider: address(), device: integer())
+        case .jobSubmitted: return .jobSubmitted(job: hash(), consumer: address(), escrow: amount())
+        case .jobCancelled: return .jobCancelled(job: hash(), consumer: address(), refund: amount())
+        case .resultCommitted: return .resultCommitted(job: hash(), provider: address())
+        case .resultRevealed: return .resultRevealed(job: hash(), provider: address(), result: hash())
+        case .auditReported: return .auditReported(job: hash(), auditor: address())
+        case .jobDisputed: return .jobDisputed(job: hash(), consumer: address())
+        case .rewardClaimed: return .rewardClaimed(account: address(), amount: amount())
+        case .feesCollected: return .feesCollected(amount: amount())
+        case .jobStatus:
+            return .jobStatus(
+                job: hash(), status: JobStatus.allCases[int(0...7)], providers: (0..<int(0...3)).map { _ in address() })
+        case .jobSettled:
+            return .jobSettled(
+                job: hash(), consumer: address(),
+                payouts: (0..<int(0...3)).map { _ in Payout(provider: address(), amount: amount()) }, refund: amount())
+        case .jobRefunded: return .jobRefunded(job: hash(), consumer: address(), amount: amount())
+        case .jobPaid, .auditPaid, .slashShared, .rewardCredited, .providerSlashed:
+            return .income(
+                account: address(), kind: IncomeKind.allCases[int(0...4)], amount: amount(), fee: amount(),
+                job: bool() ? hash() : nil)
+        case .proofIssued: return .proofIssued(provider: address(), round: integer())
+        case .proofFailed: return .proofFailed(provider: address(), device: integer())
+        }
     }
 }

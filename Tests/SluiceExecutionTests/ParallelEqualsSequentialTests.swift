@@ -5,10 +5,19 @@ import Testing
 
 /// Compares every output and every write of Block-STM with the sequential executor, with the paper's
 /// one-index scheduler claims and with batched claims.
+/// The receipts root of an execution: each transaction's receipt with its events, then the block-end
+/// receipt, as the chain store commits them.
+func receiptsRoot(_ txs: [BankTransaction], _ execution: BlockExecution<StateValue, BankReceipt, Event>) -> Hash {
+    var leaves = zip(txs, execution.outputs).map { ReceiptsTree.leaf($1.receipt(for: $0).canonicalBytes) }
+    leaves.append(ReceiptsTree.leaf(BlockEndReceipt(events: execution.events).canonicalBytes))
+    return ReceiptsTree.root(leaves)
+}
+
 func expectSameResult<VM: BlockVM>(
     vm: VM, txs: [VM.Transaction], base: DictionaryState<StateValue>, threads: Int, label: String
-) where VM.Value == StateValue, VM.Output == BankReceipt {
+) where VM.Value == StateValue, VM.Output == BankReceipt, VM.Transaction == BankTransaction, VM.Event == Event {
     let expected = SequentialExecutor(vm: vm).execute(txs, base: base)
+    let expectedRoot = receiptsRoot(txs, expected)
     for batch in [1, 4, 16] {
         let executor = ParallelExecutor(vm: vm, threads: threads, policy: .forceParallel)
         executor.claimBatch = batch
@@ -19,6 +28,8 @@ func expectSameResult<VM: BlockVM>(
             #expect(actual.statistics.path == .parallel, "\(where_)")
             #expect(actual.outputs == expected.outputs, "\(where_): outputs differ")
             #expect(actual.sortedWrites == expected.sortedWrites, "\(where_): writes differ")
+            #expect(actual.events == expected.events, "\(where_): block-end events differ")
+            #expect(receiptsRoot(txs, actual) == expectedRoot, "\(where_): receipts roots differ")
         }
     }
 }

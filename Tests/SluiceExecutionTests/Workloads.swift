@@ -85,7 +85,7 @@ struct HintedBankVM: BlockVM {
 
     func finalize<Reader: StateReader<StateValue>>(
         outputs: UnsafeBufferPointer<BankReceipt>, state: Reader, context: BlockContext
-    ) -> [StateWrite<StateValue>] { bank.finalize(outputs: outputs, state: state, context: context) }
+    ) -> BlockEnd<StateValue, Event> { bank.finalize(outputs: outputs, state: state, context: context) }
 }
 
 /// Writes many undeclared keys per transaction, to overflow the executor's preallocated tables.
@@ -105,5 +105,5 @@ struct WideWriterVM: BlockVM {
     func estimatedCost(of tx: BankTransaction) -> Double { 50_000 }
     func finalize<Reader: StateReader<StateValue>>(
         outputs: UnsafeBufferPointer<BankReceipt>, state: Reader, context: BlockContext
-    ) -> [StateWrite<StateValue>] { [] }
+    ) -> BlockEnd<StateValue, Event> { BlockEnd() }
 }

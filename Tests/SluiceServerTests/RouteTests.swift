@@ -126,6 +126,31 @@ func walkEveryRoute(_ chain: TestChain, _ api: APIClient, alice: TestSender, bob
     #expect(beyond.status == 404, "\(beyond.text)")
     #expect((try? beyond.decode(ErrorJSON.self))?.code == "not_found")
 
+    // Receipts carry their events; a receipt is proven against the next header's receipts root.
+    guard case .transfer(let a0To, let a0Amount) = a0.payload else { throw TestFailure("a0 is a transfer") }
+    #expect(
+        committed[a0.hash]!.receipt!.events == [EventJSON(.transfer(from: alice.address, to: a0To, amount: a0Amount))])
+    #expect(try await eventually { chain.node.store.head!.height > a0Height })
+    let receiptProof: ReceiptProofJSON = try await api.get("/v1/transactions/\(a0.hash.hex)/proof")
+    let verified = try receiptProof.verify(transaction: a0.hash)
+    #expect(verified.header.height == a0Height + 1 && receiptProof.height == a0Height)
+    #expect(verified.receipt?.transactionHash == a0.hash && verified.events.map(\.kind) == [.transfer])
+    let next: BlockJSON = try await api.get("/v1/blocks/\(a0Height + 1)")
+    #expect(verified.headerHash == next.hash && next.parentReceiptsRoot == verified.header.parentReceiptsRoot)
+    #expect(throws: CoreError.self) { try receiptProof.verify(transaction: b0.hash) }
+    var tampered = receiptProof
+    tampered.path[0] = Hash.sha256(Array("not a sibling".utf8))
+    if receiptProof.path.isEmpty { tampered.index = 1 }
+    #expect(throws: CoreError.self) { try tampered.verify(transaction: a0.hash) }
+    let blockEnd: ReceiptProofJSON = try await api.get(
+        "/v1/blocks/\(a0Height)/receipts/\(receiptProof.leafCount - 1)/proof")
+    #expect(try blockEnd.verify().receipt == nil)
+    #expect(blockEnd.blockEvents?.first?.kind == "fees.collected")
+    let noEntry = try await api.get("/v1/blocks/\(a0Height)/receipts/\(receiptProof.leafCount)/proof")
+    #expect(noEntry.status == 404, "\(noEntry.text)")
+    let notCommitted = try await api.get("/v1/transactions/\(Hash.sha256(Array("never sent".utf8)).hex)/proof")
+    #expect(notCommitted.status == 404)
+
     // State proofs: an inclusion proof for a present account, a non-inclusion proof for an absent one,
     // and a proof against an older root.
     let proof: StateProofJSON = try await api.get("/v1/state/proof/\(alice.address.hex)")

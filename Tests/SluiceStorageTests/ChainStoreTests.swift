@@ -3,6 +3,7 @@ import SluiceCore
 import SluiceExecution
 import SluiceMerkle
 import SluiceRuntime
+import SluiceNode
 import SluiceStorage
 import Testing
 
@@ -25,7 +26,7 @@ func buildChain(_ store: ChainStore, accounts: Int = 50, blocks: Int = 4, blockS
     var genesis: [StateKey: StateValue] = [:]
     for i in 0..<accounts { genesis[.account(account(i))] = .account(AccountState(balance: 10_000, sequence: 0)) }
     if store.head == nil { _ = try store.commitGenesis(state: genesis, timestamp: 0) }
-    let applier = BlockApplier(
+    let applier = BlockPipeline(
         store: store, executor: ParallelExecutor(vm: BankVM(), threads: 2, policy: .forceParallel))
     var rng = SplitMix64(seed: seed)
     for _ in 0..<blocks {
@@ -247,7 +248,7 @@ struct ChainStoreTests {
         let head = store.head!
         let header = BlockHeader(
             chainId: 9, height: head.height + 2, parentHash: head.blockHash, timestamp: 1, proposer: .treasury,
-            transactionsRoot: Block.transactionsRoot([]), parentStateRoot: head.state.root)
+            transactionsRoot: Block.transactionsRoot([]), parentStateRoot: head.state.root, parentReceiptsRoot: head.receiptsRoot)
         #expect(throws: StorageError.self) {
             try store.commit(block: Block(header: header, transactions: []), receipts: [], writes: [])
         }

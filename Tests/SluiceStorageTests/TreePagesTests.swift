@@ -162,9 +162,19 @@ import Testing
                     fee: Amount(UInt128(rng.below(1000))), error: i % 3 == 0 ? "error \(i)" : nil,
                     output: i % 5 == 0 ? Self.valueHash(i, 1) : nil)
             }
-            let record = ReceiptsRecord.encode(receipts)
+            let end = BlockEndReceipt(events: [.feesCollected(amount: Amount(UInt128(count)))])
+            let (record, root) = ReceiptsRecord.encode(receipts, blockEnd: end)
             for i in 0...count { #expect(try Self.receipt(at: i, in: record) == (i < count ? receipts[i] : nil)) }
-            #expect(throws: StorageError.self) { try Self.receipt(at: count - 1, in: Array(record.dropLast())) }
+            // The root is the tree's over every entry, the block-end receipt last.
+            let leaves = receipts.map { ReceiptsTree.leaf($0.canonicalBytes) } + [ReceiptsTree.leaf(end.canonicalBytes)]
+            #expect(root == ReceiptsTree.root(leaves))
+            #expect(try Self.inPlace(record) { raw throws(StorageError) in try ReceiptsRecord.blockEnd(in: raw, height: 1) } == end)
+            #expect(try Self.inPlace(record) { raw throws(StorageError) in try ReceiptsRecord.leaves(in: raw, height: 1) } == leaves)
+            // Cut short: the last entry (the block-end receipt) is past the record's end.
+            let cut = Array(record.dropLast())
+            #expect(throws: StorageError.self) {
+                try Self.inPlace(cut) { raw throws(StorageError) in try ReceiptsRecord.blockEnd(in: raw, height: 1) }
+            }
         }
         #expect(throws: StorageError.self) { try Self.receipt(at: 0, in: [0, 0]) }
         #expect(throws: StorageError.self) { try Self.receipt(at: 0, in: [0, 0, 0, 9]) }
@@ -172,6 +182,16 @@ import Testing
 }
 
 extension TreePagesTests {
+    fileprivate static func inPlace<T>(
+        _ record: [UInt8], _ read: (UnsafeRawBufferPointer) throws(StorageError) -> T
+    ) throws -> T {
+        var result: Result<T, StorageError>?
+        record.withUnsafeBytes { raw in
+            do throws(StorageError) { result = .success(try read(raw)) } catch { result = .failure(error) }
+        }
+        return try result!.get()
+    }
+
     fileprivate static func receipt(at index: Int, in record: [UInt8]) throws -> Receipt? {
         var result: Result<Receipt?, StorageError> = .success(nil)
         record.withUnsafeBytes { raw in

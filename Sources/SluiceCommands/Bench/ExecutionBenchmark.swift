@@ -173,8 +173,8 @@ struct ExecutionBenchmark {
         }
         for (k, block) in blocks.enumerated() {
             // Alternate the order so that neither path always runs on caches the other warmed.
-            let s: BlockExecution<StateValue, BankReceipt>
-            let p: BlockExecution<StateValue, BankReceipt>
+            let s: BlockExecution<StateValue, BankReceipt, Event>
+            let p: BlockExecution<StateValue, BankReceipt, Event>
             if k % 2 == 0 {
                 s = timed(&sequentialNanos) { sequential.execute(block, base: sequentialState) }
                 p = timed(&parallelNanos) { parallel.execute(block, base: parallelState) }

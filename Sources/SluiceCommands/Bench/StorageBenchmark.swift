@@ -3,6 +3,7 @@ import Foundation
 import SluiceCore
 import SluiceExecution
 import SluiceRuntime
+import SluiceNode
 import SluiceStorage
 
 /// `sluice bench storage`: genesis, then blocks of p2p transfers executed in parallel, their state root
@@ -68,7 +69,7 @@ struct StorageBenchmark {
         let genesisSeconds = Double(DispatchTime.now().uptimeNanoseconds - genesisStart) / 1e9
         state = [:]
 
-        let applier = BlockApplier(store: store, executor: ParallelExecutor(vm: BankVM(), threads: threads))
+        let applier = BlockPipeline(store: store, executor: ParallelExecutor(vm: BankVM(), threads: threads))
         var rng = SplitMix64(seed: seed)
         var sequences = [UInt64](repeating: 0, count: accounts)
         var execution: [UInt64] = []

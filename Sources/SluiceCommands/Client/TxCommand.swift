@@ -8,7 +8,7 @@ struct TxCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tx",
         abstract: "Send and inspect transactions on a running node.",
-        subcommands: [Transfer.self, Show.self]
+        subcommands: [Transfer.self, Show.self, Proof.self]
     )
 
     struct Transfer: AsyncParsableCommand {
@@ -118,6 +118,86 @@ struct TxCommand: AsyncParsableCommand {
     }
 }
 
+extension TxCommand {
+    struct Proof: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Prove a committed transaction's receipt and events against a block header, locally.",
+            discussion: """
+                Fetches the receipt with its Merkle path to the receipts root that the next block's header \
+                carries, and checks here that the receipt is the transaction's, that its leaf and path give that \
+                root, and that the header is the next block's and hashes as given. Prints the receipt, its \
+                events and the header's hash: compare that hash with one you trust (another node's, a \
+                validator certificate). Waits up to --wait seconds for the next block when the transaction is in \
+                the head block. Exits 1 when the proof does not hold or the transaction is not committed.
+
+                Example:
+                  sluice tx proof HASH
+                  sluice tx proof HASH --json
+                """)
+
+        @OptionGroup var options: NodeOptions
+
+        @Argument(help: "The transaction's hash (0x + 64 hex digits).")
+        var hash: String
+
+        @Option(help: "Seconds to wait for the block that commits the receipts root.")
+        var wait: Double = 10
+
+        func run() async throws {
+            try await reportingErrors {
+                let hash = try parseHash(hash, "HASH")
+                let client = try options.client()
+                let deadline = Date().addingTimeInterval(wait)
+                var found = try await client.receiptProof(transaction: hash)
+                while found == nil && Date() < deadline {
+                    try await Task.sleep(for: .milliseconds(200))
+                    found = try await client.receiptProof(transaction: hash)
+                }
+                guard let proof = found else {
+                    throw CommandError(
+                        "no proof for \(hash.hex): the transaction is not committed, or the block after it has not "
+                            + "committed yet (see `sluice tx show \(hash.hex)`; retry with a longer --wait)")
+                }
+                let verified: ReceiptProofJSON.Verified
+                do { verified = try proof.verify(transaction: hash) } catch {
+                    throw CommandError("the proof does NOT hold: \(error). Do not trust this node's answer.")
+                }
+                if options.json { return try printAPIJSON(proof) }
+                guard let receipt = verified.receipt else { return }
+                print(
+                    """
+                    verified: receipt \(proof.index) of block \(proof.height) (\(proof.leafCount) entries, path of \(proof.path.count))
+                    header:   block \(verified.header.height), hash \(verified.headerHash.hex)
+                    receipts: root \(verified.header.parentReceiptsRoot.hex)
+                    status:   \(receipt.status.name)
+                    fee:      \(receipt.fee)
+                    """)
+                if let error = receipt.error { print("error:    \(error)") }
+                for event in verified.events { print("event:    \(describeEvent(EventJSON(event)))") }
+            }
+        }
+    }
+}
+
+/// One line for an event: its kind, then its fields.
+func describeEvent(_ e: EventJSON) -> String {
+    var parts = [e.kind]
+    for child in Mirror(reflecting: e).children {
+        guard let label = child.label, label != "kind" else { continue }
+        let value = Mirror(reflecting: child.value)
+        guard value.displayStyle == .optional, let inner = value.children.first?.value else { continue }
+        switch inner {
+        case let h as Hash: parts.append("\(label)=\(h.hex)")
+        case let a as Address: parts.append("\(label)=\(a.hex)")
+        case let list as [Address]: parts.append("\(label)=[\(list.map(\.hex).joined(separator: ","))]")
+        case let payouts as [EventJSON.PayoutJSON]:
+            parts.append("\(label)=[\(payouts.map { "\($0.provider.hex):\($0.amount)" }.joined(separator: ","))]")
+        default: parts.append("\(label)=\(inner)")
+        }
+    }
+    return parts.joined(separator: " ")
+}
+
 /// The transaction's fields, then where it is: the mempool, or a block with its receipt.
 func printTransaction(_ status: TransactionStatusJSON) {
     print("hash:     \(status.hash.hex)")
@@ -153,4 +233,5 @@ func printReceipt(_ status: TransactionStatusJSON, withHash: Bool = true) {
         """)
     if let error = receipt.error { print("error:    \(error)") }
     if let output = receipt.output { print("output:   \(output.hex)") }
+    for event in receipt.events { print("event:    \(describeEvent(event))") }
 }

@@ -69,7 +69,7 @@ enum T8n {
             txs, chainId: options.chainId, timestamp: options.timestamp, verify: options.verify,
             threads: options.threads)
         let base = DictionaryState(pre)
-        let execution: BlockExecution<StateValue, BankReceipt>
+        let execution: BlockExecution<StateValue, BankReceipt, Event>
         if options.sequential {
             execution = SequentialExecutor(vm: BankVM()).execute(prepared, base: base)
         } else {
@@ -93,7 +93,7 @@ enum T8n {
         for (i, o) in execution.outputs.enumerated() {
             fees = Amount(fees.value + o.fee.value)
             receipts.append(
-                ReceiptJSON(index: i, o.receipt(transactionHash: prepared[i].hash)))
+                ReceiptJSON(index: i, o.receipt(for: prepared[i])))
         }
         let json = PostStateJSON(
             stateRoot: StateCommitment.root(of: post.values, threads: options.threads), feesCollected: fees,

@@ -25,10 +25,14 @@ public struct Receipt: Hashable, Sendable {
     public var error: String?
     /// A digest the transaction produced (the compute workload's last digest), if any.
     public var output: Hash?
+    /// What it did (none when it failed or was discarded).
+    public var events: [Event]
 
     public init(
-        transactionHash: Hash, status: Status, gasUsed: UInt64, fee: Amount, error: String? = nil, output: Hash? = nil
+        transactionHash: Hash, status: Status, gasUsed: UInt64, fee: Amount, error: String? = nil, output: Hash? = nil,
+        events: [Event] = []
     ) {
+        self.events = events
         self.transactionHash = transactionHash
         self.status = status
         self.gasUsed = gasUsed
@@ -51,6 +55,7 @@ extension Receipt: CanonicalCodable {
             w.write(UInt8(0))
         }
         w.writeOptional(output)
+        w.writeArray(events)
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
@@ -65,5 +70,6 @@ extension Receipt: CanonicalCodable {
         fee = try r.readAmount()
         error = try r.readBool() ? try r.readString(max: WireLimits.receiptErrorBytes, field: "error") : nil
         output = try r.readOptional(Hash.self)
+        events = try r.readArray(Event.self, max: WireLimits.receiptEvents, field: "events")
     }
 }

@@ -38,4 +38,10 @@ public enum WireLimits {
     public static let receiptErrorBytes = 1024
     /// Sibling hashes on the path of one proof-of-GPU opening.
     public static let openingPathHashes = 64
+    /// Events in one transaction's receipt.
+    public static let receiptEvents = 16
+    /// Events of one block's end step (an epoch's last block credits every provider and validator).
+    public static let blockEndEvents = 1 << 20
+    /// Addresses named by one event (a job's providers, its payouts).
+    public static let eventAddresses = 256
 }

@@ -20,6 +20,8 @@ public struct CommittedBlock: Sendable {
     public var hash: Hash
     public var head: ChainHead
     public var receipts: [Receipt]
+    /// The block-end step's events.
+    public var blockEnd: BlockEndReceipt
     public var statistics: ExecutionStatistics
     /// Nanoseconds spent preparing and executing, and committing (root update + synced write).
     public var executeNanos: UInt64
@@ -82,7 +84,7 @@ public final class Node: @unchecked Sendable {
         self.store = store
         mempool = Mempool(configuration: configuration.mempool)
         producer = BlockProducer(
-            mempool: mempool, applier: BlockApplier(store: store, executor: executor),
+            mempool: mempool, pipeline: BlockPipeline(store: store, executor: executor),
             maxBlockSize: configuration.maxBlockSize)
         lastTimestamp = Mutex(try store.block(at: head.height)?.header.timestamp ?? 0)
     }
@@ -238,7 +240,7 @@ public final class Node: @unchecked Sendable {
         let applied = produced.applied
         let committed = CommittedBlock(
             block: applied.block, hash: applied.head.blockHash, head: applied.head, receipts: applied.receipts,
-            statistics: applied.statistics, executeNanos: applied.executeNanos,
+            blockEnd: applied.blockEnd, statistics: applied.statistics, executeNanos: applied.executeNanos,
             commitNanos: applied.timings.rootUpdate + applied.timings.write, dropped: produced.dropped.count)
         let now = DispatchTime.now().uptimeNanoseconds
         rate.withLock { $0.add(count: applied.block.transactions.count, at: now) }

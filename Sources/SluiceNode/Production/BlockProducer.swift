@@ -1,41 +1,34 @@
 import Foundation
 public import SluiceCore
-import SluiceExecution
-import SluiceRuntime
 public import SluiceStorage
 
-// The single-validator block loop: take the mempool's ready transactions (best price first, each
-// sender's sequences gap-free), execute and commit them as the next block through the chain store, then
-// let the mempool drop what the block included or made invalid.
+// The block loop's step: ask the ordering for the next block, execute, validate and commit it through
+// the pipeline, then tell the ordering (the mempool drops what the block included or made invalid).
 //
-// Signatures were verified when the mempool admitted the transactions, so the block is applied without
-// verifying them again; chain id and expiry are checked again at execution. Empty blocks are allowed
-// and cost one small synced batch. The node's pipeline (overlapping admission, execution and commit)
-// and BFT ordering will replace this loop behind the same inputs and outputs.
-//
-// The chain store commits a block only if it reads back from its encoding (`ChainStore.commit`). The
-// mempool admits only transactions that do, so a refusal means a transaction got past admission (a bug,
-// or a limit changed under a running node): the producer then drops the transactions that do not read
-// back, reports each, and builds the block again without them. It never commits a block that nodes
-// could not read again.
+// Signatures of the mempool's transactions were verified when it admitted them, so a block of them is
+// applied without verifying them again; chain id and expiry are checked again at execution. Empty blocks
+// are allowed and cost one small synced batch.
 
-/// Produces blocks from a mempool onto a chain store.
+/// Produces blocks onto a chain store, in the order a `BlockOrdering` gives.
 public final class BlockProducer: @unchecked Sendable {
-    public let mempool: Mempool
-    public let applier: BlockApplier
-    /// The most transactions in one block (never more than a block may hold: `WireLimits.blockTransactions`).
-    public let maxBlockSize: Int
-    /// Where a dropped transaction is reported (the node's standard error by default).
-    let report: @Sendable (String) -> Void
+    public let pipeline: BlockPipeline
+    public let ordering: any BlockOrdering
 
-    public init(
-        mempool: Mempool, applier: BlockApplier, maxBlockSize: Int = 10_000,
+    public init(pipeline: BlockPipeline, ordering: any BlockOrdering) {
+        self.pipeline = pipeline
+        self.ordering = ordering
+    }
+
+    /// The single validator's producer: its own proposals from `mempool`.
+    public convenience init(
+        mempool: Mempool, pipeline: BlockPipeline, maxBlockSize: Int = 10_000,
         report: @escaping @Sendable (String) -> Void = BlockProducer.standardError
     ) {
-        self.mempool = mempool
-        self.applier = applier
-        self.maxBlockSize = Swift.min(Swift.max(maxBlockSize, 1), WireLimits.blockTransactions)
-        self.report = report
+        self.init(
+            pipeline: pipeline,
+            ordering: SingleValidatorOrdering(
+                mempool: mempool, pipeline: pipeline,
+                maxBlockSize: Swift.min(Swift.max(maxBlockSize, 1), WireLimits.blockTransactions), report: report))
     }
 
     /// Writes a line to standard error.
@@ -43,50 +36,20 @@ public final class BlockProducer: @unchecked Sendable {
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 
-    /// One produced block: what was committed and what the mempool dropped afterwards.
+    /// One produced block: what was committed and what the mempool dropped.
     public struct Produced: Sendable {
-        public var applied: BlockApplier.Applied
-        /// Dropped after the block (now invalid), and before it, for not reading back (`.undecodable`).
+        public var applied: BlockPipeline.Applied
+        /// Left out before the block for not reading back (`.undecodable`), and dropped after it (now
+        /// invalid).
         public var dropped: [DroppedTransaction]
     }
 
-    /// Builds, executes and commits the next block at `timestamp` (Unix seconds).
+    /// Orders, executes and commits the next block at `timestamp` (Unix seconds).
     /// - Complexity: O(n log n) to pick n transactions, then the block's execution and commit.
     public func produce(timestamp: UInt64) throws(StorageError) -> Produced {
-        let store = applier.store
-        var transactions = mempool.batch(maxCount: maxBlockSize, state: store)
-        var refused: [DroppedTransaction] = []
-        let applied: BlockApplier.Applied
-        while true {
-            do {
-                applied = try applier.apply(transactions, timestamp: timestamp, verify: false)
-                break
-            } catch  where error.code == .undecodable {
-                let unreadable = Self.unreadable(transactions)
-                // Nothing to leave out: the block as a whole cannot be read (not a transaction's fault).
-                guard !unreadable.isEmpty else { throw error }
-                let hashes = Set(unreadable.map(\.hash))
-                mempool.remove(hashes)
-                for d in unreadable {
-                    report("error: block producer: dropped transaction \(d.hash.hex): \(d.reason.description)")
-                }
-                refused += unreadable
-                transactions.removeAll { hashes.contains($0.hash) }
-            }
-        }
-        let dropped = mempool.blockCommitted(state: store, now: timestamp)
-        return Produced(applied: applied, dropped: refused + dropped)
-    }
-
-    /// The transactions that do not read back from their encoding, with the decoder's reason.
-    /// - Complexity: O(n) decodes.
-    static func unreadable(_ transactions: [Transaction]) -> [DroppedTransaction] {
-        transactions.compactMap { tx in
-            let bytes = tx.canonicalBytes
-            do throws(CoreError) { try tx.checkRoundTrip(encoded: bytes) } catch {
-                return DroppedTransaction(hash: Hash.sha256(bytes), reason: .undecodable(reason: error.message))
-            }
-            return nil
-        }
+        let next = try ordering.next(timestamp: timestamp)
+        let applied = try pipeline.executeAndCommit(next.block, verify: next.verifySignatures)
+        let dropped = ordering.committed(applied, now: timestamp)
+        return Produced(applied: applied, dropped: next.leftOut + dropped)
     }
 }

@@ -23,12 +23,16 @@ public struct BankReceipt: Hashable, Sendable {
     public var output: Hash?
     /// What the block-end market step has to look at.
     public var market: MarketEffect
+    /// What moved besides the transfer's own amount, for the transaction's event: a cancelled job's
+    /// refund, a withdrawn stake, claimed rewards.
+    public var amount: Amount
 
     @inlinable
     public init(
         status: Receipt.Status, gasUsed: UInt64, fee: Amount, error: BankError, output: Hash?,
-        market: MarketEffect = .none
+        market: MarketEffect = .none, amount: Amount = .zero
     ) {
+        self.amount = amount
         self.status = status
         self.gasUsed = gasUsed
         self.fee = fee
@@ -42,11 +46,11 @@ public struct BankReceipt: Hashable, Sendable {
         BankReceipt(status: .discarded, gasUsed: 0, fee: .zero, error: error, output: nil)
     }
 
-    /// The receipt as stored and shown.
-    public func receipt(transactionHash: Hash) -> Receipt {
+    /// The receipt as stored and shown, with the transaction's events.
+    public func receipt(for tx: BankTransaction) -> Receipt {
         Receipt(
-            transactionHash: transactionHash, status: status, gasUsed: gasUsed, fee: fee, error: error.message,
-            output: output)
+            transactionHash: tx.hash, status: status, gasUsed: gasUsed, fee: fee, error: error.message,
+            output: output, events: status == .success ? TransactionEvents.events(of: tx, receipt: self) : [])
     }
 }
 
@@ -55,6 +59,7 @@ public struct BankVM: BlockVM {
     public typealias Transaction = BankTransaction
     public typealias Value = StateValue
     public typealias Output = BankReceipt
+    public typealias Event = SluiceCore.Event
 
     /// Gas of a plain transfer.
     public static let transferGas: UInt64 = 10
@@ -177,9 +182,10 @@ public struct BankVM: BlockVM {
 
     /// Block end: the fees go to the treasury, then the market's batch auction runs (new providers and
     /// jobs join the book, open jobs are matched or expire), then, at an epoch's last block, emissions.
+    /// Each step emits its events (`BlockEndEvents`).
     public func finalize<Reader: StateReader<StateValue>>(
         outputs: UnsafeBufferPointer<BankReceipt>, state: Reader, context: BlockContext
-    ) -> [StateWrite<StateValue>] {
+    ) -> BlockEnd<StateValue, Event> {
         var total: UInt128 = 0
         var market = false
         for o in outputs {
@@ -193,9 +199,10 @@ public struct BankVM: BlockVM {
             // Supply is bounded by UInt128 at genesis, so the sum of balances cannot overflow.
             treasury.balance = Amount(treasury.balance.value + total)
             pending.write(key, .account(treasury))
+            pending.emit(.feesCollected(amount: Amount(total)))
         }
         MarketAuction.run(outputs: outputs, context: context, anyMarketTransaction: market, writes: &pending)
         MarketIncome.endOfBlock(context: context, writes: &pending)
-        return pending.writes
+        return BlockEnd(writes: pending.writes, events: BlockEndEvents.finish(pending))
     }
 }

@@ -74,11 +74,13 @@ extension BankVM {
             guard job.status == .open else { return failed(.jobNotOpen) }
             // Cannot overflow: the escrow came out of balances, and supply fits UInt128.
             sender.balance = Amount(sender.balance.value + job.escrow.value)
+            let refund = job.escrow
             job.escrow = .zero
             job.status = .cancelled
             view.write(senderKey, .account(sender))
             view.write(.job(id), .job(job))
-            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .cancelled)
+            return BankReceipt(
+                status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .cancelled, amount: refund)
 
         case let .jobCommit(id, commitment):
             guard case .job(var job)? = try view.read(.job(id)) else { return failed(.jobNotFound) }
@@ -147,6 +149,7 @@ extension BankVM {
             let key = StateKey.provider(tx.sender)
             guard case .provider(var p)? = try view.read(key) else { return failed(.notProvider) }
             var reoffered = false
+            var returned = Amount.zero
             switch tx.payload {
             case .providerUpdate(let update):
                 guard p.status == .active else { return failed(.providerNotActive) }
@@ -187,6 +190,7 @@ extension BankVM {
                 guard p.busy == 0 else { return failed(.jobsInProgress) }
                 // Cannot overflow: the stake came out of a balance, and the supply fits UInt128.
                 sender.balance = Amount(sender.balance.value + p.stake.value)
+                returned = p.stake
                 p.stake = .zero
                 p.status = .withdrawn
             }
@@ -195,7 +199,7 @@ extension BankVM {
             let effect: MarketEffect = tx.payload == .providerWithdraw ? .withdrawn : reoffered ? .reoffered : .none
             return BankReceipt(
                 status: .success, gasUsed: gas, fee: fee, error: .none,
-                output: effect == .reoffered ? tx.sender.hash : nil, market: effect)
+                output: effect == .reoffered ? tx.sender.hash : nil, market: effect, amount: returned)
 
         case .providerProve(let answer):
             let key = StateKey.provider(tx.sender)
@@ -213,10 +217,11 @@ extension BankVM {
             return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: nil)
 
         case .rewardClaim:
-            let error = try executeClaim(sender: &sender, address: tx.sender, view: &view)
+            var claimed = Amount.zero
+            let error = try executeClaim(sender: &sender, address: tx.sender, claimed: &claimed, view: &view)
             guard error == .none else { return failed(error) }
             view.write(senderKey, .account(sender))
-            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: nil)
+            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: nil, amount: claimed)
 
         case .transfer, .computeTransfer:
             preconditionFailure("not a market transaction")

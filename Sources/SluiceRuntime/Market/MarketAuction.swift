@@ -10,6 +10,8 @@ public struct PendingWrites<Reader: StateReader<StateValue>> {
     let state: Reader
     private(set) var values: [StateKey: StateValue?] = [:]
     private(set) var order: [StateKey] = []
+    /// The step's events so far, in the order the step emitted them.
+    private(set) var events: [Event] = []
 
     init(state: Reader) { self.state = state }
 
@@ -21,6 +23,8 @@ public struct PendingWrites<Reader: StateReader<StateValue>> {
     mutating func write(_ key: StateKey, _ value: StateValue?) {
         if values.updateValue(value, forKey: key) == nil { order.append(key) }
     }
+
+    mutating func emit(_ event: Event) { events.append(event) }
 
     /// In first-write order (deterministic: the step runs in a fixed order).
     var writes: [StateWrite<StateValue>] { order.map { StateWrite(key: $0, value: values[$0]!) } }
@@ -402,6 +406,7 @@ enum MarketAuction {
     static func refund<Reader: StateReader<StateValue>>(_ job: inout JobRecord, writes: inout PendingWrites<Reader>) {
         guard job.escrow > .zero else { return }
         credit(job.consumer, job.escrow, writes: &writes)
+        writes.emit(.jobRefunded(job: job.id, consumer: job.consumer, amount: job.escrow))
         job.escrow = .zero
     }
 

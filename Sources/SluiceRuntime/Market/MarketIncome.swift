@@ -36,28 +36,7 @@ public struct RewardRecord: Hashable, Sendable {
 
 /// What the market's block-end step paid to or took from an address, newest last.
 public struct IncomeLedger: Hashable, Sendable {
-    public enum Kind: UInt8, Sendable, CaseIterable {
-        /// Payment for a job it ran (net of the protocol fee; the fee is in the row).
-        case jobPay = 0
-        /// Payment for an audit it ran.
-        case auditPay = 1
-        /// The auditor's share of the slashes its report caused.
-        case slashShare = 2
-        /// Its share of an epoch's emission, credited to its reward record (not to its balance).
-        case emission = 3
-        /// Stake it lost: a missed deadline or a result an audit contradicted.
-        case slash = 4
-
-        public var name: String {
-            switch self {
-            case .jobPay: "job-pay"
-            case .auditPay: "audit-pay"
-            case .slashShare: "slash-share"
-            case .emission: "emission"
-            case .slash: "slash"
-            }
-        }
-    }
+    public typealias Kind = IncomeKind
 
     public struct Entry: Hashable, Sendable {
         public var height: UInt64
@@ -250,6 +229,7 @@ enum MarketIncome {
         height: UInt64, writes: inout PendingWrites<Reader>
     ) {
         guard amount > 0 || fee > 0 else { return }
+        writes.emit(.income(account: address, kind: kind, amount: Amount(amount), fee: Amount(fee), job: job))
         var ledger = IncomeLedger()
         if case .ledger(let l)? = writes.read(.ledger(address)) { ledger = l }
         ledger.append(
@@ -261,13 +241,14 @@ enum MarketIncome {
 extension BankVM {
     /// `reward.claim`: the sender's unclaimed emissions move to its balance.
     func executeClaim<View: StateView<StateValue>>(
-        sender: inout AccountState, address: Address, view: inout View
+        sender: inout AccountState, address: Address, claimed: inout Amount, view: inout View
     ) throws(ExecutionSuspended) -> BankError {
         let key = StateKey.reward(address)
         guard case .reward(var record)? = try view.read(key), record.unclaimed > .zero else { return .nothingToClaim }
         guard let balance = sender.balance.adding(record.unclaimed) else { return .balanceOverflow }
         sender.balance = balance
         record.claimed = Amount(record.claimed.value &+ record.unclaimed.value)
+        claimed = record.unclaimed
         record.unclaimed = .zero
         view.write(key, .reward(record))
         return .none

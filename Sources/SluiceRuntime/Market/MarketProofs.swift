@@ -13,7 +13,9 @@ import SluiceExecution
 extension MarketAuction {
     /// Issues a new round to every device of `p` and returns when the step must look at it again (its
     /// latest deadline).
-    static func issueProofRound(_ p: inout ProviderRecord, step: Step) -> UInt64 {
+    static func issueProofRound<Reader: StateReader<StateValue>>(
+        _ p: inout ProviderRecord, step: Step, writes: inout PendingWrites<Reader>
+    ) -> UInt64 {
         let now = step.context.timestamp
         if p.proofs.count != p.offer.devices.count { p.proofs = p.offer.devices.map { _ in DeviceProof() } }
         var latest = now
@@ -28,6 +30,7 @@ extension MarketAuction {
             proof.deadline = now &+ (2 * expected + 999) / 1000 &+ step.params.proofWindowSeconds
             proof.pending = true
             p.proofs[d] = proof
+            writes.emit(.proofIssued(provider: p.owner, round: UInt64(proof.round)))
             latest = max(latest, proof.deadline)
         }
         p.proofIssuedTimestamp = now
@@ -56,7 +59,7 @@ extension MarketAuction {
             guard p.status != .withdrawn else { continue }
             let next: UInt64
             if freshSet.contains(address) {
-                next = issueProofRound(&p, step: step)
+                next = issueProofRound(&p, step: step, writes: &writes)
             } else {
                 var stillPending: UInt64 = 0
                 for d in p.proofs.indices where p.proofs[d].pending {
@@ -64,6 +67,7 @@ extension MarketAuction {
                         p.proofs[d].pending = false
                         p.proofs[d].eligible = false
                         p.proofs[d].failed &+= 1
+                        writes.emit(.proofFailed(provider: address, device: UInt32(d)))
                     } else {
                         stillPending = max(stillPending, p.proofs[d].deadline)
                     }
@@ -71,7 +75,7 @@ extension MarketAuction {
                 if stillPending > 0 {
                     next = stillPending
                 } else if now >= p.proofIssuedTimestamp &+ interval {
-                    next = p.status == .active ? issueProofRound(&p, step: step) : now &+ interval
+                    next = p.status == .active ? issueProofRound(&p, step: step, writes: &writes) : now &+ interval
                 } else {
                     next = p.proofIssuedTimestamp &+ interval
                 }

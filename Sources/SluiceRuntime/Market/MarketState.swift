@@ -183,35 +183,7 @@ public struct DeviceProof: Hashable, Sendable {
 
 /// A job and where it is in its life.
 public struct JobRecord: Hashable, Sendable {
-    public enum Status: UInt8, Sendable, CaseIterable {
-        case open = 0
-        case matched = 1
-        case cancelled = 2
-        case expired = 3
-        /// Every assigned provider committed: reveals are due.
-        case committed = 4
-        /// Paid and refunded.
-        case settled = 5
-        /// An audit is under way: the reveals disagreed, the job was drawn for a random audit, or its
-        /// consumer disputed it after settlement. The escrow (or the bond) is held until it ends.
-        case disputed = 6
-        /// The reveals disagreed and no auditor reported within `maxAuditRounds`: refunded in full,
-        /// nobody slashed or paid.
-        case unresolved = 7
-
-        public var name: String {
-            switch self {
-            case .open: "open"
-            case .matched: "matched"
-            case .cancelled: "cancelled"
-            case .expired: "expired"
-            case .committed: "committed"
-            case .settled: "settled"
-            case .disputed: "disputed"
-            case .unresolved: "unresolved"
-            }
-        }
-    }
+    public typealias Status = JobStatus
 
     /// One provider assigned to the job, at its own ask, and what it has delivered.
     public struct Assignment: Hashable, Sendable {

@@ -21,7 +21,8 @@ public struct CheckReport: Codable, Sendable {
 
 extension ChainStore {
     /// Walks the chain from its first stored block: every block decodes, has the right height and chain,
-    /// links to its parent's hash and parent state root, and has its receipts and transaction index;
+    /// links to its parent's hash, parent state root and parent receipts root (recomputed from the parent's
+    /// stored receipts), and has its receipts, block-end receipt and transaction index;
     /// then recomputes the state root from every stored value and compares it with the head's.
     /// - Complexity: O(blocks + transactions + state entries).
     public func check(progress: (String) -> Void = { _ in }) throws(StorageError) -> CheckReport {
@@ -40,6 +41,7 @@ extension ChainStore {
         var transactions = 0
         var previous: Block? = nil
         var previousRoot: CommittedRoot? = nil
+        var previousReceiptsRoot: Hash? = nil
         progress("checking blocks \(first)…\(head.height)")
         for height in first...head.height {
             guard let block = try block(at: height) else {
@@ -77,9 +79,25 @@ extension ChainStore {
             if try receipt(height: height, index: UInt32(block.transactions.count)) != nil {
                 problem("block \(height) has more receipts than transactions")
             }
+            if let previousReceiptsRoot, block.header.parentReceiptsRoot != previousReceiptsRoot {
+                problem("block \(height) carries another parent receipts root than block \(height - 1)'s receipts give")
+            }
+            let receiptsRoot: Hash?
+            do {
+                _ = try blockEnd(height: height)
+                receiptsRoot = try receiptProof(height: height, index: 0)?.root
+            } catch {
+                problem("the receipts of block \(height) do not decode: \(error.message)")
+                receiptsRoot = nil
+            }
+            if receiptsRoot == nil { problem("the receipts record of block \(height) is missing") }
+            if height == head.height, let receiptsRoot, receiptsRoot != head.receiptsRoot {
+                problem("the head's receipts root is not the one its receipts give")
+            }
             transactions += block.transactions.count
             previous = block
             previousRoot = root
+            previousReceiptsRoot = receiptsRoot
         }
         if try block(at: head.height + 1) != nil { problem("a block above the head (\(head.height + 1)) is stored") }
 

@@ -8,11 +8,13 @@ import SluiceRuntime
 // and accepts the file only if it equals the root committed for that block (which a syncing node
 // would take from consensus-signed headers).
 //
-// Format (canonical codec): magic "SLUICE-SNAPSHOT-1" ‖ chain id u64 ‖ height u64 ‖ state root ‖
-// head block (length-prefixed) ‖ its receipts (count, each length-prefixed) ‖ entry count (ULEB) ‖ entries: key (StateKey) ‖ value (length-prefixed).
+// Format (canonical codec): magic "SLUICE-SNAPSHOT-2" ‖ chain id u64 ‖ height u64 ‖ state root ‖
+// head block (length-prefixed) ‖ its receipts (count, each length-prefixed) ‖ its block-end receipt
+// (length-prefixed) ‖ entry count (ULEB) ‖ entries: key (StateKey) ‖ value (length-prefixed). The receipts
+// give the head's receipts root, which the next block's header must carry.
 
 extension ChainStore {
-    static let snapshotMagic = Array("SLUICE-SNAPSHOT-1".utf8)
+    static let snapshotMagic = Array("SLUICE-SNAPSHOT-2".utf8)
 
     /// Writes the latest state and the head block to `url`. Returns the number of entries.
     public func exportSnapshot(to url: URL) throws(StorageError) -> Int {
@@ -32,6 +34,10 @@ extension ChainStore {
             }
             w.writeBytes(receipt.canonicalBytes)
         }
+        guard let blockEnd = try blockEnd(height: head.height) else {
+            throw StorageError(.integrity, "the receipts of the head block are missing: run `sluice db check`")
+        }
+        w.writeBytes(blockEnd.canonicalBytes)
         var entries: [([UInt8], [UInt8])] = []
         do {
             for family in Family.stateFamilies {
@@ -64,10 +70,11 @@ extension ChainStore {
         let root: Hash
         let block: Block
         var receipts: [Receipt] = []
+        let blockEnd: BlockEndReceipt
         var state: [StateKey: StateValue] = [:]
         do {
             for b in snapshotMagic where try r.readByte() != b {
-                throw StorageError(.corrupt, "\(url.path) is not a Sluice snapshot")
+                throw StorageError(.corrupt, "\(url.path) is not a Sluice snapshot of this release (SLUICE-SNAPSHOT-2)")
             }
             chainId = try r.read(UInt64.self)
             height = try r.read(UInt64.self)
@@ -75,6 +82,7 @@ extension ChainStore {
             block = try Block(canonicalBytes: try r.readBytes())
             let receiptCount = try r.readLength(max: block.transactions.count)
             for _ in 0..<receiptCount { receipts.append(try Receipt(canonicalBytes: try r.readBytes())) }
+            blockEnd = try BlockEndReceipt(canonicalBytes: try r.readBytes())
             let count = try r.readLength(max: 1 << 30)
             state.reserveCapacity(count)
             for _ in 0..<count {
@@ -99,12 +107,13 @@ extension ChainStore {
         guard store.head == nil else {
             throw StorageError(.invalid, "\(path) already holds a chain: import into an empty dir")
         }
-        try store.writeSnapshotState(state, block: block, receipts: receipts, expectedRoot: root)
+        try store.writeSnapshotState(state, block: block, receipts: receipts, blockEnd: blockEnd, expectedRoot: root)
         return store
     }
 
     private func writeSnapshotState(
-        _ state: [StateKey: StateValue], block: Block, receipts: [Receipt], expectedRoot: Hash
+        _ state: [StateKey: StateValue], block: Block, receipts: [Receipt], blockEnd: BlockEndReceipt,
+        expectedRoot: Hash
     ) throws(StorageError) {
         let height = block.header.height
         let entries = Array(state)
@@ -119,7 +128,8 @@ extension ChainStore {
         try writeInBulk(entries)
         try writeInBulk(tree)
         let root = CommittedRoot(root: tree.root, rootKey: tree.rootKey)
-        let head = ChainHead(height: height, blockHash: block.hash, state: root)
+        let (record, receiptsRoot) = ReceiptsRecord.encode(receipts, blockEnd: blockEnd)
+        let head = ChainHead(height: height, blockHash: block.hash, state: root, receiptsRoot: receiptsRoot)
         let batch = WriteBatch(database)
         batch.put(Family.blocks, bigEndian(height), block.canonicalBytes)
         batch.put(Family.blockHashes, block.hash.bytes, bigEndian(height))
@@ -127,7 +137,7 @@ extension ChainStore {
         for (i, receipt) in receipts.enumerated() {
             batch.put(Family.transactions, receipt.transactionHash.bytes, bigEndian(height) + bigEndian(UInt32(i)))
         }
-        if !receipts.isEmpty { batch.put(Family.receipts, bigEndian(height), ReceiptsRecord.encode(receipts)) }
+        batch.put(Family.receipts, bigEndian(height), record)
         batch.put(Family.meta, MetaKey.head, head.encoded)
         try database.write(batch, sync: true)
         setHead(head)

@@ -25,10 +25,12 @@ public final class ChainStore: @unchecked Sendable {
     /// StoreSchema.swift). 6: a block's receipts are one record, the stale record counts nodes per page;
     /// provider records carry proofs of GPU, uptime slots and epoch work; the market's rewards, emitted total
     /// and earnings ledger (MarketIncome.swift, MarketProofs.swift). 7: balances live in their own column
-    /// family, `accounts`, with a hash-indexed memtable (StoreSchema.swift).
-    public static let schemaVersion: UInt32 = 7
+    /// family, `accounts`, with a hash-indexed memtable (StoreSchema.swift). 8: block header version 2
+    /// (round, parent receipts root, parent certificate); receipts carry typed events and every block has a
+    /// receipts record ending with its block-end receipt; the head records its receipts root.
+    public static let schemaVersion: UInt32 = 8
     /// The oldest layout this build still reads.
-    public static let oldestReadableSchema: UInt32 = 7
+    public static let oldestReadableSchema: UInt32 = 8
 
     public let database: RocksDatabase
     public let chainId: UInt64
@@ -73,8 +75,8 @@ public final class ChainStore: @unchecked Sendable {
                 throw StorageError(
                     .olderSchema,
                     "\(path) was written by an older Sluice (data schema \(schema); this build reads \(Self.oldestReadableSchema) "
-                        + "to \(Self.schemaVersion): balances moved to their own column family): remove it to start "
-                        + "a new chain, or use another --data dir"
+                        + "to \(Self.schemaVersion): block headers are version 2 and receipts carry events): remove it to "
+                        + "start a new chain, or use another --data dir"
                 )
             }
             guard let storedChain, let stored = readBigEndian64(storedChain) else {
@@ -172,6 +174,30 @@ public final class ChainStore: @unchecked Sendable {
     }
 
     /// The state root after block `height`.
+    /// The block-end receipt (the events of the block-end step) of block `height`; nil for a block not
+    /// stored.
+    public func blockEnd(height: UInt64) throws(StorageError) -> BlockEndReceipt? {
+        try database.withValue(Family.receipts, bigEndian(height)) { record throws(StorageError) in
+            try ReceiptsRecord.blockEnd(in: record, height: height)
+        }
+    }
+
+    /// Entry `index` of block `height`'s receipts (transaction `index`, or the block-end receipt at
+    /// `index` = the block's transaction count) with its path to the block's receipts root. nil when the
+    /// block or the entry does not exist.
+    public func receiptProof(height: UInt64, index: Int) throws(StorageError) -> ReceiptProof? {
+        let found = try database.withValue(Family.receipts, bigEndian(height)) {
+            record throws(StorageError) -> ReceiptProof? in
+            let (count, range) = try ReceiptsRecord.entry(index, in: record, height: height)
+            guard let range else { return nil }
+            let leaves = try ReceiptsRecord.leaves(in: record, height: height)
+            return ReceiptProof(
+                height: height, index: index, count: count, entry: Array(record[range]),
+                path: ReceiptsTree.path(leaves, index: index), root: ReceiptsTree.root(leaves))
+        }
+        return found ?? nil
+    }
+
     public func root(at height: UInt64) throws(StorageError) -> CommittedRoot? {
         try database.get(Family.roots, bigEndian(height)).map { bytes throws(StorageError) in
             try CommittedRoot(encoded: bytes)
@@ -235,12 +261,14 @@ public final class ChainStore: @unchecked Sendable {
         try writeInBulk(tree)
         let header = BlockHeader(
             chainId: chainId, height: 0, parentHash: .zero, timestamp: timestamp, proposer: .treasury,
-            transactionsRoot: Block.transactionsRoot([]), parentStateRoot: .zero)
+            transactionsRoot: Block.transactionsRoot([]), parentStateRoot: .zero, parentReceiptsRoot: .zero)
         let block = Block(header: header, transactions: [])
         let root = CommittedRoot(root: tree.root, rootKey: tree.rootKey)
-        let head = ChainHead(height: 0, blockHash: block.hash, state: root)
+        let receipts = ReceiptsRecord.encode([], blockEnd: BlockEndReceipt())
+        let head = ChainHead(height: 0, blockHash: block.hash, state: root, receiptsRoot: receipts.root)
         let batch = WriteBatch(database)
         batch.put(Family.blocks, bigEndian(UInt64(0)), block.canonicalBytes)
+        batch.put(Family.receipts, bigEndian(UInt64(0)), receipts.record)
         batch.put(Family.blockHashes, block.hash.bytes, bigEndian(UInt64(0)))
         batch.put(Family.roots, bigEndian(UInt64(0)), root.encoded)
         batch.put(Family.meta, MetaKey.head, head.encoded)
@@ -275,15 +303,19 @@ public final class ChainStore: @unchecked Sendable {
         try database.write(pages, sync: false)
     }
 
-    /// Commits a block that extends the head: its transactions, receipts and state writes, in one synced
-    /// batch, after computing the new state root. Returns the new head.
+    /// Commits a block that extends the head: its transactions, receipts, block-end events and state writes,
+    /// in one synced batch, after computing the new state root and receipts root. Returns the new head.
+    ///
+    /// The block must extend the head and claim the head's results (its state root and receipts root):
+    /// anything else is refused with `.invalid` and nothing is written.
     ///
     /// A block that does not read back from its own encoding (a field over its `WireLimits` bound) is refused
     /// with `.undecodable` and nothing is written: once committed, its routes, the event replay across it
     /// and `db check` would fail forever. The check decodes the bytes that are written, on the thread that
     /// records them while the root is computed.
     public func commit(
-        block: Block, receipts: [Receipt], writes: [StateWrite<StateValue>]
+        block: Block, receipts: [Receipt], blockEnd: BlockEndReceipt = BlockEndReceipt(),
+        writes: [StateWrite<StateValue>]
     ) throws(StorageError) -> (head: ChainHead, timings: CommitTimings) {
         guard let parent = head else { throw StorageError(.invalid, "commit a genesis block first") }
         let height = parent.height + 1
@@ -295,6 +327,9 @@ public final class ChainStore: @unchecked Sendable {
         }
         guard block.header.parentStateRoot == parent.state.root else {
             throw StorageError(.invalid, "block \(height) carries another parent state root than the head's")
+        }
+        guard block.header.parentReceiptsRoot == parent.receiptsRoot else {
+            throw StorageError(.invalid, "block \(height) carries another parent receipts root than the head's")
         }
         guard block.header.chainId == chainId else {
             throw StorageError(.invalid, "block \(height) is for chain \(block.header.chainId), not \(chainId)")
@@ -311,11 +346,12 @@ public final class ChainStore: @unchecked Sendable {
         nonisolated(unsafe) let batch = WriteBatch(database)
         let recording = DispatchGroup()
         let blockHash = block.hash
-        let unreadable = Mutex<CoreError?>(nil)
+        let recorded = Mutex<(failure: CoreError?, receiptsRoot: Hash)>((nil, .zero))
         DispatchQueue.global().async(group: recording) {
-            let failure = Self.putRecords(
-                of: block, hash: blockHash, height: height, receipts: receipts, writes: writes, into: batch)
-            unreadable.withLock { $0 = failure }
+            let result = Self.putRecords(
+                of: block, hash: blockHash, height: height, receipts: receipts, blockEnd: blockEnd, writes: writes,
+                into: batch)
+            recorded.withLock { $0 = result }
         }
         let changes = Self.changes(writes, threads: threads)
         let update: MerkleUpdate
@@ -331,7 +367,8 @@ public final class ChainStore: @unchecked Sendable {
         timings.rootUpdate = rooted - started
 
         recording.wait()
-        if let failure = unreadable.withLock({ $0 }) {
+        let (unreadable, receiptsRoot) = recorded.withLock { $0 }
+        if let failure = unreadable {
             throw StorageError(
                 .undecodable,
                 "block \(height) does not read back from its encoding (\(failure.message)); nothing was committed: "
@@ -346,7 +383,7 @@ public final class ChainStore: @unchecked Sendable {
 
         let root = CommittedRoot(root: update.root, rootKey: update.rootKey)
         batch.put(Family.roots, h, root.encoded)
-        let newHead = ChainHead(height: height, blockHash: blockHash, state: root)
+        let newHead = ChainHead(height: height, blockHash: blockHash, state: root, receiptsRoot: receiptsRoot)
         batch.put(Family.meta, MetaKey.head, newHead.encoded)
         timings.batchBytes = batch.byteSize
         timings.batchRecords = batch.count
@@ -395,17 +432,18 @@ public final class ChainStore: @unchecked Sendable {
     /// slices of one buffer per family, not an array per record.
     ///
     /// Returns why the block does not read back from the bytes put, if it does not (then the batch must not
-    /// be written).
+    /// be written), and the receipts root.
     static func putRecords(
-        of block: Block, hash: Hash, height: UInt64, receipts: [Receipt], writes: [StateWrite<StateValue>],
-        into batch: WriteBatch
-    ) -> CoreError? {
+        of block: Block, hash: Hash, height: UInt64, receipts: [Receipt], blockEnd: BlockEndReceipt,
+        writes: [StateWrite<StateValue>], into batch: WriteBatch
+    ) -> (failure: CoreError?, receiptsRoot: Hash) {
         let h = bigEndian(height)
         let blockBytes = block.canonicalBytes
-        do throws(CoreError) { try block.checkRoundTrip(encoded: blockBytes) } catch { return error }
+        do throws(CoreError) { try block.checkRoundTrip(encoded: blockBytes) } catch { return (error, .zero) }
         batch.put(Family.blocks, h, blockBytes)
         batch.put(Family.blockHashes, hash.bytes, h)
-        if !receipts.isEmpty { batch.put(Family.receipts, h, ReceiptsRecord.encode(receipts)) }
+        let (record, receiptsRoot) = ReceiptsRecord.encode(receipts, blockEnd: blockEnd)
+        batch.put(Family.receipts, h, record)
 
         // Transaction index: hash (32 bytes) → height (u64 BE) ‖ index (u32 BE).
         let order = receipts.indices.sorted { receipts[$0].transactionHash < receipts[$1].transactionHash }
@@ -445,7 +483,7 @@ public final class ChainStore: @unchecked Sendable {
                 start = end.value
             }
         }
-        return nil
+        return (nil, receiptsRoot)
     }
 
     /// The tree changes of a block's writes, hashed in parallel.

@@ -7,8 +7,8 @@ public import SluiceMerkle
 //   blocks        height (u64 BE) → Block (canonical)
 //   block_hashes  block hash → height (u64 BE)
 //   txs           transaction hash → height (u64 BE) ‖ index (u32 BE)
-//   receipts      height (u64 BE) → the block's receipts in one record (`ReceiptsRecord`); none for an
-//                 empty block
+//   receipts      height (u64 BE) → the block's receipts and its block-end receipt in one record
+//                 (`ReceiptsRecord`), every block
 //   accounts      StateKey (canonical) → StateValue (canonical): the latest balances (`bank/account/…`)
 //   state         StateKey (canonical) → StateValue (canonical): the other latest values (the market's)
 //   tree          version (u64 BE) ‖ page → the nodes of that version in that page (TreePages.swift)
@@ -127,27 +127,40 @@ func stalePageCounts(_ record: [UInt8]) throws(StorageError) -> [StalePageCount]
     return entries
 }
 
-/// A block's receipts as one record: count (u32 BE) ‖ the end offset of each receipt in the body (u32 BE
-/// each) ‖ the body, the receipts' canonical encodings one after another.
+/// A block's receipts as one record: count (u32 BE) ‖ the end offset of each entry in the body (u32 BE
+/// each) ‖ the body, the entries' canonical encodings one after another. The entries are the transactions'
+/// receipts in block order and, last, the block-end receipt (its events): the leaves of the receipts tree,
+/// whose root the next header carries.
 ///
 /// One record per block instead of one per transaction (10,000 fewer memtable inserts per full block); a
 /// single receipt is still read without decoding the others, from the record in place.
 enum ReceiptsRecord {
-    static func encode(_ receipts: [Receipt]) -> [UInt8] {
-        var body = CanonicalWriter(capacity: receipts.count * 72)
+    /// The record and the receipts root over its entries.
+    static func encode(_ receipts: [Receipt], blockEnd: BlockEndReceipt) -> (record: [UInt8], root: Hash) {
+        var body = CanonicalWriter(capacity: receipts.count * 160 + 64)
         var header = [UInt8]()
-        header.reserveCapacity(4 + 4 * receipts.count)
-        withUnsafeBytes(of: UInt32(receipts.count).bigEndian) { header.append(contentsOf: $0) }
-        for receipt in receipts {
-            receipt.encode(to: &body)
+        header.reserveCapacity(4 + 4 * (receipts.count + 1))
+        var leaves: [Hash] = []
+        leaves.reserveCapacity(receipts.count + 1)
+        withUnsafeBytes(of: UInt32(receipts.count + 1).bigEndian) { header.append(contentsOf: $0) }
+        func ended(at start: Int) {
+            leaves.append(ReceiptsTree.leaf(body.bytes[start...]))
             withUnsafeBytes(of: UInt32(body.bytes.count).bigEndian) { header.append(contentsOf: $0) }
         }
-        return header + body.bytes
+        for receipt in receipts {
+            let start = body.bytes.count
+            receipt.encode(to: &body)
+            ended(at: start)
+        }
+        let start = body.bytes.count
+        blockEnd.encode(to: &body)
+        ended(at: start)
+        return (header + body.bytes, ReceiptsTree.root(leaves))
     }
 
-    /// The receipt at `index` of a stored record, nil past the end.
-    static func receipt(at index: Int, in record: UnsafeRawBufferPointer, height: UInt64 = 0) throws(StorageError)
-        -> Receipt?
+    /// The number of entries (transactions + 1) and the byte range of entry `index` in the record.
+    static func entry(_ index: Int, in record: UnsafeRawBufferPointer, height: UInt64) throws(StorageError)
+        -> (count: Int, range: Range<Int>?)
     {
         func word(_ offset: Int) -> Int {
             Int(UInt32(bigEndian: record.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
@@ -156,21 +169,55 @@ enum ReceiptsRecord {
             throw StorageError(.corrupt, "the receipts record of block \(height) has \(record.count) bytes")
         }
         let count = word(0)
+        guard count >= 1, count <= WireLimits.blockTransactions + 1 else {
+            throw StorageError(.corrupt, "the receipts record of block \(height) counts \(count) entries")
+        }
         let bodyStart = 4 + 4 * count
         guard record.count >= bodyStart else {
             throw StorageError(.corrupt, "the receipts record of block \(height) is truncated")
         }
-        guard index < count else { return nil }
+        guard index >= 0, index < count else { return (count, nil) }
         let start = index == 0 ? 0 : word(4 + 4 * (index - 1))
         let end = word(4 + 4 * index)
         guard start <= end, bodyStart + end <= record.count else {
             throw StorageError(
                 .corrupt, "the receipts record of block \(height) has offsets out of order or past its end")
         }
-        let bytes = Array(record[(bodyStart + start)..<(bodyStart + end)])
-        do { return try Receipt(canonicalBytes: bytes) } catch {
+        return (count, (bodyStart + start)..<(bodyStart + end))
+    }
+
+    /// The receipt of transaction `index` of a stored record, nil past the transactions.
+    static func receipt(at index: Int, in record: UnsafeRawBufferPointer, height: UInt64 = 0) throws(StorageError)
+        -> Receipt?
+    {
+        let (count, range) = try entry(index, in: record, height: height)
+        guard index < count - 1, let range else { return nil }
+        do { return try Receipt(canonicalBytes: Array(record[range])) } catch {
             throw StorageError(.corrupt, "receipt \(height)/\(index) does not decode: \(error.message)")
         }
+    }
+
+    /// The block-end receipt of a stored record.
+    static func blockEnd(in record: UnsafeRawBufferPointer, height: UInt64) throws(StorageError) -> BlockEndReceipt {
+        let (count, _) = try entry(0, in: record, height: height)
+        guard let range = try entry(count - 1, in: record, height: height).range else {
+            throw StorageError(.corrupt, "the receipts record of block \(height) has no block-end entry")
+        }
+        do { return try BlockEndReceipt(canonicalBytes: Array(record[range])) } catch {
+            throw StorageError(.corrupt, "the block-end receipt of block \(height) does not decode: \(error.message)")
+        }
+    }
+
+    /// The leaf hashes of every entry of a stored record, in order.
+    static func leaves(in record: UnsafeRawBufferPointer, height: UInt64) throws(StorageError) -> [Hash] {
+        let (count, _) = try entry(0, in: record, height: height)
+        var leaves: [Hash] = []
+        leaves.reserveCapacity(count)
+        for i in 0..<count {
+            guard let range = try entry(i, in: record, height: height).range else { break }
+            leaves.append(ReceiptsTree.leaf(UnsafeRawBufferPointer(rebasing: record[range])))
+        }
+        return leaves
     }
 }
 
@@ -226,21 +273,41 @@ public struct ChainHead: Equatable, Sendable {
     public var blockHash: Hash
     /// The state after this block.
     public var state: CommittedRoot
+    /// The root of this block's receipts (`ReceiptsTree`), which the next header carries.
+    public var receiptsRoot: Hash
 
-    var encoded: [UInt8] { bigEndian(height) + blockHash.bytes + state.encoded }
+    var encoded: [UInt8] { bigEndian(height) + blockHash.bytes + receiptsRoot.bytes + state.encoded }
 
-    init(height: UInt64, blockHash: Hash, state: CommittedRoot) {
+    init(height: UInt64, blockHash: Hash, state: CommittedRoot, receiptsRoot: Hash) {
         self.height = height
         self.blockHash = blockHash
         self.state = state
+        self.receiptsRoot = receiptsRoot
     }
 
     init(encoded bytes: [UInt8]) throws(StorageError) {
-        guard bytes.count > 40, let height = readBigEndian64(bytes) else {
+        guard bytes.count > 72, let height = readBigEndian64(bytes) else {
             throw StorageError(.corrupt, "the stored head has \(bytes.count) bytes")
         }
         self.height = height
-        do { blockHash = try Hash(bytes: bytes[8..<40]) } catch { throw StorageError(.corrupt, "bad head hash") }
-        state = try CommittedRoot(encoded: Array(bytes[40...]))
+        do {
+            blockHash = try Hash(bytes: bytes[8..<40])
+            receiptsRoot = try Hash(bytes: bytes[40..<72])
+        } catch { throw StorageError(.corrupt, "bad head hash") }
+        state = try CommittedRoot(encoded: Array(bytes[72...]))
     }
+}
+
+/// One entry of a block's receipts with its path to the block's receipts root, which the next block's
+/// header carries as `parentReceiptsRoot`.
+public struct ReceiptProof: Sendable, Equatable {
+    public var height: UInt64
+    public var index: Int
+    /// Entries in the block's tree: its transactions and the block-end receipt.
+    public var count: Int
+    /// The entry's canonical bytes (a `Receipt`, or the `BlockEndReceipt` when `index == count - 1`).
+    public var entry: [UInt8]
+    public var path: [Hash]
+    /// The root the stored record gives (a client recomputes it and compares with a header).
+    public var root: Hash
 }
