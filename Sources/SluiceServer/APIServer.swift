@@ -288,6 +288,18 @@ public struct APIServer: Sendable {
 
     // MARK: State and blocks
 
+    static let readLogger = Logger(label: "sluice.api.state")
+
+    /// A latest committed value; one that cannot be read (a corrupt record) answers 500, logged.
+    func state(_ key: StateKey) throws(APIError) -> StateValue? {
+        do { return try node.store.peek(key) } catch {
+            Self.readLogger.error("cannot read \(key): \(error.message)")
+            throw APIError(
+                .internalServerError, code: "internal",
+                "the node cannot read \(key) (\(error.message)): its operator should run `sluice db check`")
+        }
+    }
+
     func account(_ context: APIRequestContext) throws -> Response {
         let text = context.parameters.get("address") ?? ""
         let address: Address
@@ -296,12 +308,12 @@ public struct APIServer: Sendable {
         }
         // The height names the state the balance was read from: read again if a block committed meanwhile.
         var height = node.store.head?.height ?? 0
-        var value = node.store.peek(.account(address))
+        var value = try state(.account(address))
         for _ in 0..<3 {
             let after = node.store.head?.height ?? 0
             if after == height { break }
             height = after
-            value = node.store.peek(.account(address))
+            value = try state(.account(address))
         }
         let queued = node.mempool.transactions(from: address).map(\.sequence).sorted()
         var info = AccountInfoJSON(

@@ -49,7 +49,9 @@ extension APIServer {
     /// - Complexity: O(j) record reads for the j jobs on chain.
     func referencedBlobs(now: UInt64) throws(StorageError) -> Set<Hash> {
         guard let blobs else { return [] }
-        let retention = max(blobs.limits.retentionSeconds, storedMarketParameters.disputeWindowSeconds)
+        var dispute = MarketParameters.default.disputeWindowSeconds
+        if case .marketParameters(let p)? = try node.store.peek(.marketParameters) { dispute = p.disputeWindowSeconds }
+        let retention = max(blobs.limits.retentionSeconds, dispute)
         var names: Set<Hash> = []
         var after: Hash? = nil
         while true {

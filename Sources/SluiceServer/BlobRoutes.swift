@@ -114,7 +114,7 @@ extension APIServer {
         do { id = try Hash(hex: jobText) } catch {
             throw APIError.badRequest("job '\(jobText)' is not a job id: use 0x followed by 64 hex digits")
         }
-        guard case .job(let job)? = node.store.peek(.job(id)) else {
+        guard case .job(let job)? = try state(.job(id)) else {
             throw APIError.notFound("no job \(id.hex): upload without X-Sluice-Job, or name a job on chain")
         }
         switch job.status {

@@ -31,15 +31,15 @@ extension APIServer {
     func marketParams() throws -> Response {
         let read = try atOneHeight { () throws(APIError) -> MarketParamsJSON in
             let params: MarketParameters
-            if case .marketParameters(let p)? = node.store.peek(.marketParameters) {
+            if case .marketParameters(let p)? = try state(.marketParameters) {
                 params = p
             } else {
                 params = .default
             }
             var burned = Amount.zero
-            if case .burned(let b)? = node.store.peek(.marketBurned) { burned = b }
+            if case .burned(let b)? = try state(.marketBurned) { burned = b }
             var emitted = Amount.zero
-            if case .emitted(let e)? = node.store.peek(.marketEmitted) { emitted = e }
+            if case .emitted(let e)? = try state(.marketEmitted) { emitted = e }
             return MarketParamsJSON(height: 0, params, burned: burned, emitted: emitted)
         }
         var value = read.value
@@ -48,20 +48,22 @@ extension APIServer {
     }
 
     /// The market's parameters as stored at genesis (the defaults when none were).
-    var storedMarketParameters: MarketParameters {
-        if case .marketParameters(let p)? = node.store.peek(.marketParameters) { return p }
+    func storedMarketParameters() throws(APIError) -> MarketParameters {
+        if case .marketParameters(let p)? = try state(.marketParameters) { return p }
         return .default
     }
 
     func providers() throws -> Response {
-        let parameters = storedMarketParameters
+        let parameters = try storedMarketParameters()
         let list = try atOneHeight { () throws(APIError) -> [ProviderJSON] in
-            guard case .book(let book)? = node.store.peek(.marketBook) else { return [] }
+            guard case .book(let book)? = try state(.marketBook) else { return [] }
             let height = node.store.head?.height ?? 0
-            return book.providers.compactMap { address in
-                guard case .provider(let p)? = node.store.peek(.provider(address)) else { return nil }
-                return ProviderJSON(p, height: height, parameters: parameters)
+            var providers: [ProviderJSON] = []
+            for address in book.providers {
+                guard case .provider(let p)? = try state(.provider(address)) else { continue }
+                providers.append(ProviderJSON(p, height: height, parameters: parameters))
             }
+            return providers
         }
         return jsonResponse(ProviderListJSON(height: list.height, providers: list.value))
     }
@@ -78,32 +80,34 @@ extension APIServer {
     func providerJobs(_ context: APIRequestContext) throws -> Response {
         let address = try providerAddress(context)
         let list = try atOneHeight { () throws(APIError) -> [JobJSON] in
-            guard case .book(let book)? = node.store.peek(.marketBook) else { return [] }
-            return book.activeJobs.compactMap { active in
-                guard case .job(let j)? = node.store.peek(.job(active.id)),
+            guard case .book(let book)? = try state(.marketBook) else { return [] }
+            var jobs: [JobJSON] = []
+            for active in book.activeJobs {
+                guard case .job(let j)? = try state(.job(active.id)),
                     j.assigned.contains(where: { $0.provider == address }) || j.audit?.auditor == address
-                else { return nil }
-                return JobJSON(j)
+                else { continue }
+                jobs.append(JobJSON(j))
             }
+            return jobs
         }
         return jsonResponse(JobListJSON(height: list.height, jobs: list.value, next: nil))
     }
 
     func provider(_ context: APIRequestContext) throws -> Response {
         let address = try providerAddress(context)
-        guard case .provider(let p)? = node.store.peek(.provider(address)) else {
+        guard case .provider(let p)? = try state(.provider(address)) else {
             throw APIError.notFound(
                 "\(address.hex) is not a registered provider: see GET /v1/market/providers for those that are")
         }
         return jsonResponse(
-            ProviderJSON(p, height: node.store.head?.height ?? 0, parameters: storedMarketParameters))
+            ProviderJSON(p, height: node.store.head?.height ?? 0, parameters: try storedMarketParameters()))
     }
 
     /// `GET /v1/market/providers/{address}/earnings`: the address's income ledger (empty when it has none).
     func providerEarnings(_ context: APIRequestContext) throws -> Response {
         let address = try providerAddress(context)
         let read = try atOneHeight { () throws(APIError) -> IncomeLedger? in
-            guard case .ledger(let l)? = node.store.peek(.ledger(address)) else { return nil }
+            guard case .ledger(let l)? = try state(.ledger(address)) else { return nil }
             return l
         }
         return jsonResponse(EarningsJSON(height: read.height, address: address, read.value))
@@ -112,12 +116,12 @@ extension APIServer {
     /// `GET /v1/market/rewards/{address}`: the address's emissions (zero when it has none).
     func rewards(_ context: APIRequestContext) throws -> Response {
         let address = try providerAddress(context)
-        let params = storedMarketParameters
+        let params = try storedMarketParameters()
         let read = try atOneHeight { () throws(APIError) -> (RewardRecord?, ProviderRecord?) in
             var reward: RewardRecord? = nil
-            if case .reward(let r)? = node.store.peek(.reward(address)) { reward = r }
+            if case .reward(let r)? = try state(.reward(address)) { reward = r }
             var provider: ProviderRecord? = nil
-            if case .provider(let p)? = node.store.peek(.provider(address)) { provider = p }
+            if case .provider(let p)? = try state(.provider(address)) { provider = p }
             return (reward, provider)
         }
         return jsonResponse(
@@ -181,7 +185,7 @@ extension APIServer {
         do { id = try Hash(hex: text) } catch {
             throw APIError.badRequest("'\(text)' is not a job id: use 0x followed by 64 hex digits")
         }
-        guard case .job(let j)? = node.store.peek(.job(id)) else {
+        guard case .job(let j)? = try state(.job(id)) else {
             throw APIError.notFound("no job \(id.hex): see GET /v1/market/jobs for the jobs there are")
         }
         return jsonResponse(JobJSON(j))

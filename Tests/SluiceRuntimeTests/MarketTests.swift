@@ -14,6 +14,11 @@ struct MarketChain {
     var threads = 2
     /// The proposer of the blocks: receives the validators' share of emissions.
     var proposer: Address = .treasury
+    /// The last block's receipts with their events, and its block-end events.
+    var receipts: [Receipt] = []
+    var blockEvents: [Event] = []
+    /// Every event of every block so far, transactions' first in each block.
+    var allEvents: [Event] = []
 
     /// Without `proofs`, the chain asks for no proof of GPU (`proofIntervalSeconds` 0), so that tests of
     /// other parts need not answer challenges; `ProofOfGPUTests` turns them on.
@@ -57,6 +62,10 @@ struct MarketChain {
             .execute(txs, base: base, context: context)
         #expect(s.outputs == p.outputs, "block \(self.height): outputs differ")
         #expect(s.sortedWrites == p.sortedWrites, "block \(self.height): writes differ")
+        #expect(s.events == p.events, "block \(self.height): block-end events differ")
+        receipts = zip(txs, s.outputs).map { $1.receipt(for: $0) }
+        blockEvents = s.events
+        allEvents += receipts.flatMap(\.events) + blockEvents
         var post = base
         post.apply(s.writes)
         state = post.values

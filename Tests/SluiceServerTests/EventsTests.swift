@@ -226,7 +226,10 @@ struct EventsTests {
                 }
                 let wasUpgraded = upgraded.load(ordering: .relaxed)
                 #expect(!wasUpgraded)
-                for query in ["account=garbage", "from=abc", "from=-1", "from=1000000000"] {
+                for query in [
+                    "account=garbage", "from=abc", "from=-1", "from=1000000000", "job=0x12", "provider=nope",
+                    "kind=job.nothing",
+                ] {
                     await #expect(throws: WebSocketClientError.webSocketUpgradeFailed, "\(query)") {
                         try await api.client.ws("/v1/events?\(query)") { _, outbound, _ in
                             upgraded.store(true, ordering: .relaxed)
@@ -239,6 +242,56 @@ struct EventsTests {
                 }
                 let upgradedLater = upgraded.load(ordering: .relaxed)
                 #expect(!upgradedLater)
+            }
+        }
+    }
+
+    /// Filters by kind, job and account together over a replay (no subscription race): only the matching
+    /// receipts and block-end events, and blocks with none are skipped.
+    @Test func kindJobAndAccountFilters() async throws {
+        let (alice, bob, consumer) = (TestSender(), TestSender(), TestSender())
+        try await withChain([alice, bob, consumer]) { chain in
+            chain.node.start()
+            try await withLiveServer(chain) { api in
+                let transfer = alice.tx(0, to: bob.address, amount: 5)
+                let jobSpec = JobSpec(
+                    runner: "process", bundleHash: .zero, bundleURI: "", inputsHash: .zero, gpuCount: 1, minVramGB: 0,
+                    model: "", maxDurationSeconds: 3600, maxPricePerGPUHour: 10, redundancy: 1, verification: 0)
+                let submit = consumer.market(0, .jobSubmit(jobSpec))
+                try await api.submitAccepted(transfer)
+                try await api.submitAccepted(submit)
+                let transferHeight = try #require(try await api.waitCommitted(transfer.hash).blockHeight)
+                let submitted = try await api.waitCommitted(submit.hash)
+                let job = try #require(submitted.receipt?.output)
+                #expect(submitted.receipt?.events.map(\.kind) == ["job.submitted"])
+
+                func replay(_ query: String) async throws -> [BlockEventJSON] {
+                    let log = MessageLog()
+                    let head = try await api.status().height
+                    try await withEvents(api.client, "/v1/events?from=1&\(query)", log) {
+                        // The replay ends at the head at connect time; wait for a live block past it (an empty
+                        // block passes an unfiltered stream only), or a moment.
+                        _ = try await eventually(timeout: .seconds(2)) { log.events().last.map { $0.height > head } ?? false }
+                    }
+                    return log.events()
+                }
+                let transfers = try await replay("kind=transfer")
+                #expect(transfers.map(\.height) == [transferHeight], "\(transfers)")
+                #expect(transfers.first?.receipts.map(\.transactionHash) == [transfer.hash])
+                #expect(transfers.allSatisfy { $0.blockEvents.isEmpty })
+
+                let ofJob = try await replay("job=\(job.hex)")
+                #expect(ofJob.flatMap(\.receipts).map(\.transactionHash) == [submit.hash])
+                #expect(ofJob.allSatisfy { $0.blockEvents.allSatisfy { $0.job == job } })
+
+                let bobsTransfers = try await replay("kind=transfer&account=\(bob.address.hex)")
+                #expect(bobsTransfers.flatMap(\.receipts).map(\.transactionHash) == [transfer.hash])
+                let nobody = try await replay("kind=transfer&account=\(consumer.address.hex)")
+                #expect(nobody.isEmpty, "\(nobody)")
+
+                let fees = try await replay("kind=fees.collected")
+                #expect(fees.count >= 1 && fees.allSatisfy { $0.receipts.isEmpty && !$0.blockEvents.isEmpty })
+                #expect(fees.flatMap(\.blockEvents).allSatisfy { $0.kind == "fees.collected" })
             }
         }
     }

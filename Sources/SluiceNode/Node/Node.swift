@@ -218,16 +218,21 @@ public final class Node: @unchecked Sendable {
             loop.unlock()
             if stopping { return }
             let cut = DispatchTime.now().uptimeNanoseconds
-            let size = produceOne()
+            guard let size = produceOne() else { return }
             held = size < configuration.maxBlockSize
             // The next block is due one period after this one was cut; a backlog cuts it at once.
             deadline = cut + periodNanos
         }
     }
 
-    /// Builds, executes and commits one block now. Failing to commit (a broken disk) stops the process:
-    /// nothing after it could be trusted.
-    private func produceOne() -> Int {
+    /// Why the block loop stopped by itself (a block that could not be committed), if it did.
+    public var failure: StorageError? { failureLock.withLock { $0 } }
+    private let failureLock = Mutex<StorageError?>(nil)
+
+    /// Builds, executes and commits one block now; nil when it cannot (a broken disk, a value that does not
+    /// decode): then nothing was committed, the loop stops, and the reason is reported and kept (`failure`).
+    /// The API still answers reads; nothing after the failure could be trusted to commit.
+    private func produceOne() -> Int? {
         let timestamp = lastTimestamp.withLock { last in
             let t = Swift.max(Self.unixNow(), last)
             last = t
@@ -235,7 +240,12 @@ public final class Node: @unchecked Sendable {
         }
         let produced: BlockProducer.Produced
         do { produced = try producer.produce(timestamp: timestamp) } catch {
-            fatalError("cannot commit block: \(error)")
+            failureLock.withLock { $0 = error }
+            producer.report(
+                "error: the block loop stopped, nothing more is committed: \(error.message). Stop the node and run "
+                    + "`sluice db check --data \(store.database.path)`; restore the dir from a backup or a snapshot if it "
+                    + "reports problems.")
+            return nil
         }
         let applied = produced.applied
         let committed = CommittedBlock(

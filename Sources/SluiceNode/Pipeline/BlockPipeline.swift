@@ -103,11 +103,18 @@ public struct BlockPipeline: Sendable {
         if let why = invalidity(of: block, hashes: prepared.map(\.hash)) {
             throw StorageError(.invalid, "refused: \(why); nothing was executed or committed")
         }
+        _ = store.takeReadFailure()
         prefetch(prepared)
         let context = BlockContext(
             height: header.height, timestamp: header.timestamp, seed: parent.blockHash, proposer: header.proposer)
         let execution = executor.execute(prepared, base: store, context: context)
         let executed = DispatchTime.now().uptimeNanoseconds
+        if let failure = store.takeReadFailure() {
+            throw StorageError(
+                .corrupt,
+                "block \(header.height) read a state value that cannot be read (\(failure.message)); nothing was "
+                    + "committed: run `sluice db check --data \(store.database.path)`")
+        }
         var receipts: [Receipt] = []
         receipts.reserveCapacity(prepared.count)
         for (i, output) in execution.outputs.enumerated() { receipts.append(output.receipt(for: prepared[i])) }

@@ -13,10 +13,16 @@ public import SluiceStorage
 public final class BlockProducer: @unchecked Sendable {
     public let pipeline: BlockPipeline
     public let ordering: any BlockOrdering
+    /// Where errors of the block loop are reported (standard error by default).
+    public let report: @Sendable (String) -> Void
 
-    public init(pipeline: BlockPipeline, ordering: any BlockOrdering) {
+    public init(
+        pipeline: BlockPipeline, ordering: any BlockOrdering,
+        report: @escaping @Sendable (String) -> Void = BlockProducer.standardError
+    ) {
         self.pipeline = pipeline
         self.ordering = ordering
+        self.report = report
     }
 
     /// The single validator's producer: its own proposals from `mempool`.
@@ -28,7 +34,8 @@ public final class BlockProducer: @unchecked Sendable {
             pipeline: pipeline,
             ordering: SingleValidatorOrdering(
                 mempool: mempool, pipeline: pipeline,
-                maxBlockSize: Swift.min(Swift.max(maxBlockSize, 1), WireLimits.blockTransactions), report: report))
+                maxBlockSize: Swift.min(Swift.max(maxBlockSize, 1), WireLimits.blockTransactions), report: report),
+            report: report)
     }
 
     /// Writes a line to standard error.

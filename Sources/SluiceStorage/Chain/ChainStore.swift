@@ -35,6 +35,8 @@ public final class ChainStore: @unchecked Sendable {
     public let database: RocksDatabase
     public let chainId: UInt64
     private let headLock = Mutex<ChainHead?>(nil)
+    /// The first state read of the block thread that failed (see `read`).
+    private let readFailure = Mutex<StorageError?>(nil)
     /// Threads for Merkle work (root updates, genesis).
     public var threads = ProcessInfo.processInfo.activeProcessorCount
     /// Current tree nodes kept in memory (about 200 bytes each).
@@ -496,11 +498,16 @@ public final class ChainStore: @unchecked Sendable {
 
 /// The base state of the next block: the latest committed values. Thread-safe (RocksDB reads).
 extension ChainStore: StateReader {
+    /// A value that cannot be read (a corrupt record, a failing disk) has no valid answer: the read returns
+    /// nil, is not cached, and the failure is kept for `takeReadFailure`, which the block pipeline checks
+    /// after execution so that nothing computed from it is committed.
     public func read(_ key: StateKey) -> StateValue? {
         if let cached = stateCache.get(key) { return cached }
-        // A failing read here means the disk or the dir is broken mid-block; there is no valid answer.
         let value: StateValue?
-        do { value = try self.value(key) } catch { fatalError("state read failed: \(error)") }
+        do { value = try self.value(key) } catch {
+            readFailure.withLock { if $0 == nil { $0 = error } }
+            return nil
+        }
         stateCache.set(key, value)
         return value
     }
@@ -511,19 +518,27 @@ extension ChainStore {
     /// mempool): the cache, then the data dir, without filling the cache. (Only the block loop fills
     /// it: a reader that filled it with a value read just before a commit could leave that stale value
     /// cached after the commit's own update.)
-    public func peek(_ key: StateKey) -> StateValue? {
+    ///
+    /// A value that cannot be read throws: the API answers 500 and logs it.
+    public func peek(_ key: StateKey) throws(StorageError) -> StateValue? {
         if let cached = stateCache.get(key) { return cached }
-        do { return try value(key) } catch { fatalError("state read failed: \(error)") }
+        return try value(key)
     }
+
+    /// The first read failure the block thread met since the last call (see `read`), cleared.
+    public func takeReadFailure() -> StorageError? { readFailure.withLock { f in defer { f = nil }; return f } }
 
     /// The latest committed state as a reader for other threads than the block loop (see `peek`).
     public var latest: LatestState { LatestState(store: self) }
 }
 
 /// The latest committed state, read without filling the cache (see `ChainStore.peek`).
+///
+/// For admission: a value that cannot be read reads as absent (the transaction is refused, nothing
+/// changes); the block that would execute it finds the failure and commits nothing.
 public struct LatestState: StateReader, Sendable {
     public let store: ChainStore
-    public func read(_ key: StateKey) -> StateValue? { store.peek(key) }
+    public func read(_ key: StateKey) -> StateValue? { (try? store.peek(key)) ?? nil }
 }
 
 /// Reads tree nodes: the cache of current nodes, then the data dir.
