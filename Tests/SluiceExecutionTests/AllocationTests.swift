@@ -22,8 +22,8 @@ struct AllocationTests {
     func allocationsPerTransaction(accounts: Int, rounds: UInt32, threads: Int) -> Double {
         let (base, txs) = randomBlock(seed: 11, accounts: accounts, size: 10_000, computeRounds: rounds, badShare: 0)
         let executor = ParallelExecutor(
-            vm: BankVM(), threads: threads, policy: .forceParallel, threadName: "alloc-test")
-        let sequential = SequentialExecutor(vm: BankVM())
+            vm: RuntimeVM(), threads: threads, policy: .forceParallel, threadName: "alloc-test")
+        let sequential = SequentialExecutor(vm: RuntimeVM())
         _ = executor.execute(txs, base: base)  // warm: buffers grow to the block
         _ = sequential.execute(txs, base: base)
         sluice_alloc_counter_start("alloc-test")

@@ -7,7 +7,7 @@ import Testing
 /// one-index scheduler claims and with batched claims.
 /// The receipts root of an execution: each transaction's receipt with its events, then the block-end
 /// receipt, as the chain store commits them.
-func receiptsRoot(_ txs: [BankTransaction], _ execution: BlockExecution<StateValue, BankReceipt, Event>) -> Hash {
+func receiptsRoot(_ txs: [RuntimeTransaction], _ execution: BlockExecution<StateValue, RuntimeReceipt, Event>) -> Hash {
     var leaves = zip(txs, execution.outputs).map { ReceiptsTree.leaf($1.receipt(for: $0).canonicalBytes) }
     leaves.append(ReceiptsTree.leaf(BlockEndReceipt(events: execution.events).canonicalBytes))
     return ReceiptsTree.root(leaves)
@@ -15,7 +15,7 @@ func receiptsRoot(_ txs: [BankTransaction], _ execution: BlockExecution<StateVal
 
 func expectSameResult<VM: BlockVM>(
     vm: VM, txs: [VM.Transaction], base: DictionaryState<StateValue>, threads: Int, label: String
-) where VM.Value == StateValue, VM.Output == BankReceipt, VM.Transaction == BankTransaction, VM.Event == Event {
+) where VM.Value == StateValue, VM.Output == RuntimeReceipt, VM.Transaction == RuntimeTransaction, VM.Event == Event {
     let expected = SequentialExecutor(vm: vm).execute(txs, base: base)
     let expectedRoot = receiptsRoot(txs, expected)
     for batch in [1, 4, 16] {
@@ -43,7 +43,7 @@ struct ParallelEqualsSequentialTests {
                 let seed = UInt64(accounts * 1000 + i * 10 + threads)
                 let (base, txs) = randomBlock(seed: seed, accounts: accounts, size: size)
                 expectSameResult(
-                    vm: BankVM(), txs: txs, base: base, threads: threads,
+                    vm: RuntimeVM(), txs: txs, base: base, threads: threads,
                     label: "seed \(seed) accounts \(accounts) size \(size) threads \(threads)")
             }
         }
@@ -54,7 +54,7 @@ struct ParallelEqualsSequentialTests {
         for threads in [2, 4] {
             let seed = UInt64(77 + accounts + threads)
             let (base, txs) = randomBlock(seed: seed, accounts: accounts, size: 301, computeRounds: 3)
-            expectSameResult(vm: BankVM(), txs: txs, base: base, threads: threads, label: "compute seed \(seed)")
+            expectSameResult(vm: RuntimeVM(), txs: txs, base: base, threads: threads, label: "compute seed \(seed)")
         }
     }
 
@@ -63,7 +63,7 @@ struct ParallelEqualsSequentialTests {
         for accounts in [2, 50, 5000] {
             let seed = UInt64(accounts) &* 31 &+ UInt64(badShare * 100)
             let (base, txs) = randomBlock(seed: seed, accounts: accounts, size: 513, badShare: badShare)
-            expectSameResult(vm: BankVM(), txs: txs, base: base, threads: 4, label: "bad \(badShare) seed \(seed)")
+            expectSameResult(vm: RuntimeVM(), txs: txs, base: base, threads: 4, label: "bad \(badShare) seed \(seed)")
         }
     }
 
@@ -88,7 +88,7 @@ struct ParallelEqualsSequentialTests {
 
     @Test func emptyBlock() {
         let (base, _) = randomBlock(seed: 1, accounts: 10, size: 0)
-        expectSameResult(vm: BankVM(), txs: [], base: base, threads: 2, label: "empty")
+        expectSameResult(vm: RuntimeVM(), txs: [], base: base, threads: 2, label: "empty")
     }
 
     @Test func overflowFallsBackToSequentialWithTheSameResult() {
@@ -111,29 +111,29 @@ struct ParallelEqualsSequentialTests {
 struct AdaptivePathTests {
     @Test func cheapTransfersRunSequentially() {
         let (base, txs) = randomBlock(seed: 3, accounts: 1000, size: 5000)
-        let r = ParallelExecutor(vm: BankVM(), threads: 2).execute(txs, base: base)
+        let r = ParallelExecutor(vm: RuntimeVM(), threads: 2).execute(txs, base: base)
         #expect(r.statistics.path == .sequential)
         #expect(r.statistics.reason == "cheap transactions")
     }
 
     @Test func contendedComputeRunsSequentially() {
         let (base, txs) = randomBlock(seed: 4, accounts: 2, size: 2000, computeRounds: 32)
-        let r = ParallelExecutor(vm: BankVM(), threads: 2).execute(txs, base: base)
+        let r = ParallelExecutor(vm: RuntimeVM(), threads: 2).execute(txs, base: base)
         #expect(r.statistics.path == .sequential)
         #expect(r.statistics.reason == "contention")
     }
 
     @Test func independentComputeRunsInParallel() {
         let (base, txs) = randomBlock(seed: 5, accounts: 1000, size: 2000, computeRounds: 32)
-        let r = ParallelExecutor(vm: BankVM(), threads: 2).execute(txs, base: base)
+        let r = ParallelExecutor(vm: RuntimeVM(), threads: 2).execute(txs, base: base)
         #expect(r.statistics.path == .parallel)
-        let s = SequentialExecutor(vm: BankVM()).execute(txs, base: base)
+        let s = SequentialExecutor(vm: RuntimeVM()).execute(txs, base: base)
         #expect(r.sortedWrites == s.sortedWrites)
     }
 
     @Test func oneThreadIsSequential() {
         let (base, txs) = randomBlock(seed: 6, accounts: 1000, size: 2000, computeRounds: 32)
-        let r = ParallelExecutor(vm: BankVM(), threads: 1).execute(txs, base: base)
+        let r = ParallelExecutor(vm: RuntimeVM(), threads: 1).execute(txs, base: base)
         #expect(r.statistics.path == .sequential)
     }
 }
@@ -152,8 +152,8 @@ struct RandomShapeTests {
             let (base, txs) = randomBlock(
                 seed: UInt64(seed) &* 7919, accounts: accounts, size: size, computeRounds: rounds,
                 badShare: Double(rng.next() % 60) / 100)
-            let expected = SequentialExecutor(vm: BankVM()).execute(txs, base: base)
-            let executor = ParallelExecutor(vm: BankVM(), threads: threads, policy: .forceParallel)
+            let expected = SequentialExecutor(vm: RuntimeVM()).execute(txs, base: base)
+            let executor = ParallelExecutor(vm: RuntimeVM(), threads: threads, policy: .forceParallel)
             executor.claimBatch = 1 + Int(rng.next() % 8)
             let actual = executor.execute(txs, base: base)
             let label =

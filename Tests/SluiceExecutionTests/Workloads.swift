@@ -9,7 +9,7 @@ func testAddress(_ i: Int) -> Address {
 /// A random block over `accounts` accounts, with a mix of successes, failures and discards.
 func randomBlock(
     seed: UInt64, accounts: Int, size: Int, computeRounds: UInt32 = 0, badShare: Double = 0.1
-) -> (base: DictionaryState<StateValue>, txs: [BankTransaction]) {
+) -> (base: DictionaryState<StateValue>, txs: [RuntimeTransaction]) {
     var rng = SplitMix64(seed: seed)
     var base: [StateKey: StateValue] = [:]
     var sequences = [UInt64](repeating: 0, count: accounts)
@@ -18,7 +18,7 @@ func randomBlock(
         let balance: UInt64 = rng.next() % 4 == 0 ? UInt64.random(in: 0...40, using: &rng) : 1_000_000
         base[.account(testAddress(i))] = .account(AccountState(balance: Amount(UInt128(balance)), sequence: 0))
     }
-    var txs: [BankTransaction] = []
+    var txs: [RuntimeTransaction] = []
     for n in 0..<size {
         let s = Int.random(in: 0..<accounts, using: &rng)
         // A few recipients are fresh accounts, created by the block.
@@ -47,7 +47,7 @@ func randomBlock(
         let tx = Transaction(
             chainId: 1, sender: sender, sequence: sequence, gasLimit: gasLimit, gasPrice: 1 + rng.next() % 3,
             payload: payload)
-        txs.append(BankTransaction(tx, hash: Hash.sha256(Array("tx-\(seed)-\(n)".utf8))))
+        txs.append(RuntimeTransaction(tx, hash: Hash.sha256(Array("tx-\(seed)-\(n)".utf8))))
     }
     return (DictionaryState(base), txs)
 }
@@ -62,15 +62,15 @@ struct HintedBankVM: BlockVM {
     }
 
     let hints: Hints
-    let bank = BankVM()
+    let bank = RuntimeVM()
 
     func execute<View: StateView<StateValue>>(
-        _ tx: BankTransaction, index: Int, view: inout View
-    ) throws(ExecutionSuspended) -> BankReceipt {
+        _ tx: RuntimeTransaction, index: Int, view: inout View
+    ) throws(ExecutionSuspended) -> RuntimeReceipt {
         try bank.execute(tx, index: index, view: &view)
     }
 
-    func declaredWrites(of tx: BankTransaction, _ body: (StateKey) -> Void) -> Bool {
+    func declaredWrites(of tx: RuntimeTransaction, _ body: (StateKey) -> Void) -> Bool {
         switch hints {
         case .none:
             return false
@@ -81,29 +81,29 @@ struct HintedBankVM: BlockVM {
         }
     }
 
-    func estimatedCost(of tx: BankTransaction) -> Double { hints == .none ? bank.estimatedCost(of: tx) : 5000 }
+    func estimatedCost(of tx: RuntimeTransaction) -> Double { hints == .none ? bank.estimatedCost(of: tx) : 5000 }
 
     func finalize<Reader: StateReader<StateValue>>(
-        outputs: UnsafeBufferPointer<BankReceipt>, state: Reader, context: BlockContext
+        outputs: UnsafeBufferPointer<RuntimeReceipt>, state: Reader, context: BlockContext
     ) -> BlockEnd<StateValue, Event> { bank.finalize(outputs: outputs, state: state, context: context) }
 }
 
 /// Writes many undeclared keys per transaction, to overflow the executor's preallocated tables.
 struct WideWriterVM: BlockVM {
     func execute<View: StateView<StateValue>>(
-        _ tx: BankTransaction, index: Int, view: inout View
-    ) throws(ExecutionSuspended) -> BankReceipt {
+        _ tx: RuntimeTransaction, index: Int, view: inout View
+    ) throws(ExecutionSuspended) -> RuntimeReceipt {
         var sum: UInt128 = 0
         for k in 0..<40 {
             let key = StateKey(space: .init(rawValue: 9), id: Hash.sha256(Array("wide-\(index % 50)-\(k)".utf8)))
             if case .account(let a)? = try view.read(key) { sum &+= a.balance.value }
             view.write(key, .account(AccountState(balance: Amount(sum &+ UInt128(index)), sequence: UInt64(index))))
         }
-        return BankReceipt(status: .success, gasUsed: 1, fee: .zero, error: .none, output: nil)
+        return RuntimeReceipt(status: .success, gasUsed: 1, fee: .zero, error: .none, output: nil)
     }
-    func declaredWrites(of tx: BankTransaction, _ body: (StateKey) -> Void) -> Bool { false }
-    func estimatedCost(of tx: BankTransaction) -> Double { 50_000 }
+    func declaredWrites(of tx: RuntimeTransaction, _ body: (StateKey) -> Void) -> Bool { false }
+    func estimatedCost(of tx: RuntimeTransaction) -> Double { 50_000 }
     func finalize<Reader: StateReader<StateValue>>(
-        outputs: UnsafeBufferPointer<BankReceipt>, state: Reader, context: BlockContext
+        outputs: UnsafeBufferPointer<RuntimeReceipt>, state: Reader, context: BlockContext
     ) -> BlockEnd<StateValue, Event> { BlockEnd() }
 }

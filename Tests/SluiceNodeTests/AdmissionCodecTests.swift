@@ -120,7 +120,7 @@ struct AdmissionCodecTests {
         // And the producer commits them, every block readable again.
         let reports = Reports()
         let producer = BlockProducer(
-            mempool: mempool, pipeline: BlockPipeline(store: store, executor: ParallelExecutor(vm: BankVM(), threads: 2)),
+            mempool: mempool, pipeline: BlockPipeline(store: store, executor: ParallelExecutor(vm: RuntimeVM(), threads: 2)),
             maxBlockSize: 100, report: reports.sink)
         var committed = 0
         for t in 0..<20 where mempool.count > 0 {
@@ -148,7 +148,7 @@ struct AdmissionCodecTests {
         expectAccepted([good], by: mempool, state: accounts([(bob, 1 << 60, 0)]), now: 0)
         let reports = Reports()
         let producer = BlockProducer(
-            mempool: mempool, pipeline: BlockPipeline(store: store, executor: ParallelExecutor(vm: BankVM(), threads: 2)),
+            mempool: mempool, pipeline: BlockPipeline(store: store, executor: ParallelExecutor(vm: RuntimeVM(), threads: 2)),
             report: reports.sink)
 
         let produced = try producer.produce(timestamp: 1)
@@ -169,7 +169,7 @@ struct AdmissionCodecTests {
         let alice = TestSender()
         let (store, cleanup) = try store(funding: [alice])
         defer { cleanup() }
-        let applier = BlockPipeline(store: store, executor: ParallelExecutor(vm: BankVM(), threads: 2))
+        let applier = BlockPipeline(store: store, executor: ParallelExecutor(vm: RuntimeVM(), threads: 2))
         let head = try #require(store.head)
         let bad = signed(alice, 0, jobWithBundleURI(bytes: WireLimits.bundleURIBytes + 1))
         let error = #expect(throws: StorageError.self) { try applier.apply([bad], timestamp: 1, verify: true) }

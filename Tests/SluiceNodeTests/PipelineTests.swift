@@ -35,7 +35,7 @@ private struct TwoNodes {
         }
         self.dirs = dirs
         self.stores = stores
-        pipelines = stores.map { BlockPipeline(store: $0, executor: ParallelExecutor(vm: BankVM(), threads: 2)) }
+        pipelines = stores.map { BlockPipeline(store: $0, executor: ParallelExecutor(vm: RuntimeVM(), threads: 2)) }
     }
 
     func remove() {

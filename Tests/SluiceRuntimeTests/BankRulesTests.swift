@@ -17,20 +17,20 @@ private func account(_ balance: UInt128, _ sequence: UInt64 = 0) -> StateValue {
 private func transfer(
     from: Address = alice, to: Address = bob, amount: UInt128, sequence: UInt64 = 0, gasLimit: UInt64 = 20,
     gasPrice: UInt64 = 1
-) -> BankTransaction {
+) -> RuntimeTransaction {
     let tx = Transaction(
         chainId: 1, sender: from, sequence: sequence, gasLimit: gasLimit, gasPrice: gasPrice,
         payload: .transfer(to: to, amount: Amount(amount)))
-    return BankTransaction(tx, hash: tx.hash)
+    return RuntimeTransaction(tx, hash: tx.hash)
 }
 
 /// Runs a block sequentially and with Block-STM (forced, 2 threads); both must agree.
-private func run(_ pre: [StateKey: StateValue], _ txs: [BankTransaction]) -> (
-    post: [StateKey: StateValue], receipts: [BankReceipt]
+private func run(_ pre: [StateKey: StateValue], _ txs: [RuntimeTransaction]) -> (
+    post: [StateKey: StateValue], receipts: [RuntimeReceipt]
 ) {
     let base = DictionaryState(pre)
-    let s = SequentialExecutor(vm: BankVM()).execute(txs, base: base)
-    let p = ParallelExecutor(vm: BankVM(), threads: 2, policy: .forceParallel).execute(txs, base: base)
+    let s = SequentialExecutor(vm: RuntimeVM()).execute(txs, base: base)
+    let p = ParallelExecutor(vm: RuntimeVM(), threads: 2, policy: .forceParallel).execute(txs, base: base)
     #expect(s.outputs == p.outputs)
     #expect(s.sortedWrites == p.sortedWrites)
     var post = base
@@ -61,28 +61,28 @@ struct BankRulesTests {
 
     @Test func missingSenderIsDiscarded() {
         let (post, r) = run(pre, [transfer(from: carol, amount: 1)])
-        #expect(r == [.discarded(.senderMissing)])
+        #expect(r == [.discarded(.bank(.senderMissing))])
         #expect(post == pre)
     }
 
     @Test func wrongSequenceIsDiscarded() {
         let (post, r) = run(pre, [transfer(amount: 1, sequence: 1)])
-        #expect(r == [.discarded(.sequenceMismatch)])
+        #expect(r == [.discarded(.bank(.sequenceMismatch))])
         #expect(post == pre)
     }
 
     @Test func gasLimitBelowTransferGasIsDiscarded() {
-        let (post, r) = run(pre, [transfer(amount: 1, gasLimit: BankVM.transferGas - 1)])
-        #expect(r == [.discarded(.gasLimitTooLow)])
+        let (post, r) = run(pre, [transfer(amount: 1, gasLimit: Bank.transferGas - 1)])
+        #expect(r == [.discarded(.bank(.gasLimitTooLow))])
         #expect(post == pre)
         // Exactly the transfer gas is enough.
-        #expect(run(pre, [transfer(amount: 1, gasLimit: BankVM.transferGas)]).receipts[0].status == .success)
+        #expect(run(pre, [transfer(amount: 1, gasLimit: Bank.transferGas)]).receipts[0].status == .success)
     }
 
     @Test func unpayableMaxFeeIsDiscarded() {
         // gasLimit × gasPrice = 1001 > 1000.
         let (post, r) = run(pre, [transfer(amount: 0, gasLimit: 1001, gasPrice: 1)])
-        #expect(r == [.discarded(.cannotPayMaxFee)])
+        #expect(r == [.discarded(.bank(.cannotPayMaxFee))])
         #expect(post == pre)
         // Exactly payable is fine: the fee charged is the gas used, not the limit.
         let ok = run(pre, [transfer(amount: 0, gasLimit: 1000, gasPrice: 1)])
@@ -93,7 +93,7 @@ struct BankRulesTests {
     @Test func maxFeeIsComputedWithoutOverflow() {
         let rich: [StateKey: StateValue] = [.account(alice): account(UInt128(UInt64.max) * 2)]
         let (post, r) = run(rich, [transfer(amount: 0, gasLimit: .max, gasPrice: .max)])
-        #expect(r == [.discarded(.cannotPayMaxFee)])
+        #expect(r == [.discarded(.bank(.cannotPayMaxFee))])
         #expect(post == rich)
     }
 
@@ -101,17 +101,17 @@ struct BankRulesTests {
         // Wrong sequence and too little gas and unpayable: the sequence is checked first.
         #expect(
             run(pre, [transfer(amount: 1, sequence: 5, gasLimit: 1, gasPrice: 10_000)]).receipts == [
-                .discarded(.sequenceMismatch)
+                .discarded(.bank(.sequenceMismatch))
             ])
         // Too little gas and unpayable: gas first.
         #expect(
-            run(pre, [transfer(amount: 1, gasLimit: 1, gasPrice: 10_000)]).receipts == [.discarded(.gasLimitTooLow)])
+            run(pre, [transfer(amount: 1, gasLimit: 1, gasPrice: 10_000)]).receipts == [.discarded(.bank(.gasLimitTooLow))])
     }
 
     @Test func overdraftFailsButPaysTheFeeAndTakesTheSequence() {
         // Balance 1000, fee 10, amount 991 > 990 remaining.
         let (post, r) = run(pre, [transfer(amount: 991)])
-        #expect(r == [BankReceipt(status: .failed, gasUsed: 10, fee: 10, error: .insufficientBalance, output: nil)])
+        #expect(r == [RuntimeReceipt(status: .failed, gasUsed: 10, fee: 10, error: .bank(.insufficientBalance), output: nil)])
         #expect(post[.account(alice)] == account(990, 1))
         #expect(post[.account(bob)] == nil)
         #expect(balance(post, .treasury) == 10)
@@ -119,7 +119,7 @@ struct BankRulesTests {
 
     @Test func successMovesTheAmountAndCreatesTheRecipient() {
         let (post, r) = run(pre, [transfer(amount: 990)])
-        #expect(r == [BankReceipt(status: .success, gasUsed: 10, fee: 10, error: .none, output: nil)])
+        #expect(r == [RuntimeReceipt(status: .success, gasUsed: 10, fee: 10, error: .none, output: nil)])
         #expect(post[.account(alice)] == account(0, 1))
         #expect(post[.account(bob)] == account(990, 0))
     }
@@ -132,7 +132,7 @@ struct BankRulesTests {
 
     @Test func transferToSelfOnlyCostsTheFee() {
         let (post, r) = run(pre, [transfer(to: alice, amount: 500, gasPrice: 2)])
-        #expect(r == [BankReceipt(status: .success, gasUsed: 10, fee: 20, error: .none, output: nil)])
+        #expect(r == [RuntimeReceipt(status: .success, gasUsed: 10, fee: 20, error: .none, output: nil)])
         #expect(post[.account(alice)] == account(980, 1))
         // More than the balance after the fee fails, even to self.
         #expect(run(pre, [transfer(to: alice, amount: 991)]).receipts[0].status == .failed)
@@ -146,7 +146,7 @@ struct BankRulesTests {
         let (post, r) = run(
             start, [transfer(amount: 1, gasPrice: 3), fromTreasury, transfer(amount: 1, sequence: 1, gasPrice: 2)])
         #expect(r.map(\.status) == [.success, .discarded, .success])
-        #expect(r[1] == .discarded(.cannotPayMaxFee))
+        #expect(r[1] == .discarded(.bank(.cannotPayMaxFee)))
         #expect(balance(post, .treasury) == UInt128(5 + 30 + 20))
     }
 
@@ -159,7 +159,7 @@ struct BankRulesTests {
         let tx = Transaction(
             chainId: 1, sender: alice, sequence: 0, gasLimit: 50, gasPrice: 1,
             payload: .computeTransfer(to: bob, amount: 1, rounds: 3))
-        let (_, r) = run(pre, [BankTransaction(tx, hash: tx.hash)])
+        let (_, r) = run(pre, [RuntimeTransaction(tx, hash: tx.hash)])
         var digest = tx.hash.bytes
         for _ in 0..<3 { digest = Array(SHA256.hash(data: digest)) }
         #expect(r[0].status == .success)
@@ -196,12 +196,15 @@ struct PrecheckTests {
         let txs = [
             tx().signed(with: key), tx(2).signed(with: key), tx(expiry: 99).signed(with: key), tampered, wrongKey, tx(),
         ]
-        let prepared = BankTransaction.prepare(txs, chainId: 1, timestamp: 100, verify: true, threads: 2)
+        let prepared = RuntimeTransaction.prepare(txs, chainId: 1, timestamp: 100, verify: true, threads: 2)
         #expect(
-            prepared.map(\.rejection) == [.none, .wrongChain, .expired, .badSignature, .wrongKey, .missingSignature])
+            prepared.map(\.rejection) == [
+                .none, .bank(.wrongChain), .bank(.expired), .bank(.badSignature), .bank(.wrongKey),
+                .bank(.missingSignature),
+            ])
         #expect(prepared.map(\.hash) == txs.map(\.hash))
-        let unverified = BankTransaction.prepare(txs, chainId: 1, timestamp: 100, verify: false, threads: 1)
-        #expect(unverified.map(\.rejection) == [.none, .wrongChain, .expired, .none, .none, .none])
+        let unverified = RuntimeTransaction.prepare(txs, chainId: 1, timestamp: 100, verify: false, threads: 1)
+        #expect(unverified.map(\.rejection) == [.none, .bank(.wrongChain), .bank(.expired), .none, .none, .none])
 
         let pre: [StateKey: StateValue] = [.account(key.address): account(100)]
         let (post, receipts) = run(pre, prepared)

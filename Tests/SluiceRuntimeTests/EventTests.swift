@@ -16,11 +16,11 @@ struct EventTests {
         var chain = MarketChain(funded: [alice], balance: 1_000)
         chain.block([chain.tx(alice, .transfer(to: carol, amount: 7))])
         #expect(chain.receipts.map(\.events) == [[.transfer(from: alice, to: carol, amount: 7)]])
-        #expect(chain.blockEvents == [.feesCollected(amount: Amount(UInt128(BankVM.transferGas)))])
+        #expect(chain.blockEvents == [.feesCollected(amount: Amount(UInt128(Bank.transferGas)))])
         // A failed transfer pays its fee but did nothing: no event of its own.
         chain.block([chain.tx(alice, .transfer(to: carol, amount: 10_000))])
         #expect(chain.receipts[0].status == .failed && chain.receipts[0].events.isEmpty)
-        #expect(chain.blockEvents == [.feesCollected(amount: Amount(UInt128(BankVM.transferGas)))])
+        #expect(chain.blockEvents == [.feesCollected(amount: Amount(UInt128(Bank.transferGas)))])
     }
 
     /// A job's life as events: submitted, matched to its providers, committed, settled with each payout

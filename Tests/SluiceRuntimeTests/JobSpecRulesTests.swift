@@ -17,7 +17,7 @@ private func validSpec() -> JobSpec {
 /// as the mempool does: a job the mempool refuses fails the same way, on every node, if it reaches a block.
 @Suite("Job specs: the market's stateless rules, at execution")
 struct JobSpecRulesTests {
-    static let broken: [(String, BankError, @Sendable (inout JobSpec) -> Void)] = [
+    static let broken: [(String, MarketError, @Sendable (inout JobSpec) -> Void)] = [
         ("zero price", .zeroEscrow, { $0.maxPricePerGPUHour = .zero }),
         ("unknown verification 1", .unknownVerification, { $0.verification = 1 }),
         ("unknown verification 255", .unknownVerification, { $0.verification = 255 }),
@@ -40,7 +40,7 @@ struct JobSpecRulesTests {
         #expect(MarketRules.statelessFailure(of: .jobSubmit(spec)) == expected, "\(name)")
         var chain = MarketChain(funded: [submitter])
         let r = chain.block([chain.tx(submitter, .jobSubmit(spec))])
-        #expect(r[0].status == .failed && r[0].error == expected, "\(name): \(r[0])")
+        #expect(r[0].status == .failed && r[0].error == .market(expected), "\(name): \(r[0])")
         // Fee and sequence taken, no job, no escrow.
         #expect(chain.balance(submitter) == 1_000_000 - UInt128(MarketParameters.submitGas), "\(name)")
         #expect(chain.book?.openJobs ?? [] == [], "\(name)")
@@ -82,9 +82,11 @@ struct JobSpecRulesTests {
 
     /// Receipts carry the error's message, and a receipt must read back: every message fits its bound.
     @Test func everyErrorMessageFitsInAReceipt() throws {
-        for error in BankError.allCases {
+        let errors = MarketError.allCases.map(TransactionError.market) + BankError.allCases.map(TransactionError.bank)
+        for error in errors {
             let receipt = Receipt(transactionHash: .zero, status: .failed, gasUsed: 1, fee: 1, error: error.message)
             #expect(throws: Never.self, "\(error)") { try receipt.checkRoundTrip() }
+            #expect(error.module != nil)
         }
     }
 }

@@ -165,21 +165,21 @@ struct MarketAuditTests {
             chain.tx(p1, report(id, r1)), chain.tx(consumer, report(id, r1)), chain.tx(other, report(id, r1)),
             chain.tx(auditor, report(Hash.sha256([77]), r1)),
         ])
-        #expect(r.map(\.error) == [.notAuditor, .notAuditor, .notAuditor, .jobNotFound])
+        #expect(r.map(\.error) == [.market(.notAuditor), .market(.notAuditor), .market(.notAuditor), .market(.jobNotFound)])
         // Late: a report in a block past the deadline is refused, and the auditor is replaced at its end.
         r = chain.block([chain.tx(auditor, report(id, r1))], after: auditWindow + 1)
-        #expect(r[0].error == .auditClosed)
+        #expect(r[0].error == .market(.auditClosed))
         #expect(chain.job(id)?.audit?.auditor != auditor && chain.job(id)?.audit?.round == 2)
         r = chain.block([chain.tx(auditor, report(id, r1))])
-        #expect(r[0].error == .notAuditor)
+        #expect(r[0].error == .market(.notAuditor))
         // The new auditor reports once; a second report is refused.
         let next = try #require(chain.job(id)?.audit?.auditor)
         r = chain.block([chain.tx(next, report(id, r1)), chain.tx(next, report(id, r2))])
-        #expect(r[0].status == .success && r[1].error == .alreadyReported)
+        #expect(r[0].status == .success && r[1].error == .market(.alreadyReported))
         #expect(chain.job(id)?.status == .settled && chain.job(id)?.result == r1)
         // Once settled, nobody reports.
         r = chain.block([chain.tx(next, report(id, r1))])
-        #expect(r[0].error == .notAuditor)
+        #expect(r[0].error == .market(.notAuditor))
     }
 
     @Test func withNobodyToAuditTheRoundWaitsAndANewProviderIsDrawnLater() throws {
@@ -288,7 +288,7 @@ struct MarketRandomAuditTests {
         #expect(chain.supply == supply)
         // One audit per job.
         r = chain.block([chain.tx(consumer, .jobDispute(job: id))])
-        #expect(r[0].error == .notDisputable)
+        #expect(r[0].error == .market(.notDisputable))
     }
 
     @Test func aDisputeThatRefutesThePaidProvidersSlashesThemAndReturnsTheBond() throws {
@@ -315,21 +315,21 @@ struct MarketRandomAuditTests {
         var r = chain.block([
             chain.tx(outsider, .jobDispute(job: id)), chain.tx(consumer, .jobDispute(job: Hash.sha256([5]))),
         ])
-        #expect(r.map(\.error) == [.notJobOwner, .jobNotFound])
+        #expect(r.map(\.error) == [.market(.notJobOwner), .market(.jobNotFound)])
         // A job under way cannot be disputed; a settled one only within the window.
         let running = try #require(
             chain.block([chain.tx(consumer, job(maxPrice: 10 * million, k: 1, hours: 3))])[0].output)
         r = chain.block([chain.tx(consumer, .jobDispute(job: running))])
-        #expect(r[0].error == .notDisputable)
+        #expect(r[0].error == .market(.notDisputable))
         r = chain.block([chain.tx(consumer, .jobDispute(job: id))], after: 30)
-        #expect(r[0].error == .disputeWindowClosed)
+        #expect(r[0].error == .market(.disputeWindowClosed))
         // A bond the consumer cannot pay.
         var poor = market([p1, p2], params: Self.never)
         let cheap = try runJob(&poor, k: 1, reveals: [(p1, r1)])
         let balance = poor.balance(consumer)
         poor.block([poor.tx(consumer, .transfer(to: outsider, amount: Amount(balance - 1_000)))])
         r = poor.block([poor.tx(consumer, .jobDispute(job: cheap))])
-        #expect(r[0].error == .cannotPayBond)
+        #expect(r[0].error == .market(.cannotPayBond))
     }
 }
 
@@ -371,7 +371,7 @@ struct MarketParametersTests {
         var r = chain.block([
             chain.tx(p1, offer(price: 6_000, stake: 1_000)), chain.tx(p2, offer(price: 6_000, stake: 2_000)),
         ])
-        #expect(r[0].error == .stakeTooLow && r[1].status == .success)
+        #expect(r[0].error == .market(.stakeTooLow) && r[1].status == .success)
         let waiting = try #require(chain.block([chain.tx(consumer, job(vram: 99))])[0].output)
         chain.block([], at: chain.height + 4)
         #expect(chain.job(waiting)?.status == .open)

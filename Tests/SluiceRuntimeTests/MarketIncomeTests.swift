@@ -116,7 +116,7 @@ struct MarketIncomeTests {
         // Before the epoch ends: nothing to claim (fee taken, nothing else changes).
         let before = chain.balance(p1)
         var r = chain.block([chain.tx(p1, .rewardClaim)])
-        #expect(r[0].status == .failed && r[0].error == .nothingToClaim)
+        #expect(r[0].status == .failed && r[0].error == .market(.nothingToClaim))
         #expect(chain.balance(p1) == before - UInt128(MarketParameters.claimGas) && chain.reward(p1) == nil)
         advance(&chain, to: 10)
         let balance = chain.balance(p1)
@@ -126,12 +126,12 @@ struct MarketIncomeTests {
         #expect(chain.reward(p1) == RewardRecord(unclaimed: 0, earned: 166, claimed: 166))
         // The validator has no account: discarded, nothing changed. p3 has one but no rewards.
         #expect(r[1].status == .discarded && chain.reward(validator)?.unclaimed == 500)
-        #expect(r[2].status == .failed && r[2].error == .nothingToClaim)
+        #expect(r[2].status == .failed && r[2].error == .market(.nothingToClaim))
         // Claimed once: a second claim fails.
         r = chain.block([chain.tx(p1, .rewardClaim)])
-        #expect(r[0].error == .nothingToClaim && chain.reward(p1)?.claimed == 166)
+        #expect(r[0].error == .market(.nothingToClaim) && chain.reward(p1)?.claimed == 166)
         #expect(chain.supply == genesis)
-        #expect(BankVM.gas(of: .rewardClaim) == MarketParameters.claimGas)
+        #expect(RuntimeVM.intrinsicGas(of: .rewardClaim) == MarketParameters.claimGas)
     }
 
     @Test func aClaimAndTheEpochEndInTheSameBlockBothCount() throws {

@@ -32,20 +32,20 @@ struct MarketChain {
     }
 
     /// A transaction from `sender` with its next sequence (counted here, as a wallet would).
-    mutating func tx(_ sender: Address, _ payload: Payload, gasPrice: UInt64 = 1) -> BankTransaction {
+    mutating func tx(_ sender: Address, _ payload: Payload, gasPrice: UInt64 = 1) -> RuntimeTransaction {
         let seq = sequences[sender, default: 0]
         sequences[sender] = seq + 1
         let t = Transaction(
-            chainId: 1, sender: sender, sequence: seq, gasLimit: max(100, BankVM.gas(of: payload)), gasPrice: gasPrice,
+            chainId: 1, sender: sender, sequence: seq, gasLimit: max(100, RuntimeVM.intrinsicGas(of: payload)), gasPrice: gasPrice,
             payload: payload)
-        return BankTransaction(t, hash: t.hash)
+        return RuntimeTransaction(t, hash: t.hash)
     }
 
     /// Unix seconds of the next block (each block adds one second unless told otherwise).
     var clock: UInt64 = 1_000
 
     @discardableResult
-    mutating func block(_ txs: [BankTransaction], at height: UInt64? = nil, after seconds: UInt64 = 1) -> [BankReceipt]
+    mutating func block(_ txs: [RuntimeTransaction], at height: UInt64? = nil, after seconds: UInt64 = 1) -> [RuntimeReceipt]
     {
         self.height = height ?? self.height + 1
         clock += seconds
@@ -57,8 +57,8 @@ struct MarketChain {
             txs[i].timestamp = clock
         }
         let base = DictionaryState(state)
-        let s = SequentialExecutor(vm: BankVM()).execute(txs, base: base, context: context)
-        let p = ParallelExecutor(vm: BankVM(), threads: threads, policy: .forceParallel)
+        let s = SequentialExecutor(vm: RuntimeVM()).execute(txs, base: base, context: context)
+        let p = ParallelExecutor(vm: RuntimeVM(), threads: threads, policy: .forceParallel)
             .execute(txs, base: base, context: context)
         #expect(s.outputs == p.outputs, "block \(self.height): outputs differ")
         #expect(s.sortedWrites == p.sortedWrites, "block \(self.height): writes differ")
@@ -166,13 +166,13 @@ struct MarketTests {
     @Test func registrationFailures() {
         var chain = MarketChain(funded: [p1, p2], balance: 3_000)
         var r = chain.block([chain.tx(p1, offer(price: 6, stake: 999))])
-        #expect(r[0].status == .failed && r[0].error == .stakeTooLow)
+        #expect(r[0].status == .failed && r[0].error == .market(.stakeTooLow))
         r = chain.block([chain.tx(p1, offer(price: 6, stake: 5_000))])
-        #expect(r[0].error == .cannotPayStake)
+        #expect(r[0].error == .market(.cannotPayStake))
         r = chain.block([chain.tx(p1, offer(price: 0, stake: 1_000))])
-        #expect(r[0].error == .invalidOffer)
+        #expect(r[0].error == .market(.invalidOffer))
         r = chain.block([chain.tx(p1, offer(price: 5, stake: 1_000)), chain.tx(p1, offer(price: 5, stake: 1_000))])
-        #expect(r[0].status == .success && r[1].error == .alreadyRegistered)
+        #expect(r[0].status == .success && r[1].error == .market(.alreadyRegistered))
         // Failed ones took only their fee: the supply is intact.
         #expect(chain.supply == 6_000)
     }
@@ -259,9 +259,9 @@ struct MarketTests {
         let r = chain.block([chain.tx(consumer, job())])  // no provider at all: stays open
         let id = try #require(r[0].output)
         var c = chain.block([chain.tx(p1, .jobCancel(job: id))])
-        #expect(c[0].status == .failed && c[0].error == .notJobOwner)
+        #expect(c[0].status == .failed && c[0].error == .market(.notJobOwner))
         c = chain.block([chain.tx(p1, .jobCancel(job: Hash.sha256([9])))])
-        #expect(c[0].error == .jobNotFound)
+        #expect(c[0].error == .market(.jobNotFound))
         let before = chain.balance(consumer)
         c = chain.block([chain.tx(consumer, .jobCancel(job: id))])
         #expect(c[0].status == .success)
@@ -269,20 +269,20 @@ struct MarketTests {
         #expect(chain.job(id)?.status == .cancelled)
         #expect(chain.book?.openJobs == [])
         c = chain.block([chain.tx(consumer, .jobCancel(job: id))])
-        #expect(c[0].error == .jobNotOpen)
+        #expect(c[0].error == .market(.jobNotOpen))
     }
 
     @Test func aMatchedJobCannotBeCancelled() throws {
         var chain = MarketChain(funded: [consumer, p1])
         chain.block([chain.tx(p1, offer(price: 6))])
         let id = try #require(chain.block([chain.tx(consumer, job())])[0].output)
-        #expect(chain.block([chain.tx(consumer, .jobCancel(job: id))])[0].error == .jobNotOpen)
+        #expect(chain.block([chain.tx(consumer, .jobCancel(job: id))])[0].error == .market(.jobNotOpen))
     }
 
     @Test func anEscrowTheConsumerCannotPayIsRefused() {
         var chain = MarketChain(funded: [consumer], balance: 100)
         let r = chain.block([chain.tx(consumer, job(maxPrice: 10, k: 2, hours: 5))])  // escrow 100 > 100 - 30
-        #expect(r[0].status == .failed && r[0].error == .cannotPayEscrow)
+        #expect(r[0].status == .failed && r[0].error == .market(.cannotPayEscrow))
         #expect(chain.balance(consumer) == 100 - UInt128(MarketParameters.submitGas))
         #expect(chain.book?.openJobs ?? [] == [])
     }
@@ -292,7 +292,7 @@ struct MarketTests {
         let r = chain.block([
             chain.tx(consumer, job(k: 0)), chain.tx(consumer, job(gpus: 0)), chain.tx(consumer, job(hours: 24 * 8)),
         ])
-        #expect(r.allSatisfy { $0.error == .invalidJob })
+        #expect(r.allSatisfy { $0.error == .market(.invalidJob) })
     }
 
     @Test func theOrderOfTransactionsInABlockDoesNotChangeWhoGetsWhat() {
@@ -302,9 +302,9 @@ struct MarketTests {
         var rng = SplitMix64(seed: 42)
         for round in 0..<8 {
             var chain = MarketChain(funded: consumers + providers)
-            var regs: [BankTransaction] = []
+            var regs: [RuntimeTransaction] = []
             for (i, p) in providers.enumerated() { regs.append(chain.tx(p, offer(price: UInt128(5 + i % 2), gpus: 2))) }
-            var jobs: [BankTransaction] = []
+            var jobs: [RuntimeTransaction] = []
             for (i, c) in consumers.enumerated() {
                 jobs.append(chain.tx(c, job(maxPrice: UInt128(6 + i % 3), k: UInt8(1 + i % 2))))
             }
@@ -342,7 +342,7 @@ struct MarketTests {
         var reports = 0
         var disputes = 0
         for _ in 0..<60 {
-            var txs: [BankTransaction] = []
+            var txs: [RuntimeTransaction] = []
             // The jobs someone can act on: under way, or settled and still disputable.
             let underWay = submitted.filter { id in
                 guard let j = chain.job(id) else { return false }
@@ -454,9 +454,9 @@ struct MarketTests {
         var one = device
         one.count = 1
         r = chain.block([chain.tx(p1, .providerUpdate(ProviderUpdate(devices: [one], pricePerGPUHour: 5)))])
-        #expect(r[0].error == .capacityInUse)
+        #expect(r[0].error == .market(.capacityInUse))
         r = chain.block([chain.tx(consumer, .providerUpdate(ProviderUpdate(devices: [one], pricePerGPUHour: 5)))])
-        #expect(r[0].error == .notProvider)
+        #expect(r[0].error == .market(.notProvider))
     }
 
     @Test func heartbeatsAreRecorded() {
@@ -475,7 +475,7 @@ struct MarketTests {
         let supply = chain.supply
         // Withdraw before unbonding; unbond; withdraw too early; p2 unbonded takes no new job.
         var r = chain.block([chain.tx(p1, .providerWithdraw)])
-        #expect(r[0].error == .notUnbonding)
+        #expect(r[0].error == .market(.notUnbonding))
         r = chain.block([chain.tx(p1, .providerUnbond), chain.tx(p2, .providerUnbond)])
         #expect(r.allSatisfy { $0.status == .success })
         let unbondedAt = chain.height
@@ -483,13 +483,13 @@ struct MarketTests {
         let second = try #require(r[0].output)
         #expect(chain.job(second)?.status == .open)
         r = chain.block([chain.tx(p2, .providerWithdraw)])
-        #expect(r[0].error == .unbondingNotOver)
+        #expect(r[0].error == .market(.unbondingNotOver))
         // After the period: p2 (no jobs) gets its stake back and leaves the book; p1 still works on one.
         let p2Balance = chain.balance(p2)
         r = chain.block(
             [chain.tx(p1, .providerWithdraw), chain.tx(p2, .providerWithdraw)],
             at: unbondedAt + MarketParameters.default.unbondingBlocks)
-        #expect(r[0].error == .jobsInProgress)
+        #expect(r[0].error == .market(.jobsInProgress))
         #expect(r[1].status == .success)
         #expect(chain.balance(p2) == p2Balance + 5_000 - UInt128(MarketParameters.withdrawGas))
         #expect(chain.provider(p2)?.status == .withdrawn && chain.provider(p2)?.stake == .zero)
@@ -628,14 +628,14 @@ struct MarketSettlementTests {
         let result = Hash.sha256([3])
         // Not assigned; reveal before the commit phase ends; double commit; a reveal that does not match.
         var r = chain.block([chain.tx(consumer, commit(id, consumer, result: result))])
-        #expect(r[0].error == .notAssigned)
+        #expect(r[0].error == .market(.notAssigned))
         r = chain.block([chain.tx(p1, commit(id, p1, result: result)), chain.tx(p1, commit(id, p1, result: result))])
-        #expect(r[0].status == .success && r[1].error == .alreadyCommitted)
+        #expect(r[0].status == .success && r[1].error == .market(.alreadyCommitted))
         r = chain.block([chain.tx(p1, reveal(id, result: result, usage: 1))])
-        #expect(r[0].error == .notRevealPhase)
+        #expect(r[0].error == .market(.notRevealPhase))
         chain.block([chain.tx(p2, commit(id, p2, result: result))])
         r = chain.block([chain.tx(p2, reveal(id, result: Hash.sha256([4]), usage: 1))])
-        #expect(r[0].error == .revealMismatch)
+        #expect(r[0].error == .market(.revealMismatch))
         // p2 copies p1's commitment? It would not match p2's own reveal: the commitment binds the provider.
         #expect(
             JobCommitment.make(job: id, provider: p1, result: result, salt: .zero)
@@ -759,7 +759,7 @@ struct DeviceClassAskTests {
 
         // The busy H100 class cannot go or move; adding a class after it can.
         r = chain.block([chain.tx(p1, .providerUpdate(ProviderUpdate(devices: [rtx, h100], pricePerGPUHour: 9)))])
-        #expect(r[0].error == .capacityInUse)
+        #expect(r[0].error == .market(.capacityInUse))
         let more = GPUDevice(model: "L4", vramGB: 24, count: 4, score: 20)
         r = chain.block([chain.tx(p1, .providerUpdate(ProviderUpdate(devices: [h100, rtx, more], pricePerGPUHour: 9)))])
         #expect(r[0].status == .success)

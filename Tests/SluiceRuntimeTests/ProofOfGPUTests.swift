@@ -137,19 +137,19 @@ struct ProofOfGPUMarketTests {
         guard case .providerProve(var forged) = answer(chain) else { return }
         forged.openings[0].values[0] &+= 1
         var r = chain.block([chain.tx(provider, .providerProve(forged))])
-        #expect(r[0].status == .failed && r[0].error == .wrongProof)
+        #expect(r[0].status == .failed && r[0].error == .market(.wrongProof))
         guard case .providerProve(var otherDevice) = answer(chain) else { return }
         otherDevice.device = 1
         r = chain.block([chain.tx(provider, .providerProve(otherDevice))])
-        #expect(r[0].error == .noChallenge)
+        #expect(r[0].error == .market(.noChallenge))
         r = chain.block([chain.tx(buyer, answer(chain))])
-        #expect(r[0].error == .notProvider)
+        #expect(r[0].error == .market(.notProvider))
         #expect(chain.provider(provider) == before)
 
         // Past the deadline the answer is refused, and the block-end step fails the device.
         let late = answer(chain)
         r = chain.block([chain.tx(provider, late)], after: 30)
-        #expect(r[0].error == .challengeClosed)
+        #expect(r[0].error == .market(.challengeClosed))
         let p = try #require(chain.provider(provider))
         #expect(!p.proofs[0].pending && !p.proofs[0].eligible && p.proofs[0].failed == 1)
     }

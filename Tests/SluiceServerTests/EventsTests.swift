@@ -94,7 +94,7 @@ struct EventsTests {
                 let receipt = try #require(event.receipts.first { $0.transactionHash == tx.hash })
                 #expect(receipt.sender == alice.address && receipt.to == bob.address)
                 #expect(receipt.status == "success" && receipt.error == nil)
-                #expect(receipt.fee == Amount(UInt128(3 * BankVM.transferGas)))
+                #expect(receipt.fee == Amount(UInt128(3 * Bank.transferGas)))
                 #expect(event.type == "block")
                 #expect(event.transactionCount == event.receipts.count)
                 // The event agrees with the API's view of the same block and transaction.

@@ -73,7 +73,7 @@ func walkEveryRoute(_ chain: TestChain, _ api: APIClient, alice: TestSender, bob
         #expect(receipt.transactionHash == tx.hash)
         #expect(receipt.status == "success", "\(receipt)")
         #expect(receipt.index == Int(try #require(status.index)))
-        #expect(receipt.gasUsed == BankVM.transferGas)
+        #expect(receipt.gasUsed == Bank.transferGas)
         #expect(receipt.fee == Amount(UInt128(receipt.gasUsed) * UInt128(tx.gasPrice)))
     }
     func fees(_ txs: [Transaction]) -> UInt128 { txs.reduce(0) { $0 + committed[$1.hash]!.receipt!.fee.value } }

@@ -27,7 +27,7 @@ func buildChain(_ store: ChainStore, accounts: Int = 50, blocks: Int = 4, blockS
     for i in 0..<accounts { genesis[.account(account(i))] = .account(AccountState(balance: 10_000, sequence: 0)) }
     if store.head == nil { _ = try store.commitGenesis(state: genesis, timestamp: 0) }
     let applier = BlockPipeline(
-        store: store, executor: ParallelExecutor(vm: BankVM(), threads: 2, policy: .forceParallel))
+        store: store, executor: ParallelExecutor(vm: RuntimeVM(), threads: 2, policy: .forceParallel))
     var rng = SplitMix64(seed: seed)
     for _ in 0..<blocks {
         var next: [Int: UInt64] = [:]

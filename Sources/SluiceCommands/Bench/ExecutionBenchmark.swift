@@ -97,13 +97,13 @@ struct ExecutionBenchmark {
     }
 
     /// The blocks: consecutive sequences per sender, so every transaction succeeds.
-    func makeBlocks() -> [[BankTransaction]] {
+    func makeBlocks() -> [[RuntimeTransaction]] {
         var rng = SplitMix64(seed: seed)
         var sequences = [UInt64](repeating: 0, count: accounts)
         let addresses = (0..<accounts).map(Self.address)
-        var out: [[BankTransaction]] = []
+        var out: [[RuntimeTransaction]] = []
         for _ in 0..<blocks {
-            var block: [BankTransaction] = []
+            var block: [RuntimeTransaction] = []
             block.reserveCapacity(blockSize)
             for _ in 0..<blockSize {
                 let s = rng.below(accounts)
@@ -123,10 +123,10 @@ struct ExecutionBenchmark {
                 case .p2p, .hotspot: payload = .transfer(to: addresses[r], amount: 1)
                 }
                 let tx = Transaction(
-                    chainId: 1, sender: addresses[s], sequence: sequences[s], gasLimit: BankVM.gas(of: payload),
+                    chainId: 1, sender: addresses[s], sequence: sequences[s], gasLimit: RuntimeVM.intrinsicGas(of: payload),
                     gasPrice: 1, payload: payload)
                 sequences[s] += 1
-                block.append(BankTransaction(tx, hash: tx.hash))
+                block.append(RuntimeTransaction(tx, hash: tx.hash))
             }
             out.append(block)
         }
@@ -142,10 +142,10 @@ struct ExecutionBenchmark {
         var parallelState = DictionaryState(genesis)
         var overheadState = DictionaryState(genesis)
 
-        let sequential = SequentialExecutor(vm: BankVM())
+        let sequential = SequentialExecutor(vm: RuntimeVM())
         let parallel = ParallelExecutor(
-            vm: BankVM(), threads: threads, policy: forceParallel ? .forceParallel : .adaptive)
-        let oneThread = ParallelExecutor(vm: BankVM(), threads: 1, policy: .forceParallel)
+            vm: RuntimeVM(), threads: threads, policy: forceParallel ? .forceParallel : .adaptive)
+        let oneThread = ParallelExecutor(vm: RuntimeVM(), threads: 1, policy: .forceParallel)
         parallel.claimBatch = claimBatch
         oneThread.claimBatch = claimBatch
 
@@ -173,8 +173,8 @@ struct ExecutionBenchmark {
         }
         for (k, block) in blocks.enumerated() {
             // Alternate the order so that neither path always runs on caches the other warmed.
-            let s: BlockExecution<StateValue, BankReceipt, Event>
-            let p: BlockExecution<StateValue, BankReceipt, Event>
+            let s: BlockExecution<StateValue, RuntimeReceipt, Event>
+            let p: BlockExecution<StateValue, RuntimeReceipt, Event>
             if k % 2 == 0 {
                 s = timed(&sequentialNanos) { sequential.execute(block, base: sequentialState) }
                 p = timed(&parallelNanos) { parallel.execute(block, base: parallelState) }

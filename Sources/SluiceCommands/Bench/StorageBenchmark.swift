@@ -69,7 +69,7 @@ struct StorageBenchmark {
         let genesisSeconds = Double(DispatchTime.now().uptimeNanoseconds - genesisStart) / 1e9
         state = [:]
 
-        let applier = BlockPipeline(store: store, executor: ParallelExecutor(vm: BankVM(), threads: threads))
+        let applier = BlockPipeline(store: store, executor: ParallelExecutor(vm: RuntimeVM(), threads: threads))
         var rng = SplitMix64(seed: seed)
         var sequences = [UInt64](repeating: 0, count: accounts)
         var execution: [UInt64] = []

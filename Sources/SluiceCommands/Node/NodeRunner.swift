@@ -87,7 +87,7 @@ struct NodeRunner {
         let threads = ProcessInfo.processInfo.activeProcessorCount
         do {
             return try Node(
-                store: store, executor: ParallelExecutor(vm: BankVM(), threads: threads),
+                store: store, executor: ParallelExecutor(vm: RuntimeVM(), threads: threads),
                 configuration: Node.Configuration(
                     blockTime: settings.blockTime, maxBlockSize: settings.maxBlockSize,
                     mempool: Mempool.Configuration(chainId: settings.chainId, capacity: settings.mempoolCapacity)))

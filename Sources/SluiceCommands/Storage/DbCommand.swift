@@ -68,7 +68,7 @@ struct DbCommand: ParsableCommand {
                 for a in addresses { genesis[.account(a)] = .account(AccountState(balance: 1_000_000, sequence: 0)) }
                 _ = try store.commitGenesis(state: genesis, timestamp: 0)
             }
-            let applier = BlockPipeline(store: store, executor: ParallelExecutor(vm: BankVM(), threads: 2))
+            let applier = BlockPipeline(store: store, executor: ParallelExecutor(vm: RuntimeVM(), threads: 2))
             var rng = SplitMix64(seed: seed ^ (store.head!.height &* 0x9E37_79B9))
             var committed = 0
             while committed < blocks {

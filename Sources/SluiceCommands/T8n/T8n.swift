@@ -65,16 +65,16 @@ enum T8n {
     }
 
     static func run(pre: [StateKey: StateValue], txs: [Transaction], options: Options) -> Result {
-        let prepared = BankTransaction.prepare(
+        let prepared = RuntimeTransaction.prepare(
             txs, chainId: options.chainId, timestamp: options.timestamp, verify: options.verify,
             threads: options.threads)
         let base = DictionaryState(pre)
-        let execution: BlockExecution<StateValue, BankReceipt, Event>
+        let execution: BlockExecution<StateValue, RuntimeReceipt, Event>
         if options.sequential {
-            execution = SequentialExecutor(vm: BankVM()).execute(prepared, base: base)
+            execution = SequentialExecutor(vm: RuntimeVM()).execute(prepared, base: base)
         } else {
             let executor = ParallelExecutor(
-                vm: BankVM(), threads: options.threads, policy: options.forceParallel ? .forceParallel : .adaptive)
+                vm: RuntimeVM(), threads: options.threads, policy: options.forceParallel ? .forceParallel : .adaptive)
             execution = executor.execute(prepared, base: base)
         }
         var post = base

@@ -31,9 +31,6 @@ import Synchronization
 
 /// A thread-safe pool of pending transactions. Every method may be called from any thread.
 public final class Mempool: @unchecked Sendable {
-    /// The size limit of a `provider.prove` (its Merkle openings), whatever `maxTransactionBytes` is.
-    public static let maxProofTransactionBytes = 24 * 1024
-
     /// Limits and policy.
     public struct Configuration: Hashable, Sendable {
         /// The chain id every transaction must carry.

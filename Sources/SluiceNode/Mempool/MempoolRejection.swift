@@ -50,7 +50,7 @@ public enum MempoolRejection: Error, Hashable, Sendable, CustomStringConvertible
     case undecodable(reason: String)
     /// The payload breaks a rule of the market that needs no state (`MarketRules`): execution would only
     /// fail it, with this error.
-    case invalidPayload(BankError)
+    case invalidPayload(MarketError)
     case wrongChain(expected: UInt64, got: UInt64)
     /// `expiry` is before `now`.
     case expired(expiry: UInt64, now: UInt64)
@@ -107,7 +107,7 @@ public enum MempoolRejection: Error, Hashable, Sendable, CustomStringConvertible
             "the transaction cannot be read back from its canonical encoding (\(reason)): "
                 + "fix that field and sign it again"
         case .invalidPayload(let error):
-            "the \(error.message ?? "payload is invalid"): fix the payload and sign it again"
+            "the \(error.message): fix the payload and sign it again"
         case .badSignature(let failure):
             "\(failure.rawValue): sign the transaction with the sender's key"
         case let .gasLimitTooLow(limit, required):

@@ -53,10 +53,9 @@ private func checkOne<State: StateReader<StateValue>>(
 ) -> CheckedTransaction {
     let bytes = tx.canonicalBytes
     var checked = CheckedTransaction(transaction: tx, hash: Hash.sha256(bytes), rejection: nil, account: nil)
-    let required = BankVM.gas(of: tx.payload)
-    // A proof-of-GPU answer carries 8 Merkle openings (up to ~7 KB), and a post-quantum signature adds 5 KB.
-    var limit = c.maxTransactionBytes
-    if case .providerProve = tx.payload { limit = max(limit, Mempool.maxProofTransactionBytes) }
+    let required = RuntimeVM.intrinsicGas(of: tx.payload)
+    // A module may need more than the default (a proof-of-GPU answer: `Market.proofTransactionBytes`).
+    let limit = RuntimeVM.admissionBytes(of: tx.payload, default: c.maxTransactionBytes)
     if bytes.count > limit {
         checked.rejection = .oversized(size: bytes.count, limit: limit)
     } else if let failure = roundTripFailure(tx, bytes) {

@@ -75,7 +75,7 @@ public final class Node: @unchecked Sendable {
     private let lastTimestamp: Mutex<UInt64>
 
     /// Opens a node on a store that already holds a genesis block.
-    public init(store: ChainStore, executor: ParallelExecutor<BankVM>, configuration: Configuration)
+    public init(store: ChainStore, executor: ParallelExecutor<RuntimeVM>, configuration: Configuration)
         throws(StorageError)
     {
         guard let head = store.head else { throw StorageError(.invalid, "the data dir has no genesis block") }

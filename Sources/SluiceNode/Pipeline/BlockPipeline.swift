@@ -20,9 +20,9 @@ public import SluiceStorage
 /// Proposes blocks and executes, validates and commits them on a chain store.
 public struct BlockPipeline: Sendable {
     public let store: ChainStore
-    public let executor: ParallelExecutor<BankVM>
+    public let executor: ParallelExecutor<RuntimeVM>
 
-    public init(store: ChainStore, executor: ParallelExecutor<BankVM>) {
+    public init(store: ChainStore, executor: ParallelExecutor<RuntimeVM>) {
         self.store = store
         self.executor = executor
     }
@@ -97,7 +97,7 @@ public struct BlockPipeline: Sendable {
         guard let parent = store.head else { throw StorageError(.invalid, "commit a genesis block first") }
         let started = DispatchTime.now().uptimeNanoseconds
         let header = block.header
-        let prepared = BankTransaction.prepare(
+        let prepared = RuntimeTransaction.prepare(
             block.transactions, chainId: store.chainId, timestamp: header.timestamp, verify: verify,
             threads: executor.threads, height: header.height)
         if let why = invalidity(of: block, hashes: prepared.map(\.hash)) {
@@ -134,7 +134,7 @@ public struct BlockPipeline: Sendable {
     /// Reads every key the block declares into the state cache, on all cores, so that execution (which
     /// may well run sequentially: transfers are cheap) finds them in memory instead of paying a RocksDB
     /// read each.
-    func prefetch(_ prepared: [BankTransaction]) {
+    func prefetch(_ prepared: [RuntimeTransaction]) {
         var keys: [StateKey] = []
         keys.reserveCapacity(prepared.count * 2)
         for tx in prepared { _ = executor.vm.declaredWrites(of: tx) { keys.append($0) } }

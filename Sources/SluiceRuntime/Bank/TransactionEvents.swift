@@ -7,7 +7,7 @@ public import SluiceCore
 
 public enum TransactionEvents {
     /// What `tx` did, given its successful receipt.
-    public static func events(of tx: BankTransaction, receipt: BankReceipt) -> [Event] {
+    public static func events(of tx: RuntimeTransaction, receipt: RuntimeReceipt) -> [Event] {
         let sender = tx.sender
         switch tx.payload {
         case .transfer(let to, let amount), .computeTransfer(let to, let amount, _):

@@ -26,18 +26,51 @@ public enum MarketEffect: UInt8, Sendable, Hashable {
     case reoffered
 }
 
-extension BankVM {
-    func executeMarket<View: StateView<StateValue>>(
-        _ tx: BankTransaction, sender account: AccountState, gas: UInt64, view: inout View
-    ) throws(ExecutionSuspended) -> BankReceipt {
+/// The market module: providers, jobs, escrow, audits, proofs of GPU, rewards (docs/MARKET.md).
+public enum Market: RuntimeModule {
+    public static let id = RuntimeModuleID.market
+    /// The size limit of a `provider.prove` (its Merkle openings: 8 of them, up to ~7 KB, and a post-quantum
+    /// signature adds 5 KB), whatever the node's default transaction size is.
+    public static let proofTransactionBytes = 24 * 1024
+
+    @inlinable
+    public static func intrinsicGas(of payload: Payload) -> UInt64? {
+        switch payload {
+        case .providerRegister: MarketParameters.registerGas
+        case .jobSubmit: MarketParameters.submitGas
+        case .jobCancel: MarketParameters.cancelGas
+        case .jobCommit: MarketParameters.commitGas
+        case .jobReveal: MarketParameters.revealGas
+        case .providerUpdate: MarketParameters.updateGas
+        case .providerHeartbeat: MarketParameters.heartbeatGas
+        case .providerUnbond: MarketParameters.unbondGas
+        case .providerWithdraw: MarketParameters.withdrawGas
+        case .auditReport: MarketParameters.reportGas
+        case .jobDispute: MarketParameters.disputeGas
+        case .providerProve: MarketParameters.proveGas
+        case .rewardClaim: MarketParameters.claimGas
+        case .transfer, .computeTransfer: nil
+        }
+    }
+
+    public static func admissionBytes(of payload: Payload) -> Int? {
+        if case .providerProve = payload { return proofTransactionBytes }
+        return nil
+    }
+
+    /// A market transaction whose sender passed the shared checks.
+    static func execute<View: StateView<StateValue>>(
+        _ tx: RuntimeTransaction, sender account: AccountState, gas: UInt64, view: inout View
+    ) throws(ExecutionSuspended) -> RuntimeReceipt {
         let senderKey = StateKey.account(tx.sender)
         var sender = account
         let fee = Amount.product(gas, tx.gasPrice)
         sender.balance = Amount(sender.balance.value - fee.value)  // cannot underflow: checked against the max fee
         sender.sequence += 1
-        func failed(_ error: BankError) -> BankReceipt {
+        func failed(_ error: MarketError) -> RuntimeReceipt { failedWith(.market(error)) }
+        func failedWith(_ error: TransactionError) -> RuntimeReceipt {
             view.write(senderKey, .account(sender))
-            return BankReceipt(status: .failed, gasUsed: gas, fee: fee, error: error, output: nil)
+            return RuntimeReceipt(status: .failed, gasUsed: gas, fee: fee, error: error, output: nil)
         }
 
         switch tx.payload {
@@ -55,7 +88,7 @@ extension BankVM {
             sender.balance = left
             view.write(senderKey, .account(sender))
             view.write(key, .provider(ProviderRecord(owner: tx.sender, offer: offer)))
-            return BankReceipt(
+            return RuntimeReceipt(
                 status: .success, gasUsed: gas, fee: fee, error: .none, output: tx.sender.hash, market: .registered)
 
         case .jobSubmit(let spec):
@@ -66,7 +99,7 @@ extension BankVM {
             sender.balance = left
             view.write(senderKey, .account(sender))
             view.write(.job(id), .job(JobRecord(id: id, consumer: tx.sender, spec: spec, escrow: escrow)))
-            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .submitted)
+            return RuntimeReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .submitted)
 
         case .jobCancel(let id):
             guard case .job(var job)? = try view.read(.job(id)) else { return failed(.jobNotFound) }
@@ -79,7 +112,7 @@ extension BankVM {
             job.status = .cancelled
             view.write(senderKey, .account(sender))
             view.write(.job(id), .job(job))
-            return BankReceipt(
+            return RuntimeReceipt(
                 status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .cancelled, amount: refund)
 
         case let .jobCommit(id, commitment):
@@ -92,7 +125,7 @@ extension BankVM {
             job.assigned[slot].commitment = commitment
             view.write(senderKey, .account(sender))
             view.write(.job(id), .job(job))
-            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
+            return RuntimeReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
 
         case let .jobReveal(id, result, salt, usage, logs):
             guard case .job(var job)? = try view.read(.job(id)) else { return failed(.jobNotFound) }
@@ -110,7 +143,7 @@ extension BankVM {
             job.assigned[slot].logs = logs == .zero ? nil : logs
             view.write(senderKey, .account(sender))
             view.write(.job(id), .job(job))
-            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
+            return RuntimeReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
 
         case let .auditReport(id, result, usage, logs):
             guard case .job(var job)? = try view.read(.job(id)) else { return failed(.jobNotFound) }
@@ -124,7 +157,7 @@ extension BankVM {
             job.audit = audit
             view.write(senderKey, .account(sender))
             view.write(.job(id), .job(job))
-            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
+            return RuntimeReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
 
         case .jobDispute(let id):
             guard case .job(var job)? = try view.read(.job(id)) else { return failed(.jobNotFound) }
@@ -134,7 +167,7 @@ extension BankVM {
             guard tx.timestamp <= job.settledTimestamp &+ params.disputeWindowSeconds else {
                 return failed(.disputeWindowClosed)
             }
-            let bond = Self.disputeBond(job.spec, params: params)
+            let bond = disputeBond(job.spec, params: params)
             guard let left = sender.balance.subtracting(bond) else { return failed(.cannotPayBond) }
             sender.balance = left
             // The bond is held in the job's escrow (empty since settlement) until the audit ends.
@@ -143,7 +176,7 @@ extension BankVM {
             job.audit = JobRecord.Audit(kind: .dispute)
             view.write(senderKey, .account(sender))
             view.write(.job(id), .job(job))
-            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
+            return RuntimeReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
 
         case .providerUpdate, .providerHeartbeat, .providerUnbond, .providerWithdraw:
             let key = StateKey.provider(tx.sender)
@@ -197,7 +230,7 @@ extension BankVM {
             view.write(senderKey, .account(sender))
             view.write(key, .provider(p))
             let effect: MarketEffect = tx.payload == .providerWithdraw ? .withdrawn : reoffered ? .reoffered : .none
-            return BankReceipt(
+            return RuntimeReceipt(
                 status: .success, gasUsed: gas, fee: fee, error: .none,
                 output: effect == .reoffered ? tx.sender.hash : nil, market: effect, amount: returned)
 
@@ -214,14 +247,14 @@ extension BankVM {
             p.proofs[d].verifiedHeight = tx.height
             view.write(senderKey, .account(sender))
             view.write(key, .provider(p))
-            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: nil)
+            return RuntimeReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: nil)
 
         case .rewardClaim:
             var claimed = Amount.zero
             let error = try executeClaim(sender: &sender, address: tx.sender, claimed: &claimed, view: &view)
-            guard error == .none else { return failed(error) }
+            guard error == .none else { return failedWith(error) }
             view.write(senderKey, .account(sender))
-            return BankReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: nil, amount: claimed)
+            return RuntimeReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: nil, amount: claimed)
 
         case .transfer, .computeTransfer:
             preconditionFailure("not a market transaction")
@@ -235,5 +268,19 @@ extension BankVM {
         one.redundancy = 1
         // It fits: the job's escrow, k times as much, did.
         return max(one.escrow ?? .zero, params.disputeBond)
+    }
+
+    /// Block end: the batch auction (new providers and jobs join the book, deliveries and deadlines move
+    /// jobs on, open jobs are matched or expire, proof rounds), then, at an epoch's last block, emissions.
+    static func endOfBlock<Reader: StateReader<StateValue>>(
+        outputs: UnsafeBufferPointer<RuntimeReceipt>, context: BlockContext, writes pending: inout PendingWrites<Reader>
+    ) {
+        var market = false
+        for o in outputs where o.market != .none {
+            market = true
+            break
+        }
+        MarketAuction.run(outputs: outputs, context: context, anyMarketTransaction: market, writes: &pending)
+        MarketIncome.endOfBlock(context: context, writes: &pending)
     }
 }

@@ -55,7 +55,7 @@ enum MarketAuction {
     }
 
     static func run<Reader: StateReader<StateValue>>(
-        outputs: UnsafeBufferPointer<BankReceipt>, context: BlockContext, anyMarketTransaction: Bool,
+        outputs: UnsafeBufferPointer<RuntimeReceipt>, context: BlockContext, anyMarketTransaction: Bool,
         writes: inout PendingWrites<Reader>
     ) {
         let stored = writes.read(.marketBook)
@@ -74,7 +74,7 @@ enum MarketAuction {
     }
 
     private static func run<Reader: StateReader<StateValue>>(
-        book start: MarketBook, outputs: UnsafeBufferPointer<BankReceipt>, context: BlockContext,
+        book start: MarketBook, outputs: UnsafeBufferPointer<RuntimeReceipt>, context: BlockContext,
         params: MarketParameters, writes: inout PendingWrites<Reader>, stored: MarketBook?
     ) {
         var book = start

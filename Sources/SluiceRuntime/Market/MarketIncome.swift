@@ -238,14 +238,14 @@ enum MarketIncome {
     }
 }
 
-extension BankVM {
+extension Market {
     /// `reward.claim`: the sender's unclaimed emissions move to its balance.
-    func executeClaim<View: StateView<StateValue>>(
+    static func executeClaim<View: StateView<StateValue>>(
         sender: inout AccountState, address: Address, claimed: inout Amount, view: inout View
-    ) throws(ExecutionSuspended) -> BankError {
+    ) throws(ExecutionSuspended) -> TransactionError {
         let key = StateKey.reward(address)
-        guard case .reward(var record)? = try view.read(key), record.unclaimed > .zero else { return .nothingToClaim }
-        guard let balance = sender.balance.adding(record.unclaimed) else { return .balanceOverflow }
+        guard case .reward(var record)? = try view.read(key), record.unclaimed > .zero else { return .market(.nothingToClaim) }
+        guard let balance = sender.balance.adding(record.unclaimed) else { return .bank(.balanceOverflow) }
         sender.balance = balance
         record.claimed = Amount(record.claimed.value &+ record.unclaimed.value)
         claimed = record.unclaimed

@@ -12,7 +12,7 @@ public enum MarketRules {
 
     /// The failure execution gives `payload` whatever the state, if it breaks a stateless rule.
     /// - Complexity: O(n) in the payload's size.
-    public static func statelessFailure(of payload: Payload) -> BankError? {
+    public static func statelessFailure(of payload: Payload) -> MarketError? {
         switch payload {
         case .jobSubmit(let spec): jobFailure(spec)
         case .providerRegister(let offer):
@@ -27,7 +27,7 @@ public enum MarketRules {
     /// Why a job cannot be submitted, whatever the state: a field over its wire limit, redundancy, GPUs,
     /// duration or runner out of range, a verification mode that does not exist, an escrow that overflows or
     /// is zero. Checked in that order.
-    public static func jobFailure(_ spec: JobSpec) -> BankError? {
+    public static func jobFailure(_ spec: JobSpec) -> MarketError? {
         // The job is stored in the state as it came: it must read back, or the state could not be.
         do throws(CoreError) { try spec.checkRoundTrip() } catch { return .jobNotEncodable }
         guard spec.redundancy >= 1, spec.redundancy <= MarketParameters.maxRedundancy, spec.gpuCount >= 1,
@@ -46,7 +46,7 @@ public enum MarketRules {
     /// class with no GPU, a zero price, more GPUs than a count holds, or (registering) no runner or an
     /// unknown one.
     public static func offerFailure(devices: [GPUDevice], price: Amount, runners offered: [String]? = nil)
-        -> BankError?
+        -> MarketError?
     {
         guard !devices.isEmpty, devices.allSatisfy({ $0.count > 0 }), price > .zero,
             devices.reduce(UInt64(0), { $0 + UInt64($1.count) }) <= UInt64(UInt32.max)

@@ -104,7 +104,7 @@ struct TestChain: Sendable {
 
     private static func open(_ store: ChainStore, _ options: ChainOptions, _ dir: TempDir) throws -> (Node, APIServer) {
         let node = try Node(
-            store: store, executor: ParallelExecutor(vm: BankVM(), threads: 2),
+            store: store, executor: ParallelExecutor(vm: RuntimeVM(), threads: 2),
             configuration: .init(
                 blockTime: options.blockTime, maxBlockSize: options.maxBlockSize, mempool: options.mempool))
         let blobs = try options.blobLimits.map { try BlobStore(root: dir.blobs, limits: $0) }

@@ -1,28 +1,20 @@
 public import SluiceCore
 
-/// Why a transaction was discarded or failed. Stored as a byte in receipts on the hot path.
+// Why a transaction was discarded or failed, per module: the runtime's own rules and the Bank's
+// (`BankError`), the market's (`MarketError`); staking and contracts will add theirs. A receipt carries one
+// `TransactionError` (two bytes, on the hot path: no allocation); its message is what receipts show.
+
+/// The runtime's checks before execution and the Bank's rules: discarded, or a transfer that failed.
 public enum BankError: UInt8, Sendable, CaseIterable {
-    case none = 0
     // Checked before execution.
-    case wrongChain, expired, missingSignature, wrongKey, badSignature
-    // The Bank's discard rules, in the order they are checked.
+    case wrongChain = 1, expired, missingSignature, wrongKey, badSignature
+    // The discard rules, in the order they are checked (every module's transactions).
     case senderMissing, sequenceMismatch, gasLimitTooLow, cannotPayMaxFee
     // Failed: fee and sequence taken, transfer not applied.
     case insufficientBalance, balanceOverflow
-    // Failed market transactions (fee and sequence taken, nothing else changed).
-    case alreadyRegistered, stakeTooLow, invalidOffer, invalidJob, escrowOverflow, cannotPayEscrow, jobNotFound,
-        notJobOwner, jobNotOpen, cannotPayStake, notAssigned, alreadyCommitted, notCommitPhase, notRevealPhase,
-        revealMismatch, alreadyRevealed, notProvider, providerNotActive, capacityInUse, notUnbonding,
-        unbondingNotOver, jobsInProgress, notAuditor, alreadyReported, auditClosed, notDisputable,
-        disputeWindowClosed, cannotPayBond, nothingToClaim
-    // Proof of GPU.
-    case noChallenge, challengeClosed, wrongProof
-    // Job specs the market cannot run (issue 13): appended, so that earlier raw values keep their meaning.
-    case unknownVerification, zeroEscrow, jobNotEncodable
 
-    public var message: String? {
+    public var message: String {
         switch self {
-        case .none: nil
         case .wrongChain: "the transaction is for another chain id"
         case .expired: "the transaction expired before this block"
         case .missingSignature: "the transaction has no authenticator"
@@ -34,6 +26,24 @@ public enum BankError: UInt8, Sendable, CaseIterable {
         case .cannotPayMaxFee: "the sender's balance cannot pay gasLimit × gasPrice"
         case .insufficientBalance: "the amount is more than the sender's balance after the fee"
         case .balanceOverflow: "the recipient's balance would overflow"
+        }
+    }
+}
+
+/// The market's failures: the fee and sequence were taken, nothing else changed.
+public enum MarketError: UInt8, Sendable, CaseIterable {
+    case alreadyRegistered = 1, stakeTooLow, invalidOffer, invalidJob, escrowOverflow, cannotPayEscrow, jobNotFound,
+        notJobOwner, jobNotOpen, cannotPayStake, notAssigned, alreadyCommitted, notCommitPhase, notRevealPhase,
+        revealMismatch, alreadyRevealed, notProvider, providerNotActive, capacityInUse, notUnbonding,
+        unbondingNotOver, jobsInProgress, notAuditor, alreadyReported, auditClosed, notDisputable,
+        disputeWindowClosed, cannotPayBond, nothingToClaim
+    // Proof of GPU.
+    case noChallenge, challengeClosed, wrongProof
+    // Job specs the market cannot run (issue 13).
+    case unknownVerification, zeroEscrow, jobNotEncodable
+
+    public var message: String {
+        switch self {
         case .alreadyRegistered: "the sender is already a registered provider"
         case .stakeTooLow: "the stake is below the market's minimum stake"
         case .invalidOffer: "the offer needs at least one device with a count above 0 and a price above 0"
@@ -82,86 +92,26 @@ public enum BankError: UInt8, Sendable, CaseIterable {
     }
 }
 
-/// A transaction ready for execution: decoded, hashed, and checked for what does not depend on state
-/// (chain id, expiry, signature). Signature checks run before execution, in parallel across cores.
-public struct BankTransaction: Sendable {
-    public var sender: Address
-    public var sequence: UInt64
-    public var gasLimit: UInt64
-    public var gasPrice: UInt64
-    /// Read-only: `kind`, `to`, `amount`, `rounds` and `gas` are derived from it.
-    public private(set) var payload: Payload
-    public var hash: Hash
-    /// Set when the transaction is discarded before execution.
-    public var rejection: BankError
-    /// The height of the block it executes in (the market's unbonding period counts blocks).
-    public var height: UInt64 = 0
-    /// The Unix seconds of the block it executes in (the market's dispute and audit windows count seconds).
-    public var timestamp: UInt64 = 0
-    /// The transfer's fields, copied out of the payload so that the hot path (execution, footprints,
-    /// costs) never touches the payload enum, whose market cases are boxed (copying it costs a call).
-    public var kind: Kind
-    public var to: Address
-    public var amount: Amount
-    public var rounds: UInt32
-    /// The gas the payload needs.
-    public var gas: UInt64
+/// The error of one transaction: none, or its module's.
+public enum TransactionError: Hashable, Sendable {
+    case none
+    case bank(BankError)
+    case market(MarketError)
 
-    public enum Kind: UInt8, Sendable {
-        case transfer, computeTransfer, market
-    }
-
-    public init(_ tx: Transaction, hash: Hash, rejection: BankError = .none) {
-        sender = tx.sender
-        sequence = tx.sequence
-        gasLimit = tx.gasLimit
-        gasPrice = tx.gasPrice
-        payload = tx.payload
-        self.hash = hash
-        self.rejection = rejection
-        switch tx.payload {
-        case let .transfer(to, amount):
-            kind = .transfer
-            self.to = to
-            self.amount = amount
-            rounds = 0
-        case let .computeTransfer(to, amount, rounds):
-            kind = .computeTransfer
-            self.to = to
-            self.amount = amount
-            self.rounds = rounds
-        default:
-            kind = .market
-            to = .treasury
-            amount = .zero
-            rounds = 0
+    /// The module whose rule it is (nil for none).
+    public var module: RuntimeModuleID? {
+        switch self {
+        case .none: nil
+        case .bank: .bank
+        case .market: .market
         }
-        gas = BankVM.gas(of: tx.payload)
     }
 
-    /// Prepares a block's transactions: hashes, chain id, expiry and (unless `verify` is false)
-    /// signatures, spread over `threads` threads.
-    public static func prepare(
-        _ txs: [Transaction], chainId: UInt64, timestamp: UInt64, verify: Bool, threads: Int, height: UInt64 = 1
-    ) -> [BankTransaction] {
-        txs.concurrentMap(threads: threads) { tx in
-            var rejection = BankError.none
-            if tx.chainId != chainId {
-                rejection = .wrongChain
-            } else if tx.expiry < timestamp {
-                rejection = .expired
-            } else if verify {
-                switch tx.verifySignature() {
-                case .none: break
-                case .missing: rejection = .missingSignature
-                case .wrongKey: rejection = .wrongKey
-                case .invalid: rejection = .badSignature
-                }
-            }
-            var prepared = BankTransaction(tx, hash: tx.hash, rejection: rejection)
-            prepared.height = height
-            prepared.timestamp = timestamp
-            return prepared
+    public var message: String? {
+        switch self {
+        case .none: nil
+        case .bank(let e): e.message
+        case .market(let e): e.message
         }
     }
 }
