@@ -66,7 +66,7 @@ public struct EventJSON: Codable, Sendable, Equatable {
             self.job = job
             provider = p
             self.result = result
-        case .auditReported(let job, let auditor):
+        case .auditReported(let job, let auditor), .auditAssigned(let job, let auditor):
             self.job = job
             self.auditor = auditor
         case .jobDisputed(let job, let consumer):

@@ -73,6 +73,17 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
+/// Counts each request under its route template (after routing: unknown paths are not counted).
+struct RequestCountMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: NodeMetrics
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        metrics.countRequest(route: "\(request.method) \(context.endpointPath ?? "unknown")")
+        return try await next(request, context)
+    }
+}
+
 /// A JSON response with the API's encoder.
 func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
     let data = (try? APIJSON.encoder().encode(value)) ?? Data("{}".utf8)

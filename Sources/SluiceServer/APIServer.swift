@@ -107,6 +107,7 @@ public struct APIServer: Sendable {
     public func router() -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: RequestCountMiddleware(metrics: metrics))
         let api = self
         router.post("/v1/transactions") { request, context in try await api.submitOne(request, context) }
         router.post("/v1/transactions/batch") { request, context in try await api.submitBatch(request, context) }

@@ -9,6 +9,12 @@ import SluiceStorage
 /// commit (cheap: a few atomic stores), gauges of the mempool read when scraped.
 final class NodeMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
+
+    /// `sluice_http_requests_total{route}`: requests per route template (`/v1/market/jobs/{id}`), so an
+    /// operator sees who polls what (and a test that agents do not poll per block).
+    func countRequest(route: String) {
+        registry.makeCounter(name: "sluice_http_requests_total", labels: [("route", route)]).increment()
+    }
     let height: Gauge
     let transactions: Counter
     let blocks: Counter

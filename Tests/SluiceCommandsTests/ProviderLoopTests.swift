@@ -105,6 +105,36 @@ struct ProviderLoopTests {
         let timedOut = try String(contentsOfFile: dir + "/slept/sluice-result.json", encoding: .utf8)
         #expect(timedOut.contains("\"status\" : \"timeout\""), "\(timedOut)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/slept/never.txt"))
+        // The agents followed the jobs through the event stream: the routes that tell a provider its jobs and
+        // its record were read when a block's events named it, not once per block (issue 14).
+        let metrics = try Self.metrics(devnet.base)
+        let blocks = metrics["sluice_blocks_committed_total"] ?? 0
+        let jobReads = metrics["sluice_http_requests_total{route=\"GET /v1/market/providers/{address}/jobs\"}"] ?? 0
+        let recordReads = metrics["sluice_http_requests_total{route=\"GET /v1/market/providers/{address}\"}"] ?? 0
+        #expect(blocks > 40, "\(metrics)")
+        // Read at all (on connecting, when matched): the counters are there and count.
+        #expect(jobReads > 0 && recordReads > 0, "\(metrics.filter { $0.key.contains("requests") })")
+        // Two agents: per-block polling would read about 2 × blocks.
+        #expect(jobReads * 4 < blocks, "\(jobReads) job-list reads over \(blocks) blocks")
+        #expect(recordReads * 4 < blocks, "\(recordReads) record reads over \(blocks) blocks")
+    }
+
+    /// The node's Prometheus text as name{labels} → value.
+    static func metrics(_ base: String) throws -> [String: Double] {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", "import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())", base + "/metrics"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        var values: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let v = Double(line[line.index(after: space)...]) else { continue }
+            values[String(line[..<space])] = v
+        }
+        return values
     }
 
     @Test func aWrongResultIsAuditedTheLiarSlashedAndTheHonestPaid() throws {

@@ -185,6 +185,7 @@ extension SplitMix64 {
                 job: bool() ? hash() : nil)
         case .proofIssued: return .proofIssued(provider: address(), round: integer())
         case .proofFailed: return .proofFailed(provider: address(), device: integer())
+        case .auditAssigned: return .auditAssigned(job: hash(), auditor: address())
         }
     }
 }

@@ -28,3 +28,11 @@ struct RuntimeModuleTests {
         #expect(RuntimeModuleID.allCases.map(\.name) == ["bank", "market", "staking", "contracts"])
     }
 }
+
+extension RuntimeModuleTests {
+    /// The executors hold one receipt per transaction: it stays as small as before events (80 bytes).
+    @Test func aReceiptStaysSmall() {
+        #expect(MemoryLayout<RuntimeReceipt>.stride <= 80)
+        #expect(MemoryLayout<TransactionError>.size <= 2)
+    }
+}

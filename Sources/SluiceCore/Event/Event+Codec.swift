@@ -50,7 +50,8 @@ extension Event: CanonicalCodable {
             w.write(job)
             w.write(consumer)
             w.write(amount)
-        case .resultCommitted(let job, let p), .auditReported(let job, let p), .jobDisputed(let job, let p):
+        case .resultCommitted(let job, let p), .auditReported(let job, let p), .jobDisputed(let job, let p),
+            .auditAssigned(let job, let p):
             w.write(job)
             w.write(p)
         case .resultRevealed(let job, let p, let result):
@@ -118,6 +119,7 @@ extension Event: CanonicalCodable {
         case .resultCommitted: self = .resultCommitted(job: try r.readHash(), provider: try r.readAddress())
         case .auditReported: self = .auditReported(job: try r.readHash(), auditor: try r.readAddress())
         case .jobDisputed: self = .jobDisputed(job: try r.readHash(), consumer: try r.readAddress())
+        case .auditAssigned: self = .auditAssigned(job: try r.readHash(), auditor: try r.readAddress())
         case .resultRevealed:
             self = .resultRevealed(job: try r.readHash(), provider: try r.readAddress(), result: try r.readHash())
         case .rewardClaimed: self = .rewardClaimed(account: try r.readAddress(), amount: try r.readAmount())

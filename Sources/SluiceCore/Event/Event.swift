@@ -120,6 +120,9 @@ public enum Event: Hashable, Sendable {
     case proofIssued(provider: Address, round: UInt64)
     /// A device missed its round's deadline: not eligible until it passes a later round.
     case proofFailed(provider: Address, device: UInt32)
+    /// An auditor was drawn for a job (a disagreement, a random audit, a dispute, or the previous auditor
+    /// missed its window): its report is due.
+    case auditAssigned(job: Hash, auditor: Address)
 
     /// The kinds, as the API and the CLI name them (`kind` filters of `/v1/events`).
     public enum Kind: UInt8, Sendable, CaseIterable {
@@ -148,6 +151,7 @@ public enum Event: Hashable, Sendable {
         case providerSlashed = 22
         case proofIssued = 23
         case proofFailed = 24
+        case auditAssigned = 25
 
         public var name: String {
             switch self {
@@ -176,6 +180,7 @@ public enum Event: Hashable, Sendable {
             case .providerSlashed: "provider.slashed"
             case .proofIssued: "proof.issued"
             case .proofFailed: "proof.failed"
+            case .auditAssigned: "audit.assigned"
             }
         }
 
@@ -208,6 +213,7 @@ public enum Event: Hashable, Sendable {
         case .income(_, let kind, _, _, _): kind.eventKind
         case .proofIssued: .proofIssued
         case .proofFailed: .proofFailed
+        case .auditAssigned: .auditAssigned
         }
     }
 
@@ -215,7 +221,7 @@ public enum Event: Hashable, Sendable {
     public var job: Hash? {
         switch self {
         case .jobSubmitted(let job, _, _), .jobCancelled(let job, _, _), .resultCommitted(let job, _),
-            .resultRevealed(let job, _, _), .auditReported(let job, _), .jobDisputed(let job, _),
+            .resultRevealed(let job, _, _), .auditReported(let job, _), .jobDisputed(let job, _), .auditAssigned(let job, _),
             .jobStatus(let job, _, _), .jobSettled(let job, _, _, _), .jobRefunded(let job, _, _):
             job
         case .income(_, _, _, _, let job): job
@@ -234,7 +240,9 @@ public enum Event: Hashable, Sendable {
         case .jobSubmitted(_, let c, _), .jobCancelled(_, let c, _), .jobDisputed(_, let c),
             .jobRefunded(_, let c, _):
             [c]
-        case .resultCommitted(_, let p), .resultRevealed(_, let p, _), .auditReported(_, let p): [p]
+        case .resultCommitted(_, let p), .resultRevealed(_, let p, _), .auditReported(_, let p),
+            .auditAssigned(_, let p):
+            [p]
         case .rewardClaimed(let a, _), .income(let a, _, _, _, _): [a]
         case .feesCollected: [.treasury]
         case .jobStatus(_, _, let providers): providers
@@ -247,7 +255,7 @@ public enum Event: Hashable, Sendable {
         switch self {
         case .providerRegistered(let p, _), .providerUpdated(let p), .providerHeartbeat(let p),
             .providerUnbonding(let p), .providerWithdrawn(let p, _), .proofPassed(let p, _), .proofIssued(let p, _),
-            .proofFailed(let p, _), .resultCommitted(_, let p), .resultRevealed(_, let p, _):
+            .proofFailed(let p, _), .resultCommitted(_, let p), .resultRevealed(_, let p, _), .auditAssigned(_, let p):
             p
         case .income(let a, let kind, _, _, _) where kind != .emission: a
         default: nil

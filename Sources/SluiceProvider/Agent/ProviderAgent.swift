@@ -101,9 +101,17 @@ public actor ProviderAgent {
     private var unsentAnswers: [Int: (round: UInt32, solved: ProofSolver.Solved)] = [:]
     /// The height from which the provider record is read again for challenges (see `answerChallenges`).
     private var nextRecordRead: UInt64 = 0
-    /// Blocks between two reads of the provider record while no challenge is pending: a round is noticed
-    /// within 2 s at 250 ms blocks, well inside the proof window (30 s by default).
-    static let recordReadBlocks: UInt64 = 8
+    /// Blocks between two reads of the provider record when no event asked for one: a new round is read at
+    /// once from its `proof.issued` event; this is the safety net (a minute at 250 ms blocks).
+    static let recordReadBlocks: UInt64 = 240
+    /// Set when the assigned jobs must be read at the next block: an event named this provider, a run
+    /// ended, or the event stream (re)connected. Otherwise no route is called for blocks that do not
+    /// concern it.
+    private var jobsToRead = true
+    private var lastJobsRead: UInt64 = 0
+    /// While jobs are in flight, they are read at least this often (what the chain has not taken is sent
+    /// again after `resendAfter` blocks).
+    static let jobsReadBlocks: UInt64 = 20
     private var gpusInUse: Set<String> = []
     private var jobs: [Hash: LocalJob] = [:]
     private var runningTasks: [Hash: Task<Void, Never>] = [:]
@@ -160,12 +168,14 @@ public actor ProviderAgent {
                     // The stream is lazy: the node is only known to be there once a block came through.
                     if !connected {
                         connected = true
+                        jobsToRead = true
+                        nextRecordRead = 0
                         backoff = Self.firstBackoff
                         status.connected = true
                         publish()
                     }
                     from = event.height + 1
-                    await onBlock(event.height)
+                    await onBlock(event)
                 }
                 logger.warning("the node closed the event stream; reconnecting")
             } catch is CancellationError {
@@ -250,7 +260,12 @@ public actor ProviderAgent {
 
     // MARK: Blocks
 
-    func onBlock(_ height: UInt64) async {
+    /// One block: a heartbeat when due, then whatever the block's events say concerns this provider (a job
+    /// matched to it, an audit drawn for it, a delivery taken, a settlement, a proof round). The assigned
+    /// jobs and the provider record are read only then (and, as a safety net, every `jobsReadBlocks` while
+    /// jobs are in flight and every `recordReadBlocks`): nothing is polled per block.
+    func onBlock(_ event: BlockEventJSON) async {
+        let height = event.height
         status.height = height
         if height >= lastHeartbeat + configuration.heartbeatBlocks {
             lastHeartbeat = height
@@ -258,12 +273,21 @@ public actor ProviderAgent {
                 logger.warning("heartbeat not sent: \(error)")
             }
         }
+        let mine = Self.eventsNaming(address, in: event)
+        if mine.contains(where: { $0.kind.hasPrefix("proof.") }) { nextRecordRead = 0 }
+        if mine.contains(where: { !$0.kind.hasPrefix("proof.") && $0.kind != "provider.heartbeat" }) {
+            jobsToRead = true
+        }
         await answerChallenges(height: height)
+        let inFlight = jobs.values.contains { $0.phase != .finished }
+        guard jobsToRead || (inFlight && height >= lastJobsRead + Self.jobsReadBlocks) else { return publish() }
         let assigned: [JobJSON]
         do { assigned = try await client.providerJobs(address).jobs } catch {
             logger.warning("cannot read assigned jobs: \(error)")
             return
         }
+        jobsToRead = false
+        lastJobsRead = height
         var seen = Set<Hash>()
         for job in assigned {
             seen.insert(job.id)
@@ -274,6 +298,15 @@ public actor ProviderAgent {
             await finish(id)
         }
         publish()
+    }
+
+    /// The events of a block that name `address` (as provider, auditor, payee or sender).
+    static func eventsNaming(_ address: Address, in event: BlockEventJSON) -> [EventJSON] {
+        let all = event.receipts.flatMap(\.events) + event.blockEvents
+        return all.filter { e in
+            e.provider == address || e.auditor == address || e.account == address || e.from == address
+                || e.providers?.contains(address) == true || e.payouts?.contains { $0.provider == address } == true
+        }
     }
 
     /// Moves one assigned job on: start it, commit, reveal, or resend what the chain has not taken.
@@ -378,6 +411,7 @@ public actor ProviderAgent {
 
     func ran(_ id: Hash, _ outcome: Result<JobExecution, any Error>) async {
         runningTasks[id] = nil
+        jobsToRead = true
         status.running -= 1
         guard var local = jobs[id] else { return }
         gpusInUse.subtract(local.gpus)
@@ -514,7 +548,13 @@ public actor ProviderAgent {
         }
         guard let record else { return }
         let pending = record.proofs.contains { $0.status == "pending" }
-        nextRecordRead = height + (pending ? 1 : Self.recordReadBlocks)
+        // While a round is pending and not yet being answered (a device the agent could not start on),
+        // read again next block; otherwise the next `proof.*` event (or the safety net) reads it.
+        let unstarted = record.proofs.contains {
+            $0.status == "pending" && !proving.contains($0.device) && answeredRounds[$0.device] != $0.round
+                && $0.device < devices.count
+        }
+        nextRecordRead = height + (pending && unstarted ? 1 : Self.recordReadBlocks)
         for proof in record.proofs where proof.status == "pending" {
             let d = proof.device
             guard !proving.contains(d), answeredRounds[d] != proof.round, d < devices.count else { continue }

@@ -2,7 +2,8 @@ import SluiceCore
 import SluiceExecution
 
 // The block-end step's events: those the steps emitted as they went (fees, refunds, income rows, proof
-// rounds), then one per job whose status the step changed, in the order the step first wrote each job.
+// rounds), then one per job whose status (or set of providers) the step changed, in the order the step
+// first wrote each job.
 // Status changes are found by comparing each job record written at block end with the record after the
 // block's transactions, so no step can change a status without its event.
 enum BlockEndEvents {
@@ -10,8 +11,12 @@ enum BlockEndEvents {
         var events = pending.events
         for key in pending.order where key.space == .marketJob {
             guard case .job(let job)?? = pending.values[key] else { continue }
-            let before: JobStatus? = if case .job(let old)? = pending.state.read(key) { old.status } else { nil }
-            guard before != job.status else { continue }
+            let old: JobRecord? = if case .job(let o)? = pending.state.read(key) { o } else { nil }
+            // A change of status, or of providers (a job re-matched in the block whose deadline dropped a
+            // provider stays `matched`, with a new provider that must hear of it).
+            guard old?.status != job.status || old?.assigned.map(\.provider) != job.assigned.map(\.provider) else {
+                continue
+            }
             if job.status == .settled {
                 var payouts: [Payout] = []
                 var refund = Amount.zero

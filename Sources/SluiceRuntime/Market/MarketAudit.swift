@@ -148,6 +148,7 @@ extension MarketAuction {
         job.audit?.device = UInt32(auditor.device)
         job.audit?.pricePerGPUHour = auditor.ask
         job.deadline = step.context.timestamp &+ job.spec.maxDurationSeconds &+ step.params.auditGraceSeconds
+        writes.emit(.auditAssigned(job: job.id, auditor: p.owner))
     }
 
     /// The auditor reported: pay, slash and refund as the audit decides, and settle the job.

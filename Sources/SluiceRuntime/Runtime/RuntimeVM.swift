@@ -1,20 +1,22 @@
 public import SluiceCore
 public import SluiceExecution
 
-/// A transaction's receipt on the hot path: plain values, no allocation.
+/// A transaction's receipt on the hot path: plain values, no allocation. The fields are declared widest
+/// first so that the struct packs into 80 bytes (declared in reading order it took 96: the executors keep
+/// one per transaction, and block execution measurably slowed).
 public struct RuntimeReceipt: Hashable, Sendable {
-    public var status: Receipt.Status
-    public var gasUsed: UInt64
     public var fee: Amount
-    public var error: TransactionError
-    /// The compute workload's last digest; the new job's id for `job.submit`; the provider's address
-    /// hash for `provider.register`.
-    public var output: Hash?
-    /// What the block-end market step has to look at.
-    public var market: MarketEffect
     /// What moved besides the transfer's own amount, for the transaction's event: a cancelled job's
     /// refund, a withdrawn stake, claimed rewards.
     public var amount: Amount
+    public var gasUsed: UInt64
+    /// The compute workload's last digest; the new job's id for `job.submit`; the provider's address
+    /// hash for `provider.register`.
+    public var output: Hash?
+    public var status: Receipt.Status
+    public var error: TransactionError
+    /// What the block-end market step has to look at.
+    public var market: MarketEffect
 
     @inlinable
     public init(
