@@ -256,7 +256,8 @@ public struct APIServer: Sendable {
     func transactionProof(_ context: APIRequestContext) throws -> Response {
         let hash = try parseHash(context.parameters.get("hash") ?? "", what: "transaction hash")
         guard let (height, index) = try node.store.location(ofTransaction: hash) else {
-            throw APIError.notFound("transaction \(hash.hex) is not committed (GET /v1/transactions/{hash} tells if it is pending)")
+            throw APIError.notFound(
+                "transaction \(hash.hex) is not committed (GET /v1/transactions/{hash} tells if it is pending)")
         }
         return jsonResponse(try receiptProof(height: height, index: Int(index)))
     }
@@ -265,7 +266,9 @@ public struct APIServer: Sendable {
     func receiptProof(_ context: APIRequestContext) throws -> Response {
         let heightText = context.parameters.get("height") ?? ""
         let indexText = context.parameters.get("index") ?? ""
-        guard let height = UInt64(heightText) else { throw APIError.badRequest("'\(heightText)' is not a block height") }
+        guard let height = UInt64(heightText) else {
+            throw APIError.badRequest("'\(heightText)' is not a block height")
+        }
         guard let index = Int(indexText), index >= 0 else {
             throw APIError.badRequest("'\(indexText)' is not an entry index (0 … the block's transaction count)")
         }

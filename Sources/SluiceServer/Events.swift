@@ -35,7 +35,8 @@ struct EventFilter: Sendable {
         if let kind, !kind.isEmpty {
             guard let k = Event.Kind(name: kind) else {
                 throw APIError.badRequest(
-                    "kind '\(kind)' is not an event kind: one of \(Event.Kind.allCases.map(\.name).joined(separator: ", "))")
+                    "kind '\(kind)' is not an event kind: one of \(Event.Kind.allCases.map(\.name).joined(separator: ", "))"
+                )
             }
             self.kind = k
         } else {
@@ -64,7 +65,8 @@ struct EventFilter: Sendable {
     }
 
     func event(
-        block: Block, hash: Hash, stateRoot: Hash, receiptsRoot: Hash, receipts all: [Receipt], blockEnd: BlockEndReceipt
+        block: Block, hash: Hash, stateRoot: Hash, receiptsRoot: Hash, receipts all: [Receipt],
+        blockEnd: BlockEndReceipt
     ) -> BlockEventJSON? {
         var receipts: [EventReceiptJSON] = []
         let accountOnly = account != nil && job == nil && provider == nil && kind == nil

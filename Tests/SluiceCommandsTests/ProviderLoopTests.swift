@@ -123,7 +123,11 @@ struct ProviderLoopTests {
     static func metrics(_ base: String) throws -> [String: Double] {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())", base + "/metrics"]
+        p.arguments = [
+            "python3", "-c",
+            "import sys,urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1]).read().decode())",
+            base + "/metrics",
+        ]
         let out = Pipe()
         p.standardOutput = out
         try p.run()
@@ -131,7 +135,9 @@ struct ProviderLoopTests {
         p.waitUntilExit()
         var values: [String: Double] = [:]
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
-            guard let space = line.lastIndex(of: " "), let v = Double(line[line.index(after: space)...]) else { continue }
+            guard let space = line.lastIndex(of: " "), let v = Double(line[line.index(after: space)...]) else {
+                continue
+            }
             values[String(line[..<space])] = v
         }
         return values

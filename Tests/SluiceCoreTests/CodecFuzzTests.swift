@@ -143,7 +143,8 @@ struct CodecFuzzTests {
                 #expect(try Event(canonicalBytes: e.canonicalBytes) == e, "\(e)")
             }
             let receipt = Receipt(
-                transactionHash: rng.hash(), status: .success, gasUsed: rng.integer(), fee: rng.amount(), events: events)
+                transactionHash: rng.hash(), status: .success, gasUsed: rng.integer(), fee: rng.amount(), events: events
+            )
             #expect(try Receipt(canonicalBytes: receipt.canonicalBytes) == receipt)
             let end = BlockEndReceipt(events: events)
             #expect(try BlockEndReceipt(canonicalBytes: end.canonicalBytes) == end)

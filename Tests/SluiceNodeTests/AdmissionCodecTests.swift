@@ -120,7 +120,8 @@ struct AdmissionCodecTests {
         // And the producer commits them, every block readable again.
         let reports = Reports()
         let producer = BlockProducer(
-            mempool: mempool, pipeline: BlockPipeline(store: store, executor: ParallelExecutor(vm: RuntimeVM(), threads: 2)),
+            mempool: mempool,
+            pipeline: BlockPipeline(store: store, executor: ParallelExecutor(vm: RuntimeVM(), threads: 2)),
             maxBlockSize: 100, report: reports.sink)
         var committed = 0
         for t in 0..<20 where mempool.count > 0 {
@@ -148,7 +149,8 @@ struct AdmissionCodecTests {
         expectAccepted([good], by: mempool, state: accounts([(bob, 1 << 60, 0)]), now: 0)
         let reports = Reports()
         let producer = BlockProducer(
-            mempool: mempool, pipeline: BlockPipeline(store: store, executor: ParallelExecutor(vm: RuntimeVM(), threads: 2)),
+            mempool: mempool,
+            pipeline: BlockPipeline(store: store, executor: ParallelExecutor(vm: RuntimeVM(), threads: 2)),
             report: reports.sink)
 
         let produced = try producer.produce(timestamp: 1)

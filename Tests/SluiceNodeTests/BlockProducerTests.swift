@@ -22,7 +22,8 @@ struct BlockProducerTests {
             ], timestamp: 0)
         let mempool = Mempool(configuration: .init(chainId: testChain))
         let producer = BlockProducer(
-            mempool: mempool, pipeline: BlockPipeline(store: store, executor: ParallelExecutor(vm: RuntimeVM(), threads: 2)))
+            mempool: mempool,
+            pipeline: BlockPipeline(store: store, executor: ParallelExecutor(vm: RuntimeVM(), threads: 2)))
 
         // Alice's sequence 2 waits for 1; Bob pays more and goes first.
         let a0 = alice.tx(0, amount: 100)

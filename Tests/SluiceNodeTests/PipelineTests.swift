@@ -22,8 +22,10 @@ private struct TwoNodes {
         var dirs: [String] = []
         var stores: [ChainStore] = []
         for _ in 0..<2 {
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-pipeline-\(UUID().uuidString)")
-                .path
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "sluice-pipeline-\(UUID().uuidString)"
+            )
+            .path
             let store = try ChainStore(path: dir, chainId: testChain)
             dirs.append(dir)
             stores.append(store)
@@ -66,7 +68,9 @@ struct PipelineTests {
         #expect(third.header.parentReceiptsRoot == second.root)
     }
 
-    @Test(arguments: ["parent hash", "parent state root", "parent receipts root", "transactions root", "height", "chain"])
+    @Test(arguments: [
+        "parent hash", "parent state root", "parent receipts root", "transactions root", "height", "chain",
+    ])
     func aBlockWithAWrongClaimIsRefusedAndNothingIsWritten(claim: String) throws {
         let nodes = try TwoNodes()
         defer { nodes.remove() }

@@ -105,13 +105,18 @@ struct BankRulesTests {
             ])
         // Too little gas and unpayable: gas first.
         #expect(
-            run(pre, [transfer(amount: 1, gasLimit: 1, gasPrice: 10_000)]).receipts == [.discarded(.bank(.gasLimitTooLow))])
+            run(pre, [transfer(amount: 1, gasLimit: 1, gasPrice: 10_000)]).receipts == [
+                .discarded(.bank(.gasLimitTooLow))
+            ])
     }
 
     @Test func overdraftFailsButPaysTheFeeAndTakesTheSequence() {
         // Balance 1000, fee 10, amount 991 > 990 remaining.
         let (post, r) = run(pre, [transfer(amount: 991)])
-        #expect(r == [RuntimeReceipt(status: .failed, gasUsed: 10, fee: 10, error: .bank(.insufficientBalance), output: nil)])
+        #expect(
+            r == [
+                RuntimeReceipt(status: .failed, gasUsed: 10, fee: 10, error: .bank(.insufficientBalance), output: nil)
+            ])
         #expect(post[.account(alice)] == account(990, 1))
         #expect(post[.account(bob)] == nil)
         #expect(balance(post, .treasury) == 10)

@@ -46,7 +46,8 @@ struct EventTests {
         #expect(chain.blockEvents.contains(.jobStatus(job: id, status: .committed, providers: [p1, p2])))
 
         chain.block([
-            chain.tx(p1, reveal(id, result: result, usage: 7200)), chain.tx(p2, reveal(id, result: result, usage: 7200)),
+            chain.tx(p1, reveal(id, result: result, usage: 7200)),
+            chain.tx(p2, reveal(id, result: result, usage: 7200)),
         ])
         #expect(chain.receipts[0].events == [.resultRevealed(job: id, provider: p1, result: result)])
         // 6/h × 2 h = 12 and 7/h × 2 h = 14 before the 2 % fee; 60 − 26 = 34 back to the consumer.

@@ -165,7 +165,8 @@ struct MarketAuditTests {
             chain.tx(p1, report(id, r1)), chain.tx(consumer, report(id, r1)), chain.tx(other, report(id, r1)),
             chain.tx(auditor, report(Hash.sha256([77]), r1)),
         ])
-        #expect(r.map(\.error) == [.market(.notAuditor), .market(.notAuditor), .market(.notAuditor), .market(.jobNotFound)])
+        #expect(
+            r.map(\.error) == [.market(.notAuditor), .market(.notAuditor), .market(.notAuditor), .market(.jobNotFound)])
         // Late: a report in a block past the deadline is refused, and the auditor is replaced at its end.
         r = chain.block([chain.tx(auditor, report(id, r1))], after: auditWindow + 1)
         #expect(r[0].error == .market(.auditClosed))

@@ -36,7 +36,8 @@ struct MarketChain {
         let seq = sequences[sender, default: 0]
         sequences[sender] = seq + 1
         let t = Transaction(
-            chainId: 1, sender: sender, sequence: seq, gasLimit: max(100, RuntimeVM.intrinsicGas(of: payload)), gasPrice: gasPrice,
+            chainId: 1, sender: sender, sequence: seq, gasLimit: max(100, RuntimeVM.intrinsicGas(of: payload)),
+            gasPrice: gasPrice,
             payload: payload)
         return RuntimeTransaction(t, hash: t.hash)
     }
@@ -45,7 +46,8 @@ struct MarketChain {
     var clock: UInt64 = 1_000
 
     @discardableResult
-    mutating func block(_ txs: [RuntimeTransaction], at height: UInt64? = nil, after seconds: UInt64 = 1) -> [RuntimeReceipt]
+    mutating func block(_ txs: [RuntimeTransaction], at height: UInt64? = nil, after seconds: UInt64 = 1)
+        -> [RuntimeReceipt]
     {
         self.height = height ?? self.height + 1
         clock += seconds

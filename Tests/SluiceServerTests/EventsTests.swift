@@ -271,7 +271,9 @@ struct EventsTests {
                     try await withEvents(api.client, "/v1/events?from=1&\(query)", log) {
                         // The replay ends at the head at connect time; wait for a live block past it (an empty
                         // block passes an unfiltered stream only), or a moment.
-                        _ = try await eventually(timeout: .seconds(2)) { log.events().last.map { $0.height > head } ?? false }
+                        _ = try await eventually(timeout: .seconds(2)) {
+                            log.events().last.map { $0.height > head } ?? false
+                        }
                     }
                     return log.events()
                 }

@@ -42,7 +42,8 @@ extension TestSender {
     /// payload needs when more).
     func market(_ sequence: UInt64, _ payload: Payload) -> Transaction {
         Transaction(
-            chainId: testChain, sender: address, sequence: sequence, gasLimit: max(100, RuntimeVM.intrinsicGas(of: payload)),
+            chainId: testChain, sender: address, sequence: sequence,
+            gasLimit: max(100, RuntimeVM.intrinsicGas(of: payload)),
             gasPrice: 1,
             expiry: Transaction.never, payload: payload
         ).signed(with: key)

@@ -2,8 +2,8 @@ import Foundation
 import SluiceCore
 import SluiceExecution
 import SluiceMerkle
-import SluiceRuntime
 import SluiceNode
+import SluiceRuntime
 import SluiceStorage
 import Testing
 
@@ -248,7 +248,8 @@ struct ChainStoreTests {
         let head = store.head!
         let header = BlockHeader(
             chainId: 9, height: head.height + 2, parentHash: head.blockHash, timestamp: 1, proposer: .treasury,
-            transactionsRoot: Block.transactionsRoot([]), parentStateRoot: head.state.root, parentReceiptsRoot: head.receiptsRoot)
+            transactionsRoot: Block.transactionsRoot([]), parentStateRoot: head.state.root,
+            parentReceiptsRoot: head.receiptsRoot)
         #expect(throws: StorageError.self) {
             try store.commit(block: Block(header: header, transactions: []), receipts: [], writes: [])
         }

@@ -168,8 +168,12 @@ import Testing
             // The root is the tree's over every entry, the block-end receipt last.
             let leaves = receipts.map { ReceiptsTree.leaf($0.canonicalBytes) } + [ReceiptsTree.leaf(end.canonicalBytes)]
             #expect(root == ReceiptsTree.root(leaves))
-            #expect(try Self.inPlace(record) { raw throws(StorageError) in try ReceiptsRecord.blockEnd(in: raw, height: 1) } == end)
-            #expect(try Self.inPlace(record) { raw throws(StorageError) in try ReceiptsRecord.leaves(in: raw, height: 1) } == leaves)
+            #expect(
+                try Self.inPlace(record) { raw throws(StorageError) in try ReceiptsRecord.blockEnd(in: raw, height: 1) }
+                    == end)
+            #expect(
+                try Self.inPlace(record) { raw throws(StorageError) in try ReceiptsRecord.leaves(in: raw, height: 1) }
+                    == leaves)
             // Cut short: the last entry (the block-end receipt) is past the record's end.
             let cut = Array(record.dropLast())
             #expect(throws: StorageError.self) {

@@ -123,7 +123,8 @@ struct ExecutionBenchmark {
                 case .p2p, .hotspot: payload = .transfer(to: addresses[r], amount: 1)
                 }
                 let tx = Transaction(
-                    chainId: 1, sender: addresses[s], sequence: sequences[s], gasLimit: RuntimeVM.intrinsicGas(of: payload),
+                    chainId: 1, sender: addresses[s], sequence: sequences[s],
+                    gasLimit: RuntimeVM.intrinsicGas(of: payload),
                     gasPrice: 1, payload: payload)
                 sequences[s] += 1
                 block.append(RuntimeTransaction(tx, hash: tx.hash))

@@ -2,8 +2,8 @@ import Dispatch
 import Foundation
 import SluiceCore
 import SluiceExecution
-import SluiceRuntime
 import SluiceNode
+import SluiceRuntime
 import SluiceStorage
 
 /// `sluice bench storage`: genesis, then blocks of p2p transfers executed in parallel, their state root

@@ -2,8 +2,8 @@ import ArgumentParser
 import Foundation
 import SluiceCore
 import SluiceExecution
-import SluiceRuntime
 import SluiceNode
+import SluiceRuntime
 import SluiceStorage
 
 struct DbCommand: ParsableCommand {

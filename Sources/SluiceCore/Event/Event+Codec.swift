@@ -173,7 +173,9 @@ extension BlockEndReceipt: CanonicalCodable {
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
         let tag = try r.readByte()
-        guard tag == Self.tag else { throw CoreError(.codec, "a block-end receipt starts with \(tag), not \(Self.tag)") }
+        guard tag == Self.tag else {
+            throw CoreError(.codec, "a block-end receipt starts with \(tag), not \(Self.tag)")
+        }
         events = try r.readArray(Event.self, max: WireLimits.blockEndEvents, field: "events")
     }
 }

@@ -6,8 +6,20 @@
 // Events are facts, never instructions: a client that follows them (the provider agent, `job submit
 // --wait`, the dashboard) learns what changed without polling, and can check any of them against a header.
 
+/// Cases that people and the API name: `init?(name:)` finds the case of a name.
+public protocol NamedCases: CaseIterable {
+    var name: String { get }
+}
+
+extension NamedCases {
+    public init?(name: String) {
+        guard let found = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = found
+    }
+}
+
 /// Where a job is in its life (the job record's status; `job.<name>` events report each change).
-public enum JobStatus: UInt8, Sendable, CaseIterable {
+public enum JobStatus: UInt8, Sendable, NamedCases {
     case open = 0
     case matched = 1
     case cancelled = 2
@@ -34,11 +46,6 @@ public enum JobStatus: UInt8, Sendable, CaseIterable {
         case .disputed: "disputed"
         case .unresolved: "unresolved"
         }
-    }
-
-    public init?(name: String) {
-        guard let status = Self.allCases.first(where: { $0.name == name }) else { return nil }
-        self = status
     }
 }
 
@@ -125,7 +132,7 @@ public enum Event: Hashable, Sendable {
     case auditAssigned(job: Hash, auditor: Address)
 
     /// The kinds, as the API and the CLI name them (`kind` filters of `/v1/events`).
-    public enum Kind: UInt8, Sendable, CaseIterable {
+    public enum Kind: UInt8, Sendable, NamedCases {
         case transfer = 0
         case providerRegistered = 1
         case providerUpdated = 2
@@ -183,11 +190,6 @@ public enum Event: Hashable, Sendable {
             case .auditAssigned: "audit.assigned"
             }
         }
-
-        public init?(name: String) {
-            guard let kind = Self.allCases.first(where: { $0.name == name }) else { return nil }
-            self = kind
-        }
     }
 
     public var kind: Kind {
@@ -221,7 +223,8 @@ public enum Event: Hashable, Sendable {
     public var job: Hash? {
         switch self {
         case .jobSubmitted(let job, _, _), .jobCancelled(let job, _, _), .resultCommitted(let job, _),
-            .resultRevealed(let job, _, _), .auditReported(let job, _), .jobDisputed(let job, _), .auditAssigned(let job, _),
+            .resultRevealed(let job, _, _), .auditReported(let job, _), .jobDisputed(let job, _),
+            .auditAssigned(let job, _),
             .jobStatus(let job, _, _), .jobSettled(let job, _, _, _), .jobRefunded(let job, _, _):
             job
         case .income(_, _, _, _, let job): job

@@ -76,14 +76,16 @@ public struct BlockPipeline: Sendable {
         if h.height != parent.height + 1 { return "block \(h.height) does not extend the head \(parent.height)" }
         if h.parentHash != parent.blockHash { return "block \(h.height)'s parent hash is not the head's hash" }
         if h.parentStateRoot != parent.state.root {
-            return "block \(h.height) claims parent state root \(h.parentStateRoot.hex), the head's is \(parent.state.root.hex)"
+            return
+                "block \(h.height) claims parent state root \(h.parentStateRoot.hex), the head's is \(parent.state.root.hex)"
         }
         if h.parentReceiptsRoot != parent.receiptsRoot {
             return "block \(h.height) claims parent receipts root \(h.parentReceiptsRoot.hex), the head's is "
                 + parent.receiptsRoot.hex
         }
         if block.transactions.count > WireLimits.blockTransactions {
-            return "block \(h.height) holds \(block.transactions.count) transactions, over \(WireLimits.blockTransactions)"
+            return
+                "block \(h.height) holds \(block.transactions.count) transactions, over \(WireLimits.blockTransactions)"
         }
         let root = Block.transactionsRoot(hashes: hashes ?? block.transactions.map(\.hash))
         if h.transactionsRoot != root { return "block \(h.height)'s transactions root is not its transactions'" }

@@ -51,7 +51,8 @@ public enum Bank: RuntimeModule {
 
         guard let remaining = sender.balance.subtracting(amount) else {
             view.write(senderKey, .account(sender))
-            return RuntimeReceipt(status: .failed, gasUsed: gas, fee: fee, error: .bank(.insufficientBalance), output: output)
+            return RuntimeReceipt(
+                status: .failed, gasUsed: gas, fee: fee, error: .bank(.insufficientBalance), output: output)
         }
         if to == tx.sender {
             view.write(senderKey, .account(sender))
@@ -60,7 +61,8 @@ public enum Bank: RuntimeModule {
         var recipient = recipientBefore?.account ?? AccountState(balance: .zero, sequence: 0)
         guard let credited = recipient.balance.adding(amount) else {
             view.write(senderKey, .account(sender))
-            return RuntimeReceipt(status: .failed, gasUsed: gas, fee: fee, error: .bank(.balanceOverflow), output: output)
+            return RuntimeReceipt(
+                status: .failed, gasUsed: gas, fee: fee, error: .bank(.balanceOverflow), output: output)
         }
         sender.balance = remaining
         recipient.balance = credited
@@ -79,7 +81,6 @@ public enum Bank: RuntimeModule {
         }
         return digest
     }
-
 
     /// Block end: the block's fees, credited to the treasury in one write.
     static func endOfBlock<Reader: StateReader<StateValue>>(

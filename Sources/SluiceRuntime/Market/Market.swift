@@ -99,7 +99,8 @@ public enum Market: RuntimeModule {
             sender.balance = left
             view.write(senderKey, .account(sender))
             view.write(.job(id), .job(JobRecord(id: id, consumer: tx.sender, spec: spec, escrow: escrow)))
-            return RuntimeReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .submitted)
+            return RuntimeReceipt(
+                status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .submitted)
 
         case .jobCancel(let id):
             guard case .job(var job)? = try view.read(.job(id)) else { return failed(.jobNotFound) }
@@ -125,7 +126,8 @@ public enum Market: RuntimeModule {
             job.assigned[slot].commitment = commitment
             view.write(senderKey, .account(sender))
             view.write(.job(id), .job(job))
-            return RuntimeReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
+            return RuntimeReceipt(
+                status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
 
         case let .jobReveal(id, result, salt, usage, logs):
             guard case .job(var job)? = try view.read(.job(id)) else { return failed(.jobNotFound) }
@@ -143,7 +145,8 @@ public enum Market: RuntimeModule {
             job.assigned[slot].logs = logs == .zero ? nil : logs
             view.write(senderKey, .account(sender))
             view.write(.job(id), .job(job))
-            return RuntimeReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
+            return RuntimeReceipt(
+                status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
 
         case let .auditReport(id, result, usage, logs):
             guard case .job(var job)? = try view.read(.job(id)) else { return failed(.jobNotFound) }
@@ -157,7 +160,8 @@ public enum Market: RuntimeModule {
             job.audit = audit
             view.write(senderKey, .account(sender))
             view.write(.job(id), .job(job))
-            return RuntimeReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
+            return RuntimeReceipt(
+                status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
 
         case .jobDispute(let id):
             guard case .job(var job)? = try view.read(.job(id)) else { return failed(.jobNotFound) }
@@ -176,7 +180,8 @@ public enum Market: RuntimeModule {
             job.audit = JobRecord.Audit(kind: .dispute)
             view.write(senderKey, .account(sender))
             view.write(.job(id), .job(job))
-            return RuntimeReceipt(status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
+            return RuntimeReceipt(
+                status: .success, gasUsed: gas, fee: fee, error: .none, output: id, market: .delivered)
 
         case .providerUpdate, .providerHeartbeat, .providerUnbond, .providerWithdraw:
             let key = StateKey.provider(tx.sender)

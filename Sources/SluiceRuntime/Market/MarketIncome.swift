@@ -244,7 +244,9 @@ extension Market {
         sender: inout AccountState, address: Address, claimed: inout Amount, view: inout View
     ) throws(ExecutionSuspended) -> TransactionError {
         let key = StateKey.reward(address)
-        guard case .reward(var record)? = try view.read(key), record.unclaimed > .zero else { return .market(.nothingToClaim) }
+        guard case .reward(var record)? = try view.read(key), record.unclaimed > .zero else {
+            return .market(.nothingToClaim)
+        }
         guard let balance = sender.balance.adding(record.unclaimed) else { return .bank(.balanceOverflow) }
         sender.balance = balance
         record.claimed = Amount(record.claimed.value &+ record.unclaimed.value)

@@ -526,7 +526,11 @@ extension ChainStore {
     }
 
     /// The first read failure the block thread met since the last call (see `read`), cleared.
-    public func takeReadFailure() -> StorageError? { readFailure.withLock { f in defer { f = nil }; return f } }
+    public func takeReadFailure() -> StorageError? {
+        readFailure.withLock { f in
+            defer { f = nil }; return f
+        }
+    }
 
     /// The latest committed state as a reader for other threads than the block loop (see `peek`).
     public var latest: LatestState { LatestState(store: self) }
