@@ -19,9 +19,14 @@ extension SluiceClient {
     /// nothing; all blocks, or (with `account`) those with transactions sent by or to that account,
     /// listing only their receipts. The stream finishes when the node closes the socket, and throws
     /// when it cannot connect or a message does not decode.
-    public func events(account: Address? = nil, from: UInt64? = nil) -> AsyncThrowingStream<BlockEventJSON, any Error> {
+    ///
+    /// With `job`, only the blocks with an event about that job (its receipts and block-end events).
+    public func events(
+        account: Address? = nil, job: Hash? = nil, from: UInt64? = nil
+    ) -> AsyncThrowingStream<BlockEventJSON, any Error> {
         var query: [String] = []
         if let account { query.append("account=\(account.hex)") }
+        if let job { query.append("job=\(job.hex)") }
         if let from { query.append("from=\(from)") }
         let url = node.webSocket + "/v1/events" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
         let base = baseURL

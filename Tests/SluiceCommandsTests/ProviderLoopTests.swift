@@ -117,6 +117,9 @@ struct ProviderLoopTests {
         // Two agents: per-block polling would read about 2 × blocks.
         #expect(jobReads * 4 < blocks, "\(jobReads) job-list reads over \(blocks) blocks")
         #expect(recordReads * 4 < blocks, "\(recordReads) record reads over \(blocks) blocks")
+        // And `job submit --wait` read each job when a block's events named it (it polled every 100 ms).
+        let jobStatusReads = metrics["sluice_http_requests_total{route=\"GET /v1/market/jobs/{id}\"}"] ?? 0
+        #expect(jobStatusReads > 0 && jobStatusReads * 4 < blocks, "\(jobStatusReads) job reads over \(blocks) blocks")
     }
 
     /// The node's Prometheus text as name{labels} → value.

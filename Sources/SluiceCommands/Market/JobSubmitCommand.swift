@@ -69,7 +69,8 @@ extension JobCommand {
                         """)
                     return
                 }
-                let say: (String) -> Void = { line in if !options.json { print(line) } }
+                let json = options.json
+                let say: @Sendable (String) -> Void = { line in if !json { print(line) } }
                 say(
                     "job \(id.hex): \(jobFile.name), bundle \(bundleHash.hex) (\(bundle.count) bytes), escrow \(escrow)"
                 )
@@ -78,41 +79,52 @@ extension JobCommand {
                 guard committed.receipt?.status == "success" else {
                     throw CommandError("job.submit failed: \(committed.receipt?.error ?? "no receipt")")
                 }
-                let job = try await follow(id, client: client, say: say)
+                let job = try await follow(id, from: committed.blockHeight ?? 0, client: client, say: say)
                 try await fetch(job, client: client, jobFile: jobFile, say: say)
             }
         }
 
-        /// Polls the job until it ends, printing each state it passes through.
-        func follow(_ id: Hash, client: SluiceClient, say: (String) -> Void) async throws -> JobJSON {
-            let clock = ContinuousClock()
-            let deadline = clock.now.advanced(by: jobTimeout.duration)
-            var last = ""
-            while clock.now < deadline {
-                if let job = try await client.job(id) {
-                    if job.status != last {
-                        last = job.status
-                        var line = "  \(job.status)"
-                        if job.status == "matched" {
-                            line +=
-                                ": "
-                                + job.assigned.map { "\($0.provider.hex.prefix(10))… at \($0.pricePerGpuHour)" }
-                                .joined(separator: ", ")
-                        }
-                        if job.status == "disputed" {
-                            line +=
-                                " (\(job.auditKind ?? "audit")): "
-                                + (job.auditor.map { "auditor \($0.hex.prefix(10))… re-runs it" }
-                                    ?? "waiting for an eligible auditor")
-                        }
-                        say(line)
-                    }
-                    if ["settled", "expired", "cancelled", "unresolved"].contains(job.status) { return job }
+        /// Follows the job until it ends, printing each state it passes through: the node pushes the blocks
+        /// with an event about the job (`/v1/events?job=`), and the job is read once per such block, never
+        /// polled. A dropped stream is reopened from the block after the last one seen.
+        func follow(
+            _ id: Hash, from height: UInt64, client: SluiceClient, say: @escaping @Sendable (String) -> Void
+        ) async throws -> JobJSON {
+            let progress = JobProgress(say: say)
+            if let done = try await progress.check(id, client: client) { return done }
+            let timeout = jobTimeout
+            return try await withThrowingTaskGroup(of: JobJSON?.self) { group in
+                group.addTask {
+                    try await Task.sleep(for: timeout.duration)
+                    return nil
                 }
-                try await Task.sleep(for: .milliseconds(100))
+                group.addTask {
+                    var next = height
+                    while true {
+                        do {
+                            for try await event in client.events(job: id, from: next) {
+                                next = event.height + 1
+                                if let done = try await progress.check(id, client: client) { return done }
+                            }
+                        } catch is CancellationError {
+                            throw CancellationError()
+                        } catch {
+                            if Task.isCancelled { throw CancellationError() }
+                        }
+                        // The node went away or closed the stream: read the job (it may have ended), then reopen.
+                        if let done = try await progress.check(id, client: client) { return done }
+                        try await Task.sleep(for: .seconds(1))
+                    }
+                }
+                let first = try await group.next() ?? nil
+                group.cancelAll()
+                guard let job = first else {
+                    throw CommandError(
+                        "job \(id.hex) is still \(await progress.last) after \(timeout.text); follow it with "
+                            + "`sluice job status \(id.hex)`")
+                }
+                return job
             }
-            throw CommandError(
-                "job \(id.hex) is still \(last) after \(jobTimeout.text); follow it with `sluice job status \(id.hex)`")
         }
 
         func fetch(_ job: JobJSON, client: SluiceClient, jobFile: JobFile, say: (String) -> Void) async throws {
@@ -272,4 +284,35 @@ func downloadResult(_ result: Hash, client: SluiceClient, into folder: URL) asyn
 extension JobSpecJSON {
     /// The escrow the job took when submitted.
     var escrowTotal: UInt128? { spec.escrow?.value }
+}
+
+/// What `job submit --wait` has printed of a job: each new state once.
+private actor JobProgress {
+    let say: @Sendable (String) -> Void
+    private(set) var last = ""
+
+    init(say: @escaping @Sendable (String) -> Void) { self.say = say }
+
+    /// Reads the job, prints its state when new, and returns it when it ended.
+    func check(_ id: Hash, client: SluiceClient) async throws -> JobJSON? {
+        guard let job = try await client.job(id) else { return nil }
+        if job.status != last {
+            last = job.status
+            var line = "  \(job.status)"
+            if job.status == "matched" {
+                line +=
+                    ": "
+                    + job.assigned.map { "\($0.provider.hex.prefix(10))… at \($0.pricePerGpuHour)" }.joined(
+                        separator: ", ")
+            }
+            if job.status == "disputed" {
+                line +=
+                    " (\(job.auditKind ?? "audit")): "
+                    + (job.auditor.map { "auditor \($0.hex.prefix(10))… re-runs it" }
+                        ?? "waiting for an eligible auditor")
+            }
+            say(line)
+        }
+        return ["settled", "expired", "cancelled", "unresolved"].contains(job.status) ? job : nil
+    }
 }
