@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "sluice", targets: ["sluice"]),
         .library(name: "SluiceCore", targets: ["SluiceCore"]),
         .library(name: "SluiceExecution", targets: ["SluiceExecution"]),
+        .library(name: "SluiceState", targets: ["SluiceState"]),
         .library(name: "SluiceRuntime", targets: ["SluiceRuntime"]),
     ],
     dependencies: [
@@ -43,10 +44,16 @@ let package = Package(
             swiftSettings: optimized
         ),
         .target(name: "SluiceExecution", dependencies: ["SluiceCore"], swiftSettings: optimized),
+        // The state's records and their encodings (accounts, providers, jobs, the book, parameters, income),
+        // the commitment of state to the Merkle tree and state proofs: what a node stores and a light client
+        // checks, without the rules that change it.
+        .target(name: "SluiceState", dependencies: ["SluiceCore", "SluiceMerkle"], swiftSettings: optimized),
+        // The state machine: RuntimeVM and its modules (Bank, Market).
         .target(
             name: "SluiceRuntime",
             dependencies: [
-                "SluiceCore", "SluiceExecution", "SluiceMerkle", .product(name: "Crypto", package: "swift-crypto"),
+                "SluiceCore", "SluiceExecution", "SluiceMerkle", "SluiceState",
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: optimized
         ),
@@ -58,18 +65,23 @@ let package = Package(
         .target(name: "SluiceMerkle", dependencies: ["SluiceCore"], swiftSettings: optimized),
         .target(
             name: "SluiceStorage",
-            dependencies: ["SluiceCore", "SluiceExecution", "SluiceRuntime", "SluiceMerkle", "CRocksDB"],
+            dependencies: [
+                "SluiceCore", "SluiceExecution", "SluiceState", "SluiceRuntime", "SluiceMerkle", "CRocksDB",
+            ],
             swiftSettings: optimized
         ),
         .target(
-            name: "SluiceNode", dependencies: ["SluiceCore", "SluiceExecution", "SluiceRuntime", "SluiceStorage"],
+            name: "SluiceNode",
+            dependencies: ["SluiceCore", "SluiceExecution", "SluiceState", "SluiceRuntime", "SluiceStorage"],
             swiftSettings: optimized),
-        // The JSON shapes of the HTTP API, shared by the server, the client and the CLI's files.
-        .target(name: "SluiceAPI", dependencies: ["SluiceCore", "SluiceRuntime", "SluiceMerkle"], swiftSettings: upcoming),
+        // The JSON shapes of the HTTP API, shared by the server, the client and the CLI's files: the state's
+        // records, never the rules (no SluiceRuntime).
+        .target(
+            name: "SluiceAPI", dependencies: ["SluiceCore", "SluiceState", "SluiceMerkle"], swiftSettings: upcoming),
         .target(
             name: "SluiceServer",
             dependencies: [
-                "SluiceCore", "SluiceRuntime", "SluiceStorage", "SluiceNode", "SluiceAPI",
+                "SluiceCore", "SluiceState", "SluiceRuntime", "SluiceStorage", "SluiceNode", "SluiceAPI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -103,7 +115,8 @@ let package = Package(
         .target(
             name: "SluiceCommands",
             dependencies: [
-                "SluiceCore", "SluiceExecution", "SluiceRuntime", "SluiceMerkle", "SluiceStorage", "SluiceNode",
+                "SluiceCore", "SluiceExecution", "SluiceState", "SluiceRuntime", "SluiceMerkle", "SluiceStorage",
+                "SluiceNode",
                 "SluiceAPI", "SluiceServer", "SluiceClient", "SluiceProvider",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -127,19 +140,21 @@ let package = Package(
         ),
         .testTarget(
             name: "SluiceExecutionTests",
-            dependencies: ["SluiceExecution", "SluiceRuntime", "CAllocationCounter"],
+            dependencies: ["SluiceExecution", "SluiceState", "SluiceRuntime", "CAllocationCounter"],
             swiftSettings: upcoming
         ),
         .testTarget(name: "SluiceMerkleTests", dependencies: ["SluiceMerkle"], swiftSettings: upcoming),
         .testTarget(
-            name: "SluiceStorageTests", dependencies: ["SluiceStorage", "SluiceCommands"], swiftSettings: upcoming
+            name: "SluiceStorageTests", dependencies: ["SluiceStorage", "SluiceState", "SluiceCommands"],
+            swiftSettings: upcoming
         ),
-        .testTarget(name: "SluiceRuntimeTests", dependencies: ["SluiceRuntime"], swiftSettings: upcoming),
-        .testTarget(name: "SluiceNodeTests", dependencies: ["SluiceNode"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SluiceRuntimeTests", dependencies: ["SluiceState", "SluiceRuntime"], swiftSettings: upcoming),
+        .testTarget(name: "SluiceNodeTests", dependencies: ["SluiceNode", "SluiceState"], swiftSettings: upcoming),
         .testTarget(
             name: "SluiceServerTests",
             dependencies: [
-                "SluiceServer", "SluiceNode", "SluiceAPI", "SluiceStorage", "SluiceRuntime",
+                "SluiceServer", "SluiceNode", "SluiceAPI", "SluiceStorage", "SluiceState", "SluiceRuntime",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
             ],
@@ -149,6 +164,7 @@ let package = Package(
             name: "SluiceProviderTests", dependencies: ["SluiceProvider", "SluiceCore"], exclude: ["Corpus"],
             swiftSettings: upcoming),
         .testTarget(
-            name: "SluiceCommandsTests", dependencies: ["SluiceCommands", "SluiceRuntime", "SluiceAPI"], swiftSettings: upcoming),
+            name: "SluiceCommandsTests", dependencies: ["SluiceCommands", "SluiceState", "SluiceRuntime", "SluiceAPI"],
+            swiftSettings: upcoming),
     ]
 )

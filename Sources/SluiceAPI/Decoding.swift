@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import SluiceCore
 
 /// An error in data that came from outside (a file, a request body): what is wrong, naming the field.

@@ -1,5 +1,5 @@
 public import SluiceCore
-public import SluiceRuntime
+public import SluiceState
 
 // The JSON shapes of the market's routes (`/v1/market/…`, docs/MARKET.md). Each record of the state
 // (`ProviderRecord`, `JobRecord`) maps to JSON in exactly one initializer below, so a field added to a

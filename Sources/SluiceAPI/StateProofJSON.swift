@@ -1,6 +1,6 @@
 public import SluiceCore
 public import SluiceMerkle
-public import SluiceRuntime
+public import SluiceState
 
 /// Parses a state key as people write it: an account address (`0x` + 64 hex), `bank/account/0x…`, or
 /// the canonical encoding of a key in hex (`0x` + 72 hex digits).

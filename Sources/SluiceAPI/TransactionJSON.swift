@@ -1,6 +1,5 @@
-public import Foundation
+import Foundation
 public import SluiceCore
-import SluiceRuntime
 
 // The JSON shapes of accounts, transactions and receipts, shared by `sluice t8n`'s files, the HTTP API
 // and its client. Amounts are decimal strings; hashes, addresses, keys and signatures are 0x-prefixed

@@ -10,6 +10,7 @@ import SluiceAPI
 import SluiceCore
 public import SluiceNode
 import SluiceRuntime
+import SluiceState
 import SluiceStorage
 
 /// The node's HTTP + WebSocket API (Hummingbird 2). Build the application with `application(…)` and run

@@ -5,6 +5,7 @@ import ServiceLifecycle
 import SluiceCore
 import SluiceNode
 import SluiceRuntime
+import SluiceState
 public import SluiceStorage
 
 // Which blobs the chain still needs, and the periodic sweep that removes the rest (BlobStore's design

@@ -8,6 +8,7 @@ import SluiceAPI
 import SluiceCore
 import SluiceNode
 import SluiceRuntime
+import SluiceState
 import SluiceStorage
 
 // `POST /v1/blobs` and `GET /v1/blobs/{hash}`: job bundles and results, addressed by their SHA-256.

@@ -7,6 +7,7 @@ import SluiceAPI
 import SluiceCore
 import SluiceNode
 import SluiceRuntime
+import SluiceState
 import SluiceStorage
 import Synchronization
 

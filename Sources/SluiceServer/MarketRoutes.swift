@@ -3,6 +3,7 @@ import SluiceAPI
 import SluiceCore
 import SluiceNode
 import SluiceRuntime
+import SluiceState
 import SluiceStorage
 
 // The market's read routes (docs/MARKET.md): providers from the book, jobs from a scan of the job space.

@@ -1,6 +1,7 @@
 import Foundation
 import SluiceCore
 import SluiceRuntime
+import SluiceState
 import SluiceStorage
 import Testing
 

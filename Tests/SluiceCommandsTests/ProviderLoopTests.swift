@@ -2,6 +2,7 @@ import Foundation
 import SluiceAPI
 import SluiceCore
 import SluiceRuntime
+import SluiceState
 import Testing
 
 @testable import SluiceCommands

@@ -2,6 +2,7 @@ import CAllocationCounter
 import SluiceCore
 import SluiceExecution
 import SluiceRuntime
+import SluiceState
 import Testing
 
 #if DEBUG

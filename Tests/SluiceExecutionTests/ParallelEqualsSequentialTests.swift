@@ -1,6 +1,7 @@
 import SluiceCore
 import SluiceExecution
 import SluiceRuntime
+import SluiceState
 import Testing
 
 /// Compares every output and every write of Block-STM with the sequential executor, with the paper's

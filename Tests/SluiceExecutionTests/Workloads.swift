@@ -1,6 +1,7 @@
 import SluiceCore
 import SluiceExecution
 import SluiceRuntime
+import SluiceState
 
 func testAddress(_ i: Int) -> Address {
     Address(Hash.sha256(Array("account-\(i)".utf8)))

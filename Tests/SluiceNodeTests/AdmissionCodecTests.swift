@@ -2,6 +2,7 @@ import Foundation
 import SluiceCore
 import SluiceExecution
 import SluiceRuntime
+import SluiceState
 import SluiceStorage
 import Synchronization
 import Testing

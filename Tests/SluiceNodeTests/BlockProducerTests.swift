@@ -3,6 +3,7 @@ import SluiceCore
 import SluiceExecution
 import SluiceNode
 import SluiceRuntime
+import SluiceState
 import SluiceStorage
 import Testing
 

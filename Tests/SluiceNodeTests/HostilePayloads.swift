@@ -4,6 +4,7 @@
 
 import SluiceCore
 import SluiceRuntime
+import SluiceState
 
 extension SplitMix64 {
     mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }

@@ -2,6 +2,7 @@ import Dispatch
 import SluiceCore
 import SluiceExecution
 import SluiceRuntime
+import SluiceState
 import Synchronization
 import Testing
 

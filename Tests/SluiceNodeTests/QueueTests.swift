@@ -2,6 +2,7 @@ import SluiceCore
 import SluiceExecution
 import SluiceNode
 import SluiceRuntime
+import SluiceState
 import Testing
 
 /// Acceptance, ordering, gaps, replace-by-fee, fee accounting and eviction.

@@ -2,6 +2,7 @@ import SluiceCore
 import SluiceExecution
 import SluiceNode
 import SluiceRuntime
+import SluiceState
 import Testing
 
 /// One test per rejection reason; each shows the rejection leaves the mempool as it was.

@@ -3,6 +3,7 @@ import Foundation
 import SluiceCore
 import SluiceExecution
 import SluiceRuntime
+import SluiceState
 import Testing
 
 private func addr(_ name: String) -> Address { Address(Hash.sha256(Array(name.utf8))) }

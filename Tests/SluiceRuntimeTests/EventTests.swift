@@ -1,6 +1,7 @@
 import SluiceCore
 import SluiceExecution
 import SluiceRuntime
+import SluiceState
 import Testing
 
 // Every transaction kind and every block-end step emits its typed events (issue 14): what a client that

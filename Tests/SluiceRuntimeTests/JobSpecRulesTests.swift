@@ -1,6 +1,7 @@
 import SluiceCore
 import SluiceExecution
 import SluiceRuntime
+import SluiceState
 import Testing
 
 private let submitter = Address(Hash.sha256(Array("job-rules-consumer".utf8)))

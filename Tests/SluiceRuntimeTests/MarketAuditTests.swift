@@ -1,6 +1,7 @@
 import SluiceCore
 import SluiceExecution
 import SluiceRuntime
+import SluiceState
 import Testing
 
 // Audits at the state-machine level (docs/MARKET.md, "When results disagree", "Random audit"): every

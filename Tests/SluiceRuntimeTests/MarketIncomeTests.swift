@@ -3,6 +3,7 @@ import SluiceExecution
 import Testing
 
 @testable import SluiceRuntime
+@testable import SluiceState
 
 // Income at the state-machine level (docs/MARKET.md, "Income"): emissions at epoch ends split by verified
 // GPU-seconds, the rounding dust, `reward.claim`, the ledger and uptime. Every block runs sequentially

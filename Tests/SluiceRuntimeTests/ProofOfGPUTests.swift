@@ -1,5 +1,6 @@
 import SluiceCore
 import SluiceRuntime
+import SluiceState
 import Testing
 
 @Suite("Proof of GPU: the challenge, its answer and its check")

@@ -1,5 +1,6 @@
 import SluiceCore
 import SluiceRuntime
+import SluiceState
 import Testing
 
 @Suite("The runtime's modules")

@@ -6,6 +6,7 @@ import SluiceAPI
 import SluiceCore
 import SluiceNode
 import SluiceRuntime
+import SluiceState
 import Testing
 
 @testable import SluiceServer

@@ -5,6 +5,7 @@ import SluiceAPI
 import SluiceCore
 import SluiceNode
 import SluiceRuntime
+import SluiceState
 import SluiceServer
 import Testing
 

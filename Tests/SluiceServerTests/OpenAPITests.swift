@@ -6,6 +6,7 @@ import SluiceAPI
 import SluiceCore
 import SluiceNode
 import SluiceRuntime
+import SluiceState
 import SluiceServer
 import SluiceStorage
 import Testing

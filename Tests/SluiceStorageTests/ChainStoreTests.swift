@@ -4,6 +4,7 @@ import SluiceExecution
 import SluiceMerkle
 import SluiceNode
 import SluiceRuntime
+import SluiceState
 import SluiceStorage
 import Testing
 

@@ -5,6 +5,7 @@ import SluiceClient
 import SluiceCore
 import SluiceProvider
 import SluiceRuntime
+import SluiceState
 
 extension BenchCommand {
     struct Jobs: AsyncParsableCommand {

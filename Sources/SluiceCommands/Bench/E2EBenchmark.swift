@@ -8,6 +8,7 @@ import SluiceCore
 import SluiceExecution
 import SluiceNode
 import SluiceRuntime
+import SluiceState
 import SluiceServer
 import SluiceStorage
 import Synchronization

@@ -2,6 +2,7 @@ import Foundation
 import SluiceCore
 import SluiceExecution
 import SluiceRuntime
+import SluiceState
 
 /// `sluice bench execution`: the same blocks, sequentially and with the parallel executor, in one run.
 struct ExecutionBenchmark {

@@ -4,6 +4,7 @@ import SluiceCore
 import SluiceExecution
 import SluiceNode
 import SluiceRuntime
+import SluiceState
 import SluiceStorage
 
 /// `sluice bench storage`: genesis, then blocks of p2p transfers executed in parallel, their state root

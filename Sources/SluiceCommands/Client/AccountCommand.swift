@@ -3,6 +3,7 @@ import SluiceAPI
 import SluiceClient
 import SluiceCore
 import SluiceRuntime
+import SluiceState
 
 struct AccountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -6,6 +6,7 @@ import SluiceClient
 import SluiceCore
 import SluiceProvider
 import SluiceRuntime
+import SluiceState
 import Synchronization
 
 extension ProviderCommand {

@@ -2,6 +2,7 @@ import Foundation
 import SluiceAPI
 import SluiceCore
 import SluiceRuntime
+import SluiceState
 
 /// The market's genesis parameters by their config names (`[market]` in node.toml, `sluice devnet
 /// --market NAME=VALUE`): one table, so the file, the option and the written config agree.

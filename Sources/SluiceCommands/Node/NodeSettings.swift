@@ -3,6 +3,7 @@ import SluiceAPI
 import SluiceCore
 import SluiceProvider
 import SluiceRuntime
+import SluiceState
 import TOMLKit
 
 /// Everything a node needs to run, from `node.toml` (`sluice node run --config`) or from `sluice devnet`'s

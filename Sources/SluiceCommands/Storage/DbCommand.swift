@@ -4,6 +4,7 @@ import SluiceCore
 import SluiceExecution
 import SluiceNode
 import SluiceRuntime
+import SluiceState
 import SluiceStorage
 
 struct DbCommand: ParsableCommand {

@@ -3,6 +3,7 @@ import Foundation
 import SluiceAPI
 import SluiceCore
 import SluiceRuntime
+import SluiceState
 import SluiceStorage
 
 struct StateCommand: ParsableCommand {

@@ -3,6 +3,7 @@ import SluiceAPI
 import SluiceCore
 import SluiceExecution
 import SluiceRuntime
+import SluiceState
 
 /// The offline state transition behind `sluice t8n`, callable from tests without files or processes.
 enum T8n {

@@ -4,6 +4,7 @@ import SluiceAPI
 import SluiceCore
 import SluiceExecution
 import SluiceRuntime
+import SluiceState
 
 struct T8nCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

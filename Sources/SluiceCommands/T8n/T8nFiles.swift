@@ -2,6 +2,7 @@ import Foundation
 import SluiceAPI
 import SluiceCore
 import SluiceRuntime
+import SluiceState
 
 // The JSON files of `sluice t8n`, as in Ethereum's t8n tools: a pre-state, a list of transactions,
 // and the post-state with receipts. Amounts are decimal strings; hashes, addresses, keys and

@@ -1,6 +1,7 @@
 public import SluiceCore
 public import SluiceExecution
-public import SluiceRuntime
+import SluiceRuntime
+public import SluiceState
 import Synchronization
 
 // The mempool: transactions a node has accepted and not yet seen included.

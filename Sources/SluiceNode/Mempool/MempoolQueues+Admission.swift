@@ -1,5 +1,6 @@
 import SluiceCore
 import SluiceRuntime
+import SluiceState
 
 extension MempoolQueues {
     /// Applies the stateful rules to a transaction that passed the stateless ones, and queues it if it

@@ -1,5 +1,6 @@
 import SluiceCore
 import SluiceRuntime
+import SluiceState
 
 /// One queued transaction with what the mempool keeps about it.
 struct QueuedTransaction: Sendable {

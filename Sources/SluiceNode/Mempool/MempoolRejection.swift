@@ -1,5 +1,6 @@
 public import SluiceCore
 public import SluiceRuntime
+import SluiceState
 
 /// The mempool's answer to one submitted transaction.
 public enum AdmissionResult: Hashable, Sendable {

@@ -2,6 +2,7 @@ import Dispatch
 import SluiceCore
 import SluiceExecution
 import SluiceRuntime
+import SluiceState
 
 /// A submitted transaction after the checks that take no lock: its hash, its first failing stateless
 /// check if any, and its sender's account as read from the state it was submitted against.

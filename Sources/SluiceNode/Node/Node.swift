@@ -1,8 +1,9 @@
 import Dispatch
-public import Foundation
+import Foundation
 public import SluiceCore
 public import SluiceExecution
 public import SluiceRuntime
+import SluiceState
 public import SluiceStorage
 import Synchronization
 

@@ -2,6 +2,7 @@ import Dispatch
 public import SluiceCore
 public import SluiceExecution
 public import SluiceRuntime
+import SluiceState
 public import SluiceStorage
 
 // The block pipeline, in two steps that a validator runs on different blocks:

@@ -1,5 +1,5 @@
 import Foundation
-public import SluiceCore
+import SluiceCore
 public import SluiceStorage
 
 // The block loop's step: ask the ordering for the next block, execute, validate and commit it through

@@ -1,5 +1,5 @@
-public import Foundation
-public import SluiceAPI
+import Foundation
+import SluiceAPI
 public import SluiceCore
 
 /// What the agent knows of one of its jobs, kept in `<work>/jobs/<id>/state.json` so that a restarted

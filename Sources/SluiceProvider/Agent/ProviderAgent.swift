@@ -1,7 +1,7 @@
 public import Foundation
 public import Logging
 import SluiceAPI
-public import SluiceClient
+import SluiceClient
 public import SluiceCore
 
 /// How a provider's agent runs.

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import SluiceCore
 
 /// What a provider offers: the selected GPUs with their proof-of-GPU benchmarks, or CPU capacity when

@@ -1,6 +1,7 @@
 import Crypto
 public import SluiceCore
-public import SluiceExecution
+import SluiceExecution
+import SluiceState
 
 // The Bank: accounts, transfers and fees. Its rules are the reference for every later module.
 //

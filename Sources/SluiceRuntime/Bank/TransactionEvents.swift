@@ -1,4 +1,5 @@
 public import SluiceCore
+import SluiceState
 
 // The events of a transaction that succeeded, derived after execution from the transaction and its
 // receipt. Execution stays allocation-free (a receipt is plain values): what an event needs beyond the

@@ -1,5 +1,6 @@
 import SluiceCore
 import SluiceExecution
+import SluiceState
 
 // The block-end step's events: those the steps emitted as they went (fees, refunds, income rows, proof
 // rounds), then one per job whose status (or set of providers) the step changed, in the order the step

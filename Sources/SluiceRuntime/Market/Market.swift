@@ -1,5 +1,6 @@
 public import SluiceCore
 import SluiceExecution
+public import SluiceState
 
 // The GPU compute market's transactions (docs/MARKET.md). They run inside the Bank's rules: the same
 // discard checks (sender, sequence, gas, max fee), then the fee is taken and the sequence advances, and

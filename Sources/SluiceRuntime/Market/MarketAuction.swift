@@ -1,5 +1,6 @@
 import SluiceCore
 public import SluiceExecution
+public import SluiceState
 
 // The market's block-end step: after all transactions of a block, in a fixed order, the block's new
 // providers and jobs join the book, jobs under way move on (commitments, reveals, audits, deadlines),

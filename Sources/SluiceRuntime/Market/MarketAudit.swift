@@ -1,5 +1,6 @@
 public import SluiceCore
 import SluiceExecution
+public import SluiceState
 
 // Audits (docs/MARKET.md, "When results disagree", "Random audit"). A job is audited when its reveals
 // disagree, when its agreeing reveals are drawn for a random audit (then it is paid only after the

@@ -1,5 +1,6 @@
 import SluiceCore
 import SluiceExecution
+import SluiceState
 
 // Proof of GPU at block end (docs/MARKET.md, "Proof of GPU"). A provider's devices get a challenge when it
 // registers, when it changes its devices (`provider.update`) and every `proofIntervalSeconds` after; each

@@ -1,4 +1,5 @@
 public import SluiceCore
+import SluiceState
 
 // The market's rules that need no state, in one place: execution fails a transaction that breaks one
 // (fee and sequence taken, nothing else changed), and the mempool refuses it before it costs anyone a fee.

@@ -1,5 +1,6 @@
 public import SluiceCore
-public import SluiceExecution
+import SluiceExecution
+import SluiceState
 
 // The runtime is one state machine (`RuntimeVM`, the BlockVM the executors run) made of modules. Each
 // module owns its payloads, its state spaces, its error type (`BankError`, `MarketError`), its effects on

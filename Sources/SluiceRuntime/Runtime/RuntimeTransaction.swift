@@ -1,4 +1,5 @@
 public import SluiceCore
+import SluiceState
 
 /// A transaction ready for execution: decoded, hashed, and checked for what does not depend on state
 /// (chain id, expiry, signature). Signature checks run before execution, in parallel across cores.

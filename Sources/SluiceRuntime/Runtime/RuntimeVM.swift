@@ -1,5 +1,6 @@
 public import SluiceCore
 public import SluiceExecution
+public import SluiceState
 
 /// A transaction's receipt on the hot path: plain values, no allocation. The fields are declared widest
 /// first so that the struct packs into 80 bytes (declared in reading order it took 96: the executors keep

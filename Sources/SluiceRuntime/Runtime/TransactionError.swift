@@ -1,4 +1,5 @@
-public import SluiceCore
+import SluiceCore
+import SluiceState
 
 // Why a transaction was discarded or failed, per module: the runtime's own rules and the Bank's
 // (`BankError`), the market's (`MarketError`); staking and contracts will add theirs. A receipt carries one

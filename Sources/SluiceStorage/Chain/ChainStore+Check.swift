@@ -1,6 +1,7 @@
 public import SluiceCore
 import SluiceMerkle
 import SluiceRuntime
+import SluiceState
 
 /// What `sluice db check` found.
 public struct CheckReport: Codable, Sendable {

@@ -1,5 +1,6 @@
 public import SluiceCore
-public import SluiceRuntime
+import SluiceRuntime
+public import SluiceState
 
 // Listing one key space of the latest state (the API's `GET /v1/market/jobs`). Values live in the
 // `state` column family (balances in `accounts`, whose hash-indexed memtable makes a scan sort it first: fine

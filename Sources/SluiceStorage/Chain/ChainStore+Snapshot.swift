@@ -2,6 +2,7 @@ public import Foundation
 import SluiceCore
 import SluiceMerkle
 import SluiceRuntime
+import SluiceState
 
 // State snapshots: every state value at one block, plus that block, in one file. A node can start
 // from a snapshot instead of replaying the chain: import recomputes the Merkle root from the values

@@ -3,7 +3,8 @@ import Foundation
 public import SluiceCore
 public import SluiceExecution
 import SluiceMerkle
-public import SluiceRuntime
+import SluiceRuntime
+public import SluiceState
 import Synchronization
 
 // The chain's durable state: blocks, transactions, receipts, the latest state values and the versioned

@@ -1,6 +1,7 @@
 import SluiceCore
 import SluiceMerkle
 import SluiceRuntime
+import SluiceState
 import Synchronization
 
 // In-memory caches in front of RocksDB, shared by the threads that execute a block and update its root:

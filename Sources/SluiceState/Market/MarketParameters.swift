@@ -173,7 +173,7 @@ public struct MarketParameters: Hashable, Sendable {
     }
 
     /// The parameters a state holds: those of its genesis, or the defaults when its genesis set none.
-    static func stored(_ value: StateValue?) -> MarketParameters {
+    package static func stored(_ value: StateValue?) -> MarketParameters {
         if case .marketParameters(let p)? = value { return p }
         return .default
     }
@@ -280,4 +280,9 @@ extension MarketParameters: CanonicalCodable {
         heartbeatTimeoutBlocks =
             version >= 3 ? try r.read(UInt64.self) : MarketParameters.default.heartbeatTimeoutBlocks
     }
+}
+extension MarketParameters {
+    /// The epoch a block belongs to: heights 1 … `epochBlocks` are epoch 0, and so on (genesis is in
+    /// epoch 0 too). Epoch e's emission is minted at the end of block (e + 1) × `epochBlocks`.
+    public func epoch(of height: UInt64) -> UInt64 { height == 0 ? 0 : (height - 1) / max(epochBlocks, 1) }
 }
