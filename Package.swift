@@ -101,11 +101,18 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
-        // The provider agent: GPU discovery, the job sandbox, deterministic archives, job files.
+        // Jobs as files, shared by the CLI and the agent: job files (TOML), manifests, result summaries,
+        // deterministic archives (bundles, results, logs) and their hostile-input checks.
+        .target(
+            name: "SluiceJobs",
+            dependencies: ["SluiceCore", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: upcoming
+        ),
+        // The provider agent: GPU discovery, the job sandbox, the loop that takes and runs jobs.
         .target(
             name: "SluiceProvider",
             dependencies: [
-                "SluiceCore", "SluiceAPI", "SluiceClient",
+                "SluiceCore", "SluiceAPI", "SluiceClient", "SluiceJobs",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
@@ -117,7 +124,7 @@ let package = Package(
             dependencies: [
                 "SluiceCore", "SluiceExecution", "SluiceState", "SluiceRuntime", "SluiceMerkle", "SluiceStorage",
                 "SluiceNode",
-                "SluiceAPI", "SluiceServer", "SluiceClient", "SluiceProvider",
+                "SluiceAPI", "SluiceServer", "SluiceClient", "SluiceJobs", "SluiceProvider",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -161,10 +168,12 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(
-            name: "SluiceProviderTests", dependencies: ["SluiceProvider", "SluiceCore"], exclude: ["Corpus"],
+            name: "SluiceProviderTests", dependencies: ["SluiceProvider", "SluiceJobs", "SluiceCore"],
+            exclude: ["Corpus"],
             swiftSettings: upcoming),
         .testTarget(
-            name: "SluiceCommandsTests", dependencies: ["SluiceCommands", "SluiceState", "SluiceRuntime", "SluiceAPI"],
+            name: "SluiceCommandsTests",
+            dependencies: ["SluiceCommands", "SluiceState", "SluiceRuntime", "SluiceAPI", "SluiceJobs"],
             swiftSettings: upcoming),
     ]
 )

@@ -70,13 +70,13 @@ struct ClientCommandTests {
         #expect(ClientError("cannot reach").description == "cannot reach")
     }
 
-    @Test(arguments: [("30s", 30_000), ("500ms", 500), ("2m", 120_000), ("1.5", 1_500)])
+    @Test(arguments: [("30s", 30_000), ("500ms", 500), ("2m", 120_000), ("1.5", 1_500), ("1h", 3_600_000)])
     func durations(text: String, milliseconds: Int64) throws {
         let d = try #require(DurationArgument(argument: text))
         #expect(d.duration == .milliseconds(milliseconds))
     }
 
-    @Test(arguments: ["", "s", "-1s", "0", "abc", "1h", "inf"])
+    @Test(arguments: ["", "s", "-1s", "0", "abc", "25h", "inf"])
     func badDurations(text: String) {
         #expect(DurationArgument(argument: text) == nil)
     }

@@ -116,14 +116,14 @@ struct NodeSettingsTests {
         #expect(throws: (any Error).self) { try s.genesisState() }
     }
 
-    @Test(arguments: [("250ms", 250), ("1s", 1000), ("1.5s", 1500), ("2m", 120_000)])
-    func durations(text: String, millis: Int64) throws {
-        #expect(try parseDuration(text) == .milliseconds(millis))
+    @Test(arguments: [("250ms", 250), ("1s", 1000), ("1.5s", 1500), ("2m", 120_000), ("1h", 3_600_000)])
+    func blockTimes(text: String, millis: Int64) throws {
+        #expect(try parseBlockTime(text) == .milliseconds(millis))
     }
 
-    @Test(arguments: ["0ms", "-1s", "fast", "1h", "5000s"])
-    func badDurations(text: String) {
-        #expect(throws: (any Error).self) { try parseDuration(text) }
+    @Test(arguments: ["0ms", "-1s", "fast", "2h", "5000s"])
+    func badBlockTimes(text: String) {
+        #expect(throws: (any Error).self) { try parseBlockTime(text) }
     }
 
     @Test func hostPort() throws {

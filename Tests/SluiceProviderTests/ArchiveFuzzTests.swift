@@ -3,6 +3,7 @@ import SluiceCore
 import Testing
 
 @testable import SluiceProvider
+@testable import SluiceJobs
 
 #if canImport(Glibc)
     import Glibc

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import SluiceProvider
+@testable import SluiceJobs
 
 #if canImport(Glibc)
     import Glibc

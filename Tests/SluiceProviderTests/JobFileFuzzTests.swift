@@ -3,6 +3,7 @@ import SluiceCore
 import Testing
 
 @testable import SluiceProvider
+@testable import SluiceJobs
 
 // Job files and manifests are parsed from what users and strangers write: the TOML of `sluice job submit`
 // and the JSON manifest inside a bundle a provider runs. Mutations of the examples (bytes changed, cut,

@@ -2,6 +2,7 @@ import Foundation
 import SluiceCore
 import Testing
 
+@testable import SluiceJobs
 @testable import SluiceProvider
 
 @Suite struct JobFileTests {
@@ -261,17 +262,17 @@ import Testing
         #expect(throws: JobFileError.self) { try JobFile.load(path: folder.appendingPathComponent("absent.toml").path) }
     }
 
-    @Test(
-        arguments: [
-            ("90", 90), ("90s", 90), ("5m", 300), ("1h", 3600), ("1h30m", 5400), ("2h5m10s", 7510), (" 2m ", 120),
-        ] as [(String, UInt64)])
-    func durations(text: String, seconds: UInt64) {
-        #expect(parseJobDuration(text) == seconds)
+    @Test(arguments: [("90", 90), ("1h30m", 5400), ("1.5h", 5400)] as [(String, UInt64)])
+    func durationsAreWholeSeconds(text: String, seconds: UInt64) throws {
+        let file = try parse(
+            Self.minimal.replacingOccurrences(of: "max_duration = 90", with: "max_duration = \"\(text)\""))
+        #expect(file.maxDurationSeconds == seconds)
     }
 
-    @Test(arguments: ["", "m", "1.5h", "30m1h", "1h1h", "5ms", "5 m", "-5s", "99999999999999999999s"])
-    func badDurations(text: String) {
-        #expect(parseJobDuration(text) == nil)
+    @Test(arguments: ["5ms", "1.5s", "1h1h", "0"])
+    func durationsThatAreNotWholePositiveSeconds(text: String) {
+        let text = Self.minimal.replacingOccurrences(of: "max_duration = 90", with: "max_duration = \"\(text)\"")
+        #expect(error(text)?.description.contains("max_duration") == true)
     }
 
     @Test func memorySizes() {

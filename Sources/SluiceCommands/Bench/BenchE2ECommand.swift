@@ -65,7 +65,7 @@ extension BenchCommand {
             try await reportingErrors {
                 let options = E2EBenchmark.Options(
                     transactions: txs, senders: senders, batch: batch, connections: connections,
-                    blockTime: try parseDuration(blockTime), maxBlockSize: maxBlockSize, node: node,
+                    blockTime: try parseBlockTime(blockTime), maxBlockSize: maxBlockSize, node: node,
                     funder: try funder.map { try KeyFile.load(path: $0)[0] }, threads: threads)
                 let quiet = json
                 let report = try await E2EBenchmark(options: options) { line in

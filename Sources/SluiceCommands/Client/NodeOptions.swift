@@ -69,7 +69,8 @@ func parseHash(_ text: String, _ what: String) throws -> Hash {
     }
 }
 
-/// A duration as people type it: `30s`, `500ms`, `2m`, or a number of seconds.
+/// A duration as people type it (`DurationText`: `30s`, `500ms`, `2m`, or a number of seconds), more than 0
+/// and at most a day.
 struct DurationArgument: ExpressibleByArgument, CustomStringConvertible {
     var duration: Duration
     let text: String
@@ -80,16 +81,9 @@ struct DurationArgument: ExpressibleByArgument, CustomStringConvertible {
     }
 
     init?(argument: String) {
-        let units: [(suffix: String, nanoseconds: Double)] = [("ms", 1e6), ("s", 1e9), ("m", 60e9), ("", 1e9)]
-        for unit in units where argument.hasSuffix(unit.suffix) {
-            guard let n = Double(argument.dropLast(unit.suffix.count)), n.isFinite, n > 0,
-                n <= 86_400 * 1e9 / unit.nanoseconds
-            else { continue }
-            duration = .nanoseconds(Int64(n * unit.nanoseconds))
-            text = argument
-            return
-        }
-        return nil
+        guard let d = DurationText.parse(argument), d > .zero, d <= .seconds(86_400) else { return nil }
+        duration = d
+        text = argument
     }
 
     var description: String { text }

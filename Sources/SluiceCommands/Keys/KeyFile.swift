@@ -2,6 +2,7 @@ import Foundation
 import SluiceAPI
 import SluiceCore
 import SluiceProvider
+import SluiceJobs
 
 /// A key file: `{"scheme": "ed25519", "address": "0x…", "publicKey": "0x…", "secretKey": "0x…"}`.
 /// The secret key is the scheme's 32-byte seed. Keep such files private.

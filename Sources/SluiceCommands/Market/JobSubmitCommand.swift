@@ -6,6 +6,7 @@ import SluiceCore
 import SluiceProvider
 import SluiceRuntime
 import SluiceState
+import SluiceJobs
 
 extension JobCommand {
     struct Submit: AsyncParsableCommand {

@@ -4,6 +4,7 @@ import Logging
 import SluiceAPI
 import SluiceClient
 import SluiceCore
+import SluiceJobs
 import SluiceProvider
 import SluiceRuntime
 import SluiceState
@@ -163,7 +164,8 @@ extension ProviderCommand.Run {
         guard let disk = parseMemoryMiB(maxJobDisk), disk >= 1 else {
             throw CommandError("--max-job-disk: '\(maxJobDisk)' is not a size (e.g. 20GiB)")
         }
-        guard let duration = parseJobDuration(maxJobDuration), duration >= 1 else {
+        guard let duration = DurationText.parse(maxJobDuration).flatMap(DurationText.wholeSeconds), duration >= 1
+        else {
             throw CommandError("--max-job-duration: '\(maxJobDuration)' is not a duration (e.g. 24h, 90m, 3600)")
         }
         guard maxJobProcesses >= 8 else { throw CommandError("--max-job-processes: at least 8") }

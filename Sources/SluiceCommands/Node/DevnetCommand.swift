@@ -88,7 +88,7 @@ struct DevnetCommand: AsyncParsableCommand {
                 settings = try createDevnet(root: root, keysDir: keysDir)
             }
             (settings.host, settings.port) = try parseHostPort(http)
-            settings.blockTime = try parseDuration(blockTime)
+            settings.blockTime = try parseBlockTime(blockTime)
             settings.maxBlockSize = maxBlockSize
             try writeFileAtomically(Data(settings.toml(relativeTo: root).utf8), to: configPath)
             let funder = try lastDevKey(keysDir)

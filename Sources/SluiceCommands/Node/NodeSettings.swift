@@ -1,6 +1,7 @@
 import Foundation
 import SluiceAPI
 import SluiceCore
+import SluiceJobs
 import SluiceProvider
 import SluiceRuntime
 import SluiceState
@@ -80,7 +81,7 @@ struct NodeSettings: Equatable {
             do { (settings.host, settings.port) = try parseHostPort(http) } catch { throw fail("http", "\(error)") }
         }
         if let t = try string("block_time") {
-            do { settings.blockTime = try parseDuration(t) } catch { throw fail("block_time", "\(error)") }
+            do { settings.blockTime = try parseBlockTime(t) } catch { throw fail("block_time", "\(error)") }
         }
         if let n = try int("max_block_size", min: 1) { settings.maxBlockSize = n }
         if let n = try int("mempool_capacity", min: 1) { settings.mempoolCapacity = n }
@@ -136,7 +137,7 @@ struct NodeSettings: Equatable {
             data = "\(relative(dataDir))"
             blobs = "\(relative(blobsDir))"
             http = "\(host):\(port)"
-            block_time = "\(formatDuration(blockTime))"
+            block_time = "\(DurationText.format(blockTime))"
             max_block_size = \(maxBlockSize)
             mempool_capacity = \(mempoolCapacity)
 
@@ -200,20 +201,10 @@ func parseHostPort(_ text: String) throws -> (String, Int) {
     return (host, port)
 }
 
-/// Parses "250ms", "1s", "1.5s", "2m".
-func parseDuration(_ text: String) throws -> Duration {
-    let t = text.trimmingCharacters(in: .whitespaces)
-    let units: [(String, Double)] = [("ms", 1e-3), ("s", 1), ("m", 60)]
-    for (suffix, scale) in units where t.hasSuffix(suffix) {
-        if suffix == "s" && t.hasSuffix("ms") { continue }
-        guard let v = Double(t.dropLast(suffix.count)), v > 0, v * scale <= 3600 else { break }
-        return .nanoseconds(Int64((v * scale * 1e9).rounded()))
+/// A block time (`DurationText`): more than 0, at most an hour.
+func parseBlockTime(_ text: String) throws -> Duration {
+    guard let d = DurationText.parse(text), d > .zero, d <= .seconds(3600) else {
+        throw CommandError("'\(text)' is not a block time: write e.g. 250ms, 1s or 1.5s (more than 0, at most an hour)")
     }
-    throw CommandError("'\(text)' is not a duration: write e.g. 250ms, 1s or 1.5s (more than 0, at most an hour)")
-}
-
-func formatDuration(_ d: Duration) -> String {
-    let ms = Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-    return ms.truncatingRemainder(dividingBy: 1000) == 0
-        ? "\(Int(ms / 1000))s" : "\(ms.rounded() == ms ? String(Int(ms)) : String(ms))ms"
+    return d
 }

@@ -1,6 +1,7 @@
 import Foundation
 import SluiceAPI
 public import SluiceCore
+import SluiceJobs
 
 /// What the agent knows of one of its jobs, kept in `<work>/jobs/<id>/state.json` so that a restarted
 /// agent goes on where it stopped: the salt of a commitment must survive a crash, or the reveal is lost.

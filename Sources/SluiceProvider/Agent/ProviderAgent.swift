@@ -3,6 +3,7 @@ public import Logging
 import SluiceAPI
 import SluiceClient
 public import SluiceCore
+public import SluiceJobs
 
 /// How a provider's agent runs.
 public struct AgentConfiguration: Sendable {

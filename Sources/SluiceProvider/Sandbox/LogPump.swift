@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SluiceJobs
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,5 @@
 import Foundation
+public import SluiceJobs
 
 #if canImport(Glibc)
     import Glibc

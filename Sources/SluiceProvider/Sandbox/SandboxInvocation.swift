@@ -1,4 +1,5 @@
 import Foundation
+import SluiceJobs
 
 #if canImport(Glibc)
     import Glibc

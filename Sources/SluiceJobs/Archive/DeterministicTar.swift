@@ -112,7 +112,7 @@ public struct ArchiveFile: Sendable, Equatable {
     }
 }
 
-func errnoText(_ code: Int32 = errno) -> String {
+package func errnoText(_ code: Int32 = errno) -> String {
     String(cString: strerror(code))
 }
 

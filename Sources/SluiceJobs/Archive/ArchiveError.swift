@@ -1,7 +1,7 @@
 /// What went wrong packing, listing or unpacking an archive; the message names the entry and says what to do.
 public struct ArchiveError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The kind of failure, for tests and for callers that branch on it.
-    enum Code: Sendable, Equatable {
+    package enum Code: Sendable, Equatable {
         /// Reading or writing the file system failed.
         case io
         /// A file or directory to archive that its permissions keep the reader out of.
@@ -25,7 +25,7 @@ public struct ArchiveError: Error, CustomStringConvertible, Sendable, Equatable 
         case invalidGlob
     }
 
-    let code: Code
+    package let code: Code
     public let description: String
 
     init(_ code: Code, _ description: String) {

@@ -85,7 +85,7 @@ public enum SafeFile {
 
     /// Gives the tree at `url` to `uid`/`gid` (links themselves, not their targets), so a job running as that
     /// user may write in it.
-    static func chownTree(_ url: URL, uid: uid_t, gid: gid_t) {
+    package static func chownTree(_ url: URL, uid: uid_t, gid: gid_t) {
         let root = open(url.path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard root >= 0 else { return }
         defer { close(root) }
@@ -99,7 +99,7 @@ public enum SafeFile {
     /// Whether a tree holds more than `maxBytes` allocated bytes, more than `maxEntries` entries or
     /// directories nested deeper than `maxDepth`; the walk stops at the first bound passed.
     /// - Complexity: O(min(n, maxEntries)) for n entries.
-    static func exceeds(_ url: URL, maxBytes: UInt64, maxEntries: Int, maxDepth: Int = 64) -> Bool {
+    package static func exceeds(_ url: URL, maxBytes: UInt64, maxEntries: Int, maxDepth: Int = 64) -> Bool {
         let root = open(url.path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard root >= 0 else { return false }
         defer { close(root) }

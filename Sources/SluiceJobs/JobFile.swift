@@ -348,10 +348,13 @@ private struct JobFileReader {
             guard i >= 0 else { throw fail(key, "\(i) is negative") }
             seconds = UInt64(i)
         } else if let s = value.string {
-            guard let parsed = parseJobDuration(s) else {
+            guard let parsed = DurationText.parse(s) else {
                 throw fail(key, "'\(s)' is not a duration: write seconds (90) or e.g. \"90s\", \"5m\", \"1h30m\"")
             }
-            seconds = parsed
+            guard let whole = DurationText.wholeSeconds(parsed) else {
+                throw fail(key, "'\(s)' is not a whole number of seconds")
+            }
+            seconds = whole
         } else {
             throw wrongType(key, expected: "seconds as an integer or a string such as \"5m\"", got: value)
         }
@@ -415,31 +418,6 @@ private func editDistance(_ a: String, _ b: String) -> Int {
         swap(&previous, &current)
     }
     return previous[b.count]
-}
-
-/// Parses a job's duration: digits alone are seconds ("90"); otherwise hours, minutes and seconds in that order,
-/// each at most once ("90s", "5m", "1h", "1h30m", "2h5m10s"). Nil when the text is none of these or overflows.
-public func parseJobDuration(_ text: String) -> UInt64? {
-    let t = text.trimmingCharacters(in: .whitespaces)
-    if !t.isEmpty, t.allSatisfy(\.isASCII), t.allSatisfy(\.isNumber) { return UInt64(t) }
-    let units: [(Character, UInt64)] = [("h", 3600), ("m", 60), ("s", 1)]
-    var total: UInt64 = 0
-    var digits = ""
-    var next = 0  // the first unit still allowed: units come in order, each once
-    for c in t {
-        if c.isASCII && c.isNumber {
-            digits.append(c)
-            continue
-        }
-        guard let u = units[next...].firstIndex(where: { $0.0 == c }), let n = UInt64(digits) else { return nil }
-        let (part, o1) = n.multipliedReportingOverflow(by: units[u].1)
-        let (sum, o2) = total.addingReportingOverflow(part)
-        guard !o1, !o2 else { return nil }
-        total = sum
-        digits = ""
-        next = u + 1
-    }
-    return digits.isEmpty && next > 0 ? total : nil
 }
 
 /// Parses a memory size to MiB: "512MiB", "2GiB", "800MB", "1GB" (units in any case, a space allowed). Decimal
