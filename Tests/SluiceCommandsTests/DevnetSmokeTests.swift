@@ -1,4 +1,6 @@
 import Foundation
+import SluiceAPI
+import SluiceClient
 import SluiceCore
 import Synchronization
 import Testing
@@ -66,6 +68,38 @@ final class DevnetProcess: Sendable {
 
 @Suite("sluice devnet end to end, real processes", .serialized)
 struct DevnetSmokeTests {
+    /// Two senders with one key (an agent restarted while its last transactions wait, or the CLI beside the
+    /// agent): the one whose cached sequence another took reads the account again and goes on; a sequence
+    /// named by the caller is never changed.
+    @Test func sendersSharingAKeyFindTheNextSequence() async throws {
+        let binary = try #require(sluiceBinary(), "the sluice executable was not built next to the tests")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-sender-\(UUID().uuidString)")
+            .path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let devnet = try DevnetProcess(binary: binary, data: dir + "/devnet")
+        defer { _ = devnet.stop() }
+        let client = try SluiceClient(baseURL: devnet.base)
+        let key = try KeyFile.load(path: dir + "/devnet/keys/dev-0.json")[0]
+        let a = TransactionSender(client: client, key: key)
+        let b = TransactionSender(client: client, key: key)
+        let to = Address(Hash.sha256([7]))
+        let start = try await client.account(key.address).nextSequence
+        let first = try await a.send(.transfer(to: to, amount: Amount(1)))  // a: start, then caches start + 1
+        let second = try await b.send(.transfer(to: to, amount: Amount(2)))  // b reads start + 1 (pending counted)
+        let third = try await a.send(.transfer(to: to, amount: Amount(3)))  // start + 1 is taken: a reads again
+        await #expect(throws: ClientError.self) {
+            _ = try await a.send(sequence: start) { _, _ in .transfer(to: to, amount: Amount(4)) }
+        }
+        var sequences: [UInt64] = []
+        for hash in [first, second, third] {
+            let status = try await client.waitForCommit(hash, timeout: .seconds(30))
+            #expect(status.receipt?.status == "success", "\(status)")
+            sequences.append(try #require(status.transaction).sequence)
+        }
+        #expect(sequences == [start, start + 1, start + 2])
+        #expect(try await client.account(to).balance == Amount(6))
+    }
+
     @Test func transferReadProveStopRestartRead() throws {
         let binary = try #require(sluiceBinary(), "the sluice executable was not built next to the tests")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-devnet-\(UUID().uuidString)")

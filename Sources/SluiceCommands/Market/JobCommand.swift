@@ -173,7 +173,7 @@ extension JobCommand {
 
 /// Signs a transaction about one job (cancel, dispute), submits it and with --wait prints the job after it.
 func submitJobAction(
-    _ text: String, _ options: NodeOptions, _ transaction: MarketTransactionOptions, _ payload: (Hash) -> Payload
+    _ text: String, _ options: NodeOptions, _ transaction: MarketTransactionOptions, _ payload: @Sendable (Hash) -> Payload
 ) async throws {
     let id = try parseHash(text, "ID")
     let submitted = try await submitMarketTransaction(node: options, options: transaction) { _, _ in payload(id) }

@@ -63,33 +63,23 @@ struct SubmittedTransaction {
 /// Signs `payload` (built from the sender and its sequence) with the options' key and submits it. Nothing
 /// is printed: the caller prints the hash, or waits with `finishMarketTransaction`.
 func submitMarketTransaction(
-    node: NodeOptions, options: MarketTransactionOptions, payload: (Address, UInt64) throws -> Payload
+    node: NodeOptions, options: MarketTransactionOptions, payload: @Sendable (Address, UInt64) throws -> Payload
 ) async throws -> SubmittedTransaction {
     try await submitSigned(
         node: node, key: try options.signingKey(), gasLimit: options.gasLimit, gasPrice: options.gasPrice,
         sequence: options.sequence, expiry: Transaction.never, payload: payload)
 }
 
-/// The steps every signing command shares (`tx transfer`, the market's): the chain id from the node, the
-/// sequence from the sender's account unless given (pending ones counted), sign, submit.
+/// What every signing command does (`tx transfer`, the market's): `TransactionSender`, with the given
+/// sequence or the account's next.
 func submitSigned(
     node: NodeOptions, key: SigningKey, gasLimit: UInt64, gasPrice: UInt64, sequence: UInt64?, expiry: UInt64,
-    payload: (Address, UInt64) throws -> Payload
+    payload: @Sendable (Address, UInt64) throws -> Payload
 ) async throws -> SubmittedTransaction {
     let client = try node.client()
-    let chainId = try await client.status().chainId
-    let next: UInt64
-    if let sequence {
-        next = sequence
-    } else {
-        next = try await client.account(key.address).nextSequence
-    }
-    let tx = Transaction(
-        chainId: chainId, sender: key.address, sequence: next, gasLimit: gasLimit, gasPrice: gasPrice,
-        expiry: expiry, payload: try payload(key.address, next)
-    ).signed(with: key)
-    let result = try await client.submit(tx)
-    return SubmittedTransaction(client: client, transaction: tx, result: result)
+    let sent = try await TransactionSender(client: client, key: key).send(
+        gasLimit: gasLimit, gasPrice: gasPrice, sequence: sequence, expiry: expiry, payload: payload)
+    return SubmittedTransaction(client: client, transaction: sent.transaction, result: sent.result)
 }
 
 /// `finishSubmitted` with the market options' --wait and --timeout.
