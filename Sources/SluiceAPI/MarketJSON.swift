@@ -14,7 +14,7 @@ public struct ProviderJSON: Codable, Sendable, Equatable {
     public var devices: [ProviderOfferJSON.Device]
     public var region: String
     /// The runners it supports: it is matched only to jobs whose runner is among them.
-    public var runners: [String]
+    public var runners: [Runner]
     public var endpoint: String
     /// The stake held now (slashes reduce it).
     public var stake: Amount
@@ -145,9 +145,8 @@ public struct JobJSON: Codable, Sendable, Equatable {
 
     public var id: Hash
     public var consumer: Address
-    /// open, matched, committed, settled, disputed, unresolved, cancelled, expired (the names of
-    /// `JobRecord.Status`).
-    public var status: String
+    /// open, matched, committed, settled, disputed, unresolved, cancelled, expired.
+    public var status: JobStatus
     public var spec: JobSpecJSON
     /// What is still held for the job (0 once refunded).
     public var escrow: Amount
@@ -187,7 +186,7 @@ public struct JobJSON: Codable, Sendable, Equatable {
     public init(_ j: JobRecord) {
         id = j.id
         consumer = j.consumer
-        status = j.status.name
+        status = j.status
         spec = JobSpecJSON(j.spec)
         escrow = j.escrow
         submitHeight = j.submitHeight

@@ -59,7 +59,7 @@ extension KeyedDecodingContainer {
 /// "result", "usageSeconds"}`, `{"type": "job.dispute", "jobId"}`, `{"type": "reward.claim"}`. Only the
 /// fields of its type may be present.
 public struct PayloadJSON: Codable, Sendable, Equatable {
-    public var type: String
+    public var type: PayloadKind
     public var to: Address?
     public var amount: Amount?
     /// Only for `compute-transfer`.
@@ -87,25 +87,34 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
         case type, to, amount, rounds, offer, job, jobId, commitment, result, salt, usageSeconds, update, logs, answer
     }
 
-    static let fields: [String: Set<CodingKeys>] = [
-        "transfer": [.to, .amount], "compute-transfer": [.to, .amount, .rounds], "provider.register": [.offer],
-        "job.submit": [.job], "job.cancel": [.jobId], "job.commit": [.jobId, .commitment],
-        "job.reveal": [.jobId, .result, .salt, .usageSeconds, .logs], "provider.update": [.update],
-        "provider.heartbeat": [], "provider.unbond": [], "provider.withdraw": [],
-        "audit.report": [.jobId, .result, .usageSeconds, .logs], "job.dispute": [.jobId],
-        "provider.prove": [.answer],
-        "reward.claim": [],
-    ]
+    /// The fields each kind carries.
+    static func fields(_ kind: PayloadKind) -> Set<CodingKeys> {
+        switch kind {
+        case .transfer: [.to, .amount]
+        case .computeTransfer: [.to, .amount, .rounds]
+        case .providerRegister: [.offer]
+        case .jobSubmit: [.job]
+        case .jobCancel, .jobDispute: [.jobId]
+        case .jobCommit: [.jobId, .commitment]
+        case .jobReveal: [.jobId, .result, .salt, .usageSeconds, .logs]
+        case .providerUpdate: [.update]
+        case .providerHeartbeat, .providerUnbond, .providerWithdraw, .rewardClaim: []
+        case .auditReport: [.jobId, .result, .usageSeconds, .logs]
+        case .providerProve: [.answer]
+        }
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        type = try c.decode(String.self, forKey: .type)
-        guard let expected = Self.fields[type] else {
+        let name = try c.decode(String.self, forKey: .type)
+        guard let kind = PayloadKind(name: name) else {
             throw DecodingError.dataCorruptedError(
                 forKey: .type, in: c,
                 debugDescription:
-                    "unknown payload type '\(type)' (use \(Self.fields.keys.sorted().joined(separator: ", ")))")
+                    "unknown payload type '\(name)' (use \(PayloadKind.names.sorted().joined(separator: ", ")))")
         }
+        type = kind
+        let expected = Self.fields(kind)
         for key in c.allKeys.sorted(by: { $0.stringValue < $1.stringValue })
         where key != .type && !expected.contains(key) {
             throw DecodingError.dataCorruptedError(
@@ -135,7 +144,7 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
     }
 
     public init(_ p: Payload) {
-        type = p.typeName
+        type = p.kind
         switch p {
         case let .transfer(to, amount):
             self.to = to
@@ -170,79 +179,75 @@ public struct PayloadJSON: Codable, Sendable, Equatable {
     /// One line for people: "transfer 100 to 0x…", "job.submit 2 × 1 GPU …".
     public var summary: String {
         switch type {
-        case "transfer", "compute-transfer":
+        case .transfer, .computeTransfer:
             let r = rounds.map { " (\($0) rounds)" } ?? ""
-            return "\(type) \(amount.map(\.description) ?? "?") to \(to?.hex ?? "?")\(r)"
-        case "provider.register":
-            guard let offer else { return type }
+            return "\(type.name) \(amount.map(\.description) ?? "?") to \(to?.hex ?? "?")\(r)"
+        case .providerRegister:
+            guard let offer else { return type.name }
             let gpus = offer.devices.map { "\($0.count) × \($0.model) \($0.vramGb) GB" }.joined(separator: ", ")
             return "provider.register \(gpus) at \(offer.pricePerGpuHour)/GPU-hour, stake \(offer.stake)"
-        case "job.submit":
-            guard let job else { return type }
+        case .jobSubmit:
+            guard let job else { return type.name }
             return
                 "job.submit \(job.redundancy) × \(job.gpuCount) GPU, ≤ \(job.maxPricePerGpuHour)/GPU-hour, ≤ \(job.maxDurationSeconds) s"
-        case "job.cancel", "job.commit", "job.dispute": return "\(type) \(jobId?.hex ?? "?")"
-        case "audit.report":
+        case .jobCancel, .jobCommit, .jobDispute: return "\(type.name) \(jobId?.hex ?? "?")"
+        case .auditReport:
             return "audit.report \(jobId?.hex ?? "?") result \(result?.hex ?? "?"), \(usageSeconds ?? 0) s"
-        case "job.reveal": return "job.reveal \(jobId?.hex ?? "?") result \(result?.hex ?? "?"), \(usageSeconds ?? 0) s"
-        case "provider.prove":
+        case .jobReveal: return "job.reveal \(jobId?.hex ?? "?") result \(result?.hex ?? "?"), \(usageSeconds ?? 0) s"
+        case .providerProve:
             return "provider.prove device \(answer?.device ?? 0) root \(answer?.root.hex ?? "?")"
-        default: return type
+        case .providerUpdate, .providerHeartbeat, .providerUnbond, .providerWithdraw, .rewardClaim: return type.name
         }
     }
 
     public func payload() throws(WireError) -> Payload {
         switch type {
-        case "transfer":
+        case .transfer:
             guard let to, let amount else { throw WireError("field payload: a transfer needs to and amount") }
             return .transfer(to: to, amount: amount)
-        case "compute-transfer":
+        case .computeTransfer:
             guard let to, let amount else { throw WireError("field payload: a compute-transfer needs to and amount") }
             guard let rounds else {
                 throw WireError("field payload.rounds: missing (compute-transfer needs rounds)")
             }
             return .computeTransfer(to: to, amount: amount, rounds: rounds)
-        case "provider.register":
+        case .providerRegister:
             guard let offer else { throw WireError("field payload.offer: missing") }
             return .providerRegister(offer.registration)
-        case "job.submit":
+        case .jobSubmit:
             guard let job else { throw WireError("field payload.job: missing") }
             return .jobSubmit(job.spec)
-        case "job.cancel":
+        case .jobCancel:
             guard let jobId else { throw WireError("field payload.jobId: missing") }
             return .jobCancel(job: jobId)
-        case "provider.update":
+        case .providerUpdate:
             guard let update else { throw WireError("field payload.update: missing") }
             return .providerUpdate(update.update)
-        case "provider.heartbeat": return .providerHeartbeat
-        case "provider.unbond": return .providerUnbond
-        case "provider.withdraw": return .providerWithdraw
-        case "reward.claim": return .rewardClaim
-        case "job.commit":
+        case .providerHeartbeat: return .providerHeartbeat
+        case .providerUnbond: return .providerUnbond
+        case .providerWithdraw: return .providerWithdraw
+        case .rewardClaim: return .rewardClaim
+        case .jobCommit:
             guard let jobId, let commitment else {
                 throw WireError("field payload: job.commit needs jobId and commitment")
             }
             return .jobCommit(job: jobId, commitment: commitment)
-        case "job.reveal":
+        case .jobReveal:
             guard let jobId, let result, let salt, let usageSeconds else {
                 throw WireError("field payload: job.reveal needs jobId, result, salt and usageSeconds")
             }
             return .jobReveal(job: jobId, result: result, salt: salt, usageSeconds: usageSeconds, logs: logs ?? .zero)
-        case "audit.report":
+        case .auditReport:
             guard let jobId, let result, let usageSeconds else {
                 throw WireError("field payload: audit.report needs jobId, result and usageSeconds")
             }
             return .auditReport(job: jobId, result: result, usageSeconds: usageSeconds, logs: logs ?? .zero)
-        case "job.dispute":
+        case .jobDispute:
             guard let jobId else { throw WireError("field payload.jobId: missing") }
             return .jobDispute(job: jobId)
-        case "provider.prove":
+        case .providerProve:
             guard let answer else { throw WireError("field payload.answer: missing") }
             return .providerProve(answer.answer)
-        default:
-            throw WireError(
-                "field payload.type: unknown payload type '\(type)' (use \(Self.fields.keys.sorted().joined(separator: ", ")))"
-            )
         }
     }
 }
@@ -264,7 +269,7 @@ public struct ProviderOfferJSON: Codable, Sendable, Equatable {
     public var stake: Amount
     public var pricePerGpuHour: Amount
     /// The runners the provider supports; absent means ["process"].
-    public var runners: [String]?
+    public var runners: [Runner]?
 
     public init(_ r: ProviderRegistration) {
         devices = r.devices.map(Device.init)
@@ -279,7 +284,7 @@ public struct ProviderOfferJSON: Codable, Sendable, Equatable {
         ProviderRegistration(
             devices: devices.map(\.device),
             region: region, endpoint: endpoint, stake: stake, pricePerGPUHour: pricePerGpuHour,
-            runners: runners ?? ["process"])
+            runners: runners ?? [.process])
     }
 }
 
@@ -302,7 +307,7 @@ public struct ProviderUpdateJSON: Codable, Sendable, Equatable {
 
 /// `job.submit`'s spec.
 public struct JobSpecJSON: Codable, Sendable, Equatable {
-    public var runner: String
+    public var runner: Runner
     public var bundleHash: Hash
     public var bundleUri: String
     public var inputsHash: Hash

@@ -30,7 +30,7 @@ import TOMLKit
 public struct JobFile: Sendable, Equatable {
     public var name: String
     /// "process" or "container".
-    public var runner: String
+    public var runner: Runner
     /// The container image; only for the container runner.
     public var image: String?
     /// argv, run in the job's directory.
@@ -51,7 +51,7 @@ public struct JobFile: Sendable, Equatable {
     public var environment: [String: String]
 
     public init(
-        name: String, runner: String, image: String? = nil, command: [String], bundle: URL, outputs: [String],
+        name: String, runner: Runner, image: String? = nil, command: [String], bundle: URL, outputs: [String],
         maxPricePerGPUHour: Amount, maxDurationSeconds: UInt64, redundancy: UInt8 = 1,
         memoryMB: UInt64 = JobFile.defaultMemoryMB, gpuCount: UInt32 = 1, minVramGB: UInt32 = 0, model: String = "",
         environment: [String: String] = [:]
@@ -195,15 +195,15 @@ private struct JobFileReader {
 
         let name = try string(root, "name")
         guard !name.isEmpty else { throw fail("name", "must not be empty") }
-        let runner = try string(root, "runner")
-        guard runner == "process" || runner == "container" else {
-            throw fail("runner", "'\(runner)' is not a runner: use \"process\" or \"container\"")
+        let runnerName = try string(root, "runner")
+        guard let runner = Runner(name: runnerName) else {
+            throw fail("runner", "'\(runnerName)' is not a runner: use \"process\" or \"container\"")
         }
         let image = try root["image"] == nil ? nil : string(root, "image")
-        if runner == "container" && (image ?? "").isEmpty {
+        if runner == .container && (image ?? "").isEmpty {
             throw fail(image == nil ? "runner" : "image", "the container runner needs an image (image = \"…\")")
         }
-        if runner == "process" && image != nil {
+        if runner == .process && image != nil {
             throw fail("image", "only the container runner uses an image: remove it or set runner = \"container\"")
         }
         let command = try strings(root, "command", example: Self.examples["command"]!)

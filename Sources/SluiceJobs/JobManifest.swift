@@ -1,4 +1,5 @@
 public import Foundation
+public import SluiceCore
 
 /// How to run a job, carried inside its bundle as `sluice-job.json` at the archive's root. The job's spec on
 /// chain holds only the bundle's hash, so the command, the outputs and the limits are content-addressed
@@ -12,7 +13,7 @@ public struct JobManifest: Codable, Sendable, Equatable {
     /// The job's name (informational).
     public var name: String
     /// "process" or "container".
-    public var runner: String
+    public var runner: Runner
     /// argv, run in the job's directory (the unpacked bundle).
     public var command: [String]
     /// The container image, for the container runner.
@@ -27,7 +28,7 @@ public struct JobManifest: Codable, Sendable, Equatable {
     public var maxDurationSeconds: UInt64
 
     public init(
-        name: String, runner: String, command: [String], image: String? = nil, environment: [String: String] = [:],
+        name: String, runner: Runner, command: [String], image: String? = nil, environment: [String: String] = [:],
         outputs: [String], memoryMB: UInt64, maxDurationSeconds: UInt64
     ) {
         self.name = name
@@ -61,9 +62,6 @@ public struct JobManifest: Codable, Sendable, Equatable {
     }
 
     public func validate() throws {
-        guard runner == "process" || runner == "container" else {
-            throw ManifestError("runner '\(runner)' is not one of process, container")
-        }
         guard let first = command.first, !first.isEmpty else { throw ManifestError("command is empty") }
         guard !outputs.isEmpty else { throw ManifestError("outputs is empty: name the files that make the result") }
         for o in outputs where o.isEmpty || o.hasPrefix("/") || o.split(separator: "/").contains("..") {
@@ -71,7 +69,7 @@ public struct JobManifest: Codable, Sendable, Equatable {
         }
         guard memoryMB >= 16 else { throw ManifestError("memory of \(memoryMB) MiB is too small: at least 16") }
         guard maxDurationSeconds >= 1 else { throw ManifestError("max duration must be at least 1 second") }
-        if runner == "container" && (image ?? "").isEmpty {
+        if runner == .container && (image ?? "").isEmpty {
             throw ManifestError("the container runner needs an image")
         }
     }

@@ -206,8 +206,3 @@ extension APIServer {
         return (height, value)
     }
 }
-
-extension OpenAPIDocument {
-    /// The job states as a JSON array, from `JobRecord.Status`, so the document follows new states.
-    static let jobStatusNames = "[" + JobRecord.Status.allCases.map { "\"\($0.name)\"" }.joined(separator: ", ") + "]"
-}

@@ -8,8 +8,14 @@ public enum OpenAPIDocument {
     static let hash = #"{"type": "string", "pattern": "^0x[0-9a-f]{64}$"}"#
     static let amount = #"{"type": "string", "pattern": "^[0-9]+$", "description": "decimal, up to 2^128-1"}"#
     static let u64 = #"{"type": "integer", "minimum": 0}"#
-    static let eventKinds = Event.Kind.allCases.map { "\"\($0.name)\"" }.joined(separator: ", ")
-    static let jobStatuses = JobStatus.allCases.map { "\"\($0.name)\"" }.joined(separator: ", ")
+    // The names of each enum the API carries, from the enum itself, so the document follows new cases.
+    static let eventKinds = quoted(Event.Kind.names)
+    static let jobStatuses = quoted(JobStatus.names)
+    static let payloadKinds = quoted(PayloadKind.names)
+    static let runners = quoted(Runner.names)
+
+    /// `"a", "b"`: names as the members of a JSON array.
+    static func quoted(_ names: [String]) -> String { names.map { "\"\($0)\"" }.joined(separator: ", ") }
 
     static let errors = #"""
         "400": {"$ref": "#/components/responses/Error"},
@@ -246,7 +252,7 @@ public enum OpenAPIDocument {
                 "operationId": "listJobs",
                 "summary": "One page of jobs by id, optionally only those in one state; follow `next` with `after` for the next page.",
                 "parameters": [
-                  {"name": "status", "in": "query", "required": false, "schema": {"type": "string", "enum": \#(jobStatusNames)}},
+                  {"name": "status", "in": "query", "required": false, "schema": {"type": "string", "enum": [\#(jobStatuses)]}},
                   {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
                   {"name": "after", "in": "query", "required": false, "schema": \#(hash), "description": "list the jobs whose id comes after this one (the previous page's next)"}
                 ],
@@ -334,7 +340,7 @@ public enum OpenAPIDocument {
                 "code": {"type": "string", "enum": ["bad_request", "not_found", "body_too_large", "method_not_allowed", "internal", "bad_signature", "wrong_chain", "expired", "oversized", "gas_limit_too_low", "gas_price_too_low", "unknown_sender", "sequence_too_old", "sequence_too_far_ahead", "fee_unpayable", "duplicate", "underpriced", "sender_limit", "mempool_full", "hash_mismatch", "no_blobs", "blobs_full", "blob_damaged", "uploads_busy", "timeout", "job_not_running", "headers_too_large", "undecodable", "invalid_payload"]}
               }},
               "Payload": {"type": "object", "required": ["type"], "additionalProperties": false, "properties": {
-                "type": {"type": "string", "enum": ["transfer", "compute-transfer", "provider.register", "job.submit", "job.cancel", "job.commit", "job.reveal", "provider.update", "provider.heartbeat", "provider.unbond", "provider.withdraw", "audit.report", "job.dispute", "provider.prove", "reward.claim"]},
+                "type": {"type": "string", "enum": [\#(payloadKinds)]},
                 "to": \#(hash), "amount": \#(amount), "rounds": {"type": "integer", "minimum": 0},
                 "offer": {"$ref": "#/components/schemas/ProviderOffer"},
                 "job": {"$ref": "#/components/schemas/JobSpec"},
@@ -353,14 +359,14 @@ public enum OpenAPIDocument {
                 }}
               }, "description": "transfer and compute-transfer: to, amount (+ rounds); provider.register: offer; job.submit: job; job.cancel: jobId; job.commit: jobId, commitment; job.reveal: jobId, result, salt, usageSeconds (+ logs); audit.report: jobId, result, usageSeconds (+ logs); job.dispute: jobId; provider.prove: answer"},
               "ProviderOffer": {"type": "object", "required": ["devices", "region", "endpoint", "stake", "pricePerGpuHour"], "additionalProperties": false, "properties": {
-                "runners": {"type": "array", "items": {"type": "string", "enum": ["process", "container"]}},
+                "runners": {"type": "array", "items": {"type": "string", "enum": [\#(runners)]}},
                 "devices": {"type": "array", "items": {"type": "object", "required": ["model", "vramGb", "count", "score"], "additionalProperties": false, "properties": {
                   "model": {"type": "string"}, "vramGb": {"type": "integer", "minimum": 0}, "count": {"type": "integer", "minimum": 0}, "score": \#(u64), "pricePerGpuHour": \#(amount)
                 }}},
                 "region": {"type": "string"}, "endpoint": {"type": "string"}, "stake": \#(amount), "pricePerGpuHour": \#(amount)
               }},
               "JobSpec": {"type": "object", "required": ["runner", "bundleHash", "bundleUri", "inputsHash", "gpuCount", "minVramGb", "model", "maxDurationSeconds", "maxPricePerGpuHour", "redundancy", "verification"], "additionalProperties": false, "properties": {
-                "runner": {"type": "string", "enum": ["process", "container"]}, "bundleHash": \#(hash), "bundleUri": {"type": "string"},
+                "runner": {"type": "string", "enum": [\#(runners)]}, "bundleHash": \#(hash), "bundleUri": {"type": "string"},
                 "inputsHash": \#(hash), "gpuCount": {"type": "integer", "minimum": 1}, "minVramGb": {"type": "integer", "minimum": 0},
                 "model": {"type": "string"}, "maxDurationSeconds": \#(u64), "maxPricePerGpuHour": \#(amount),
                 "redundancy": {"type": "integer", "minimum": 1, "maximum": 16}, "verification": {"type": "integer", "minimum": 0}
@@ -448,7 +454,7 @@ public enum OpenAPIDocument {
                   "passed": \#(u64), "failed": \#(u64), "verifiedHeight": \#(u64)
                 }}},
                 "address": \#(hash), "status": {"type": "string", "enum": ["active", "unbonding", "withdrawn"]},
-                "runners": {"type": "array", "items": {"type": "string"}},
+                "runners": {"type": "array", "items": {"type": "string", "enum": [\#(runners)]}},
                 "lastHeartbeatHeight": \#(u64), "heartbeats": \#(u64), "unbondHeight": \#(u64),
                 "uptimeBasisPoints": {"type": "integer", "minimum": 0, "maximum": 10000, "description": "share of the last 64 uptime slots with a heartbeat"},
                 "live": {"type": "boolean", "description": "false once it has sent no heartbeat for heartbeatTimeoutBlocks: matching and audit draws skip it"},
@@ -469,7 +475,7 @@ public enum OpenAPIDocument {
                 "height": \#(u64), "providers": {"type": "array", "items": {"$ref": "#/components/schemas/Provider"}}
               }},
               "Job": {"type": "object", "required": ["id", "consumer", "status", "spec", "escrow", "submitHeight", "assigned", "failedProviders"], "additionalProperties": false, "properties": {
-                "id": \#(hash), "consumer": \#(hash), "status": {"type": "string", "enum": \#(jobStatusNames)},
+                "id": \#(hash), "consumer": \#(hash), "status": {"type": "string", "enum": [\#(jobStatuses)]},
                 "spec": {"$ref": "#/components/schemas/JobSpec"}, "escrow": \#(amount),
                 "submitHeight": \#(u64), "matchedHeight": \#(u64), "deadline": \#(u64), "result": \#(hash),
                 "failedProviders": {"type": "array", "items": \#(hash)},

@@ -48,7 +48,7 @@ struct HostileJobTests {
         // Both providers agreed on the failure, were paid for their time, and nobody was slashed.
         let settled = try APIJSON.decoder().decode(JobJSON.self, from: Data(submitted.out.utf8))
         let id = settled.id.hex
-        #expect(settled.status == "settled" && settled.failedProviders.isEmpty, "\(settled)")
+        #expect(settled.status == .settled && settled.failedProviders.isEmpty, "\(settled)")
         #expect(settled.assigned.count == 2 && settled.assigned.allSatisfy { ($0.paid?.value ?? 0) > 0 }, "\(settled)")
         for provider in providers.providers {
             let record = try APIJSON.decoder().decode(

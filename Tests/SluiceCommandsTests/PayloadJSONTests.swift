@@ -19,7 +19,7 @@ struct PayloadJSONTests {
         .providerHeartbeat, .providerUnbond, .providerWithdraw,
         .jobSubmit(
             JobSpec(
-                runner: "process", bundleHash: Hash.sha256([3]), bundleURI: "blob:x", inputsHash: .zero, gpuCount: 1,
+                runner: .process, bundleHash: Hash.sha256([3]), bundleURI: "blob:x", inputsHash: .zero, gpuCount: 1,
                 minVramGB: 16, model: "", maxDurationSeconds: 3600, maxPricePerGPUHour: 10, redundancy: 2,
                 verification: 0)),
         .jobCancel(job: job), .jobCommit(job: job, commitment: Hash.sha256([4])),
@@ -37,7 +37,7 @@ struct PayloadJSONTests {
         let decoded = try APIJSON.decoder().decode(PayloadJSON.self, from: json)
         #expect(try decoded.payload() == payload)
         let object = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
-        #expect(object["type"] as? String == payload.typeName)
+        #expect(object["type"] as? String == payload.kind.name)
     }
 
     @Test(arguments: [

@@ -46,7 +46,7 @@ struct ProviderLoopTests {
         ])
         #expect(submitted.status == 0, "\(submitted.out)\n\(submitted.err)\n\(agentLogs(data))")
         let job = try json(submitted.out, as: JobJSON.self)
-        #expect(job.status == "settled")
+        #expect(job.status == .settled)
         #expect(job.spec.redundancy == 2 && job.assigned.count == 2)
         #expect(Set(job.assigned.map(\.provider)) == Set(list.providers.map(\.address)))
         // Both providers paid for the seconds they used, at their ask.
@@ -171,7 +171,7 @@ struct ProviderLoopTests {
         ])
         #expect(submitted.status == 0, "\(submitted.out)\n\(submitted.err)\n\(agentLogs(data, count: 3))")
         let job = try json(submitted.out, as: JobJSON.self)
-        #expect(job.status == "settled" && job.auditKind == "disagreement", "\(job)")
+        #expect(job.status == .settled && job.auditKind == "disagreement", "\(job)")
         let auditor = try #require(job.auditor)
         #expect(!job.assigned.contains { $0.provider == auditor })
         #expect(job.assigned.contains { $0.provider == liar })

@@ -211,7 +211,7 @@ struct ProviderRecoveryTests {
         try waitFor("the job to settle without it", timeout: 90) {
             let out = try runSluice(["job", "status", id, "--node", devnet.base, "--json"])
             final = try? APIJSON.decoder().decode(JobJSON.self, from: Data(out.out.utf8))
-            return final?.status == "settled"
+            return final?.status == .settled
         }
         let settled = try #require(final)
         #expect(settled.failedProviders == [dead])

@@ -167,7 +167,7 @@ struct CodecFuzzTests {
         var kinds = Set<String>()
         for _ in 0..<600 {
             let t = rng.anyTransaction()
-            kinds.insert(t.payload.typeName)
+            kinds.insert(t.payload.kind.name)
             #expect(throws: Never.self, "\(t)") { try t.checkRoundTrip() }
         }
         #expect(kinds.count == 15)
@@ -198,20 +198,32 @@ struct CodecFuzzTests {
     }
 
     /// The limits are the decoder's: a field one byte over its bound is refused, at its bound accepted.
-    @Test(arguments: [
-        ("runner", WireLimits.runnerNameBytes), ("bundleURI", WireLimits.bundleURIBytes),
-        ("model", WireLimits.jobModelBytes),
-    ])
+    @Test(arguments: [("bundleURI", WireLimits.bundleURIBytes), ("model", WireLimits.jobModelBytes)])
     func jobSpecFieldsAreBoundedByWireLimits(field: String, limit: Int) throws {
         func spec(_ n: Int) -> JobSpec {
             let s = String(repeating: "x", count: n)
             return JobSpec(
-                runner: field == "runner" ? s : "process", bundleHash: .zero, bundleURI: field == "bundleURI" ? s : "",
+                runner: .process, bundleHash: .zero, bundleURI: field == "bundleURI" ? s : "",
                 inputsHash: .zero, gpuCount: 1, minVramGB: 0, model: field == "model" ? s : "",
                 maxDurationSeconds: 1, maxPricePerGPUHour: 1, redundancy: 1, verification: 0)
         }
         #expect(throws: Never.self) { try spec(limit).checkRoundTrip() }
         let error = #expect(throws: CoreError.self) { try spec(limit + 1).checkRoundTrip() }
         #expect(error?.message.hasPrefix("\(field): length \(limit + 1)") == true, "\(String(describing: error))")
+    }
+
+    /// A runner is a name the codec knows: any other is refused where it is decoded, naming the known ones.
+    @Test func anUnknownRunnerIsRefusedByTheDecoder() throws {
+        let spec = JobSpec(
+            runner: .process, bundleHash: .zero, bundleURI: "", inputsHash: .zero, gpuCount: 1, minVramGB: 0,
+            model: "", maxDurationSeconds: 1, maxPricePerGPUHour: 1, redundancy: 1, verification: 0)
+        var bytes = spec.canonicalBytes
+        #expect(try JobSpec(canonicalBytes: bytes) == spec)
+        let at = try #require(
+            bytes.indices.first { Array(bytes[$0..<min($0 + 7, bytes.count)]) == Array("process".utf8) })
+        bytes[at + 6] = UInt8(ascii: "x")
+        let error = #expect(throws: CoreError.self) { try JobSpec(canonicalBytes: bytes) }
+        #expect(error?.message == "field runner: unknown runner 'procesx' (known: process, container)")
+        for runner in Runner.allCases { #expect(try Runner(canonicalBytes: runner.canonicalBytes) == runner) }
     }
 }

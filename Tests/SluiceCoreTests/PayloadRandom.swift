@@ -29,9 +29,11 @@ extension SplitMix64 {
 
     mutating func devices() -> [GPUDevice] { (0..<int(0...3)).map { _ in device() } }
 
+    mutating func runner() -> Runner { Runner.allCases[int(0...Runner.allCases.count - 1)] }
+
     mutating func jobSpec() -> JobSpec {
         JobSpec(
-            runner: text(maxBytes: WireLimits.runnerNameBytes), bundleHash: hash(),
+            runner: runner(), bundleHash: hash(),
             bundleURI: text(maxBytes: WireLimits.bundleURIBytes), inputsHash: hash(), gpuCount: integer(),
             minVramGB: integer(), model: text(maxBytes: WireLimits.jobModelBytes), maxDurationSeconds: integer(),
             maxPricePerGPUHour: amount(), redundancy: integer(), verification: integer())
@@ -57,9 +59,7 @@ extension SplitMix64 {
                 ProviderRegistration(
                     devices: devices(), region: text(maxBytes: WireLimits.regionBytes),
                     endpoint: text(maxBytes: WireLimits.endpointBytes), stake: amount(), pricePerGPUHour: amount(),
-                    runners: (0..<int(0...WireLimits.offerRunners)).map { _ in
-                        text(maxBytes: WireLimits.runnerNameBytes)
-                    }))
+                    runners: (0..<int(0...WireLimits.offerRunners)).map { _ in runner() }))
         case 3: .jobSubmit(jobSpec())
         case 4: .jobCancel(job: hash())
         case 5: .jobCommit(job: hash(), commitment: hash())

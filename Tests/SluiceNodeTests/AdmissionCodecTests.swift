@@ -29,7 +29,7 @@ private func signed(_ sender: TestSender, _ sequence: UInt64, _ payload: Payload
 private func jobWithBundleURI(bytes: Int) -> Payload {
     .jobSubmit(
         JobSpec(
-            runner: "process", bundleHash: Hash.sha256([1]), bundleURI: String(repeating: "u", count: bytes),
+            runner: .process, bundleHash: Hash.sha256([1]), bundleURI: String(repeating: "u", count: bytes),
             inputsHash: .zero, gpuCount: 1, minVramGB: 16, model: "", maxDurationSeconds: 3600,
             maxPricePerGPUHour: 10, redundancy: 1, verification: 0))
 }

@@ -31,13 +31,9 @@ extension SplitMix64 {
         return String(repeating: "a", count: bytes)
     }
 
-    mutating func runnerName() -> String {
-        switch int(0...5) {
-        case 0: string(bytes: length(near: WireLimits.runnerNameBytes))
-        case 1: "container"
-        default: "process"
-        }
-    }
+    /// A runner: the type holds only names the codec knows (unknown names are refused by the decoder,
+    /// `CodecFuzzTests`).
+    mutating func runner() -> Runner { int(0...5) == 1 ? .container : .process }
 
     mutating func device() -> GPUDevice {
         GPUDevice(
@@ -52,7 +48,7 @@ extension SplitMix64 {
 
     mutating func jobSpec() -> JobSpec {
         JobSpec(
-            runner: runnerName(), bundleHash: hash(),
+            runner: runner(), bundleHash: hash(),
             bundleURI: string(bytes: length(near: WireLimits.bundleURIBytes)), inputsHash: hash(),
             gpuCount: UInt32(int(1...4)), minVramGB: 16,
             model: bool() ? "" : string(bytes: length(near: WireLimits.jobModelBytes)),
@@ -76,7 +72,7 @@ extension SplitMix64 {
         case 0: return .transfer(to: to, amount: Amount(UInt128(int(0...9))))
         case 1: return .computeTransfer(to: to, amount: 1, rounds: UInt32(int(0...3)))
         case 2:
-            let runners = (0..<Swift.max(1, length(near: WireLimits.offerRunners))).map { _ in runnerName() }
+            let runners = (0..<Swift.max(1, length(near: WireLimits.offerRunners))).map { _ in runner() }
             return .providerRegister(
                 ProviderRegistration(
                     devices: devices(), region: string(bytes: length(near: WireLimits.regionBytes)),

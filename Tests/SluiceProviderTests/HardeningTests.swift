@@ -1,8 +1,9 @@
 import Foundation
+import SluiceCore
 import Testing
 
-@testable import SluiceProvider
 @testable import SluiceJobs
+@testable import SluiceProvider
 
 #if canImport(Glibc)
     import Glibc
@@ -24,7 +25,7 @@ func runOutcome(_ fixture: JobFixture, _ script: String, kind: SandboxKind, limi
 let okOutcome = RunOutcome(ending: .exited(0), wallSeconds: 1, peakMemoryBytes: 0)
 
 func manifest(outputs: [String]) -> JobManifest {
-    JobManifest(name: "t", runner: "process", command: ["true"], outputs: outputs, memoryMB: 64, maxDurationSeconds: 10)
+    JobManifest(name: "t", runner: .process, command: ["true"], outputs: outputs, memoryMB: 64, maxDurationSeconds: 10)
 }
 
 @Suite struct ResultPackingTests {

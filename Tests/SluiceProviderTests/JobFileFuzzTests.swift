@@ -2,8 +2,8 @@ import Foundation
 import SluiceCore
 import Testing
 
-@testable import SluiceProvider
 @testable import SluiceJobs
+@testable import SluiceProvider
 
 // Job files and manifests are parsed from what users and strangers write: the TOML of `sluice job submit`
 // and the JSON manifest inside a bundle a provider runs. Mutations of the examples (bytes changed, cut,
@@ -68,7 +68,7 @@ import Testing
 
     @Test func mutatedManifestsDecodeOrFail() throws {
         let manifest = JobManifest(
-            name: "m", runner: "process", command: ["python3", "x.py"], environment: ["A": "1"],
+            name: "m", runner: .process, command: ["python3", "x.py"], environment: ["A": "1"],
             outputs: ["out/**"], memoryMB: 64, maxDurationSeconds: 10)
         let valid = [UInt8](try manifest.encoded())
         var random = SplitMix64(seed: 0x3A_41F3)

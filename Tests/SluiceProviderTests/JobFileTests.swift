@@ -62,7 +62,7 @@ import Testing
     @Test func fullFileParses() throws {
         let job = try parse(Self.full)
         #expect(job.name == "render-spheres")
-        #expect(job.runner == "container")
+        #expect(job.runner == .container)
         #expect(job.image == "docker.io/library/python:3.12-slim")
         #expect(job.command == ["python3", "render.py", "--out", "out/image.ppm"])
         #expect(job.bundle.path == folder.standardizedFileURL.path)
@@ -80,7 +80,7 @@ import Testing
         #expect(
             manifest
                 == JobManifest(
-                    name: "render-spheres", runner: "container", command: job.command,
+                    name: "render-spheres", runner: .container, command: job.command,
                     image: "docker.io/library/python:3.12-slim", environment: ["SEED": "42"], outputs: ["out/*.ppm"],
                     memoryMB: 512, maxDurationSeconds: 120))
         try manifest.validate()
@@ -89,7 +89,7 @@ import Testing
         let spec = job.spec(bundleHash: hash, bundleURI: "sluice://bundle")
         #expect(spec.bundleHash == hash && spec.inputsHash == hash)
         #expect(spec.bundleURI == "sluice://bundle")
-        #expect(spec.runner == "container" && spec.gpuCount == 1 && spec.minVramGB == 40)
+        #expect(spec.runner == .container && spec.gpuCount == 1 && spec.minVramGB == 40)
         #expect(spec.model == "NVIDIA H100 80GB HBM3" && spec.maxDurationSeconds == 120)
         #expect(spec.maxPricePerGPUHour == Amount(5000) && spec.redundancy == 2 && spec.verification == 0)
     }

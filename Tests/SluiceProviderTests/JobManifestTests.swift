@@ -1,12 +1,13 @@
 import Foundation
+import SluiceCore
 import Testing
 
-@testable import SluiceProvider
 @testable import SluiceJobs
+@testable import SluiceProvider
 
 @Suite struct JobManifestTests {
     let good = JobManifest(
-        name: "render", runner: "process", command: ["python3", "render.py"], outputs: ["out/*.ppm"], memoryMB: 256,
+        name: "render", runner: .process, command: ["python3", "render.py"], outputs: ["out/*.ppm"], memoryMB: 256,
         maxDurationSeconds: 60)
 
     @Test func roundTripsWithSortedKeys() throws {
@@ -22,9 +23,6 @@ import Testing
 
     @Test func refusesBadManifests() throws {
         var m = good
-        m.runner = "vm"
-        #expect(throws: ManifestError.self) { try m.validate() }
-        m = good
         m.command = []
         #expect(throws: ManifestError.self) { try m.validate() }
         m = good
@@ -34,8 +32,15 @@ import Testing
         m.outputs = ["/abs"]
         #expect(throws: ManifestError.self) { try m.validate() }
         m = good
-        m.runner = "container"
+        m.runner = .container
         #expect(throws: ManifestError.self) { try m.validate() }
+        // A runner nobody knows is refused when the manifest is read, naming the runners that exist.
+        let vm = String(decoding: try good.encoded(), as: UTF8.self).replacingOccurrences(
+            of: "\"runner\" : \"process\"", with: "\"runner\" : \"vm\"")
+        let error = #expect(throws: ManifestError.self) { try JobManifest.decode(Data(vm.utf8)) }
+        #expect(
+            error?.description.contains("'vm' is not one of process, container") == true, "\(String(describing: error))"
+        )
         #expect(throws: ManifestError.self) { try JobManifest.decode(Data("{}".utf8)) }
         #expect(throws: ManifestError.self) { try JobManifest.decode(Data(count: JobManifest.maxBytes + 1)) }
     }

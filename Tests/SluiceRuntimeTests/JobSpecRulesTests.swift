@@ -9,7 +9,7 @@ private let submitter = Address(Hash.sha256(Array("job-rules-consumer".utf8)))
 /// A job spec that passes every rule, to break one field at a time.
 private func validSpec() -> JobSpec {
     JobSpec(
-        runner: "process", bundleHash: Hash.sha256([7]), bundleURI: "blob:0x07", inputsHash: .zero, gpuCount: 1,
+        runner: .process, bundleHash: Hash.sha256([7]), bundleURI: "blob:0x07", inputsHash: .zero, gpuCount: 1,
         minVramGB: 16, model: "", maxDurationSeconds: 3600, maxPricePerGPUHour: 10, redundancy: 1, verification: 0)
 }
 
@@ -25,11 +25,9 @@ struct JobSpecRulesTests {
         ("zero duration", .invalidJob, { $0.maxDurationSeconds = 0 }),
         ("zero redundancy", .invalidJob, { $0.redundancy = 0 }),
         ("zero GPUs", .invalidJob, { $0.gpuCount = 0 }),
-        ("unknown runner", .invalidJob, { $0.runner = "vm" }),
         ("overflowing escrow", .escrowOverflow, { $0.maxPricePerGPUHour = Amount(UInt128.max) }),
         ("bundle URI over its limit", .jobNotEncodable, { $0.bundleURI = String(repeating: "u", count: 513) }),
         ("model over its limit", .jobNotEncodable, { $0.model = String(repeating: "é", count: 65) }),
-        ("runner over its limit", .jobNotEncodable, { $0.runner = String(repeating: "r", count: 33) }),
     ]
 
     @Test(arguments: broken.indices)
@@ -74,11 +72,10 @@ struct JobSpecRulesTests {
 
     @Test func offersBreakingTheRulesFailBothWays() {
         let device = GPUDevice(model: "RTX 4090", vramGB: 24, count: 1, score: 100)
-        #expect(MarketRules.offerFailure(devices: [device], price: 5, runners: ["process"]) == nil)
-        #expect(MarketRules.offerFailure(devices: [device], price: .zero, runners: ["process"]) == .invalidOffer)
+        #expect(MarketRules.offerFailure(devices: [device], price: 5, runners: [.process]) == nil)
+        #expect(MarketRules.offerFailure(devices: [device], price: .zero, runners: [.process]) == .invalidOffer)
         #expect(MarketRules.offerFailure(devices: [], price: 5) == .invalidOffer)
         #expect(MarketRules.offerFailure(devices: [device], price: 5, runners: []) == .invalidOffer)
-        #expect(MarketRules.offerFailure(devices: [device], price: 5, runners: ["vm"]) == .invalidOffer)
     }
 
     /// Receipts carry the error's message, and a receipt must read back: every message fits its bound.

@@ -128,7 +128,7 @@ struct MarketChain {
 
 func offer(
     price: UInt128, stake: UInt128 = 5_000, gpus: UInt32 = 1, vram: UInt32 = 24, model: String = "RTX 4090",
-    runners: [String] = ["process"]
+    runners: [Runner] = [.process]
 )
     -> Payload
 {
@@ -140,7 +140,7 @@ func offer(
 
 func job(
     maxPrice: UInt128 = 10, k: UInt8 = 1, gpus: UInt32 = 1, hours: UInt64 = 3, vram: UInt32 = 16, model: String = "",
-    runner: String = "process"
+    runner: Runner = .process
 ) -> Payload {
     .jobSubmit(
         JobSpec(
@@ -224,9 +224,9 @@ struct MarketTests {
     @Test func aJobIsMatchedOnlyToProvidersThatSupportItsRunner() throws {
         var chain = MarketChain(funded: [consumer, p1, p2])
         // p1 is cheaper but runs processes only; the container job waits for p2.
-        chain.block([chain.tx(p1, offer(price: 5)), chain.tx(p2, offer(price: 6, runners: ["process", "container"]))])
+        chain.block([chain.tx(p1, offer(price: 5)), chain.tx(p2, offer(price: 6, runners: [.process, .container]))])
         let r = chain.block([
-            chain.tx(consumer, job(runner: "container")), chain.tx(consumer, job(runner: "process")),
+            chain.tx(consumer, job(runner: .container)), chain.tx(consumer, job(runner: .process)),
         ])
         let containerID = try #require(r[0].output)
         let processID = try #require(r[1].output)
@@ -234,8 +234,8 @@ struct MarketTests {
         let process = try #require(chain.job(processID))
         #expect(container.assigned.map(\.provider) == [p2])
         #expect(process.assigned.map(\.provider) == [p1])
-        // A provider listing no runner, or one that does not exist, is refused.
-        let bad = chain.block([chain.tx(consumer, offer(price: 5, runners: ["vm"]))])
+        // A provider listing no runner is refused (one that does not exist does not decode).
+        let bad = chain.block([chain.tx(consumer, offer(price: 5, runners: []))])
         #expect(bad[0].status == .failed)
     }
 
@@ -517,7 +517,7 @@ struct MarketTests {
         var j = JobRecord(
             id: Hash.sha256([1]), consumer: consumer,
             spec: JobSpec(
-                runner: "container", bundleHash: .zero, bundleURI: "u", inputsHash: .zero, gpuCount: 2, minVramGB: 40,
+                runner: .container, bundleHash: .zero, bundleURI: "u", inputsHash: .zero, gpuCount: 2, minVramGB: 40,
                 model: "H100", maxDurationSeconds: 60, maxPricePerGPUHour: 9, redundancy: 2, verification: 0), escrow: 5
         )
         j.assigned = [.init(provider: p1, pricePerGPUHour: 3)]
@@ -543,7 +543,7 @@ struct MarketTests {
     @Test func escrowRoundsUpAndRefusesOverflow() {
         let spec = { (price: UInt128, seconds: UInt64) in
             JobSpec(
-                runner: "process", bundleHash: .zero, bundleURI: "", inputsHash: .zero, gpuCount: 1, minVramGB: 0,
+                runner: .process, bundleHash: .zero, bundleURI: "", inputsHash: .zero, gpuCount: 1, minVramGB: 0,
                 model: "", maxDurationSeconds: seconds, maxPricePerGPUHour: Amount(price), redundancy: 1,
                 verification: 0)
         }

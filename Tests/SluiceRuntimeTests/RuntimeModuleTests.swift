@@ -9,7 +9,7 @@ struct RuntimeModuleTests {
     /// gas and size checks come from there.
     @Test func everyPayloadHasOneModuleAndItsIntrinsicGas() {
         let spec = JobSpec(
-            runner: "process", bundleHash: .zero, bundleURI: "", inputsHash: .zero, gpuCount: 1, minVramGB: 0,
+            runner: .process, bundleHash: .zero, bundleURI: "", inputsHash: .zero, gpuCount: 1, minVramGB: 0,
             model: "", maxDurationSeconds: 60, maxPricePerGPUHour: 1, redundancy: 1, verification: 0)
         let payloads: [Payload] = [
             .transfer(to: .treasury, amount: 1), .computeTransfer(to: .treasury, amount: 1, rounds: 3),

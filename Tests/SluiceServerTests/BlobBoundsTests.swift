@@ -138,7 +138,7 @@ struct BlobBoundsTests {
                 #expect(third.status == 507 && (try? third.decode(ErrorJSON.self))?.code == "blobs_full")
 
                 let spec = JobSpec(
-                    runner: "process", bundleHash: Hash.sha256(bundle), bundleURI: "", inputsHash: .zero, gpuCount: 1,
+                    runner: .process, bundleHash: Hash.sha256(bundle), bundleURI: "", inputsHash: .zero, gpuCount: 1,
                     minVramGB: 0, model: "", maxDurationSeconds: 3600, maxPricePerGPUHour: Amount(5), redundancy: 1,
                     verification: 0)
                 let submit = consumer.market(0, .jobSubmit(spec))
@@ -171,7 +171,7 @@ struct BlobBoundsTests {
         var job = JobRecord(
             id: Hash.sha256([1]), consumer: Address(Hash.sha256([2])),
             spec: JobSpec(
-                runner: "process", bundleHash: Hash.sha256([3]), bundleURI: "", inputsHash: .zero, gpuCount: 1,
+                runner: .process, bundleHash: Hash.sha256([3]), bundleURI: "", inputsHash: .zero, gpuCount: 1,
                 minVramGB: 0, model: "", maxDurationSeconds: 3600, maxPricePerGPUHour: Amount(5), redundancy: 1,
                 verification: 0),
             escrow: Amount(5))

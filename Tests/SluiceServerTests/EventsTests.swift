@@ -9,8 +9,8 @@ import SluiceAPI
 import SluiceCore
 import SluiceNode
 import SluiceRuntime
-import SluiceState
 import SluiceServer
+import SluiceState
 import SluiceStorage
 import Synchronization
 import Testing
@@ -256,7 +256,7 @@ struct EventsTests {
             try await withLiveServer(chain) { api in
                 let transfer = alice.tx(0, to: bob.address, amount: 5)
                 let jobSpec = JobSpec(
-                    runner: "process", bundleHash: .zero, bundleURI: "", inputsHash: .zero, gpuCount: 1, minVramGB: 0,
+                    runner: .process, bundleHash: .zero, bundleURI: "", inputsHash: .zero, gpuCount: 1, minVramGB: 0,
                     model: "", maxDurationSeconds: 3600, maxPricePerGPUHour: 10, redundancy: 1, verification: 0)
                 let submit = consumer.market(0, .jobSubmit(jobSpec))
                 try await api.submitAccepted(transfer)

@@ -5,8 +5,8 @@ import SluiceAPI
 import SluiceCore
 import SluiceNode
 import SluiceRuntime
-import SluiceState
 import SluiceServer
+import SluiceState
 import Testing
 
 // Income through the API (docs/MARKET.md, "Income"): a provider's job settles, the epoch ends, the
@@ -52,7 +52,7 @@ struct IncomeRouteTests {
                     stake: 5_000, pricePerGPUHour: 3_600)
                 _ = try await send([a.market(0, .providerRegister(offer))])
                 let spec = JobSpec(
-                    runner: "process", bundleHash: .zero, bundleURI: "", inputsHash: .zero, gpuCount: 1, minVramGB: 0,
+                    runner: .process, bundleHash: .zero, bundleURI: "", inputsHash: .zero, gpuCount: 1, minVramGB: 0,
                     model: "", maxDurationSeconds: 3600, maxPricePerGPUHour: 3_600, redundancy: 1, verification: 0)
                 _ = try await send([consumer.market(0, .jobSubmit(spec))])
                 let id = JobRecord.id(consumer: consumer.address, sequence: 0)

@@ -6,8 +6,8 @@ import SluiceAPI
 import SluiceCore
 import SluiceNode
 import SluiceRuntime
-import SluiceState
 import SluiceServer
+import SluiceState
 import SluiceStorage
 import Testing
 
@@ -58,7 +58,7 @@ private func spec(
     -> JobSpec
 {
     JobSpec(
-        runner: "process", bundleHash: .zero, bundleURI: "", inputsHash: .zero, gpuCount: gpus, minVramGB: minVram,
+        runner: .process, bundleHash: .zero, bundleURI: "", inputsHash: .zero, gpuCount: gpus, minVramGB: minVram,
         model: model, maxDurationSeconds: hours * 3600, maxPricePerGPUHour: Amount(maxPrice), redundancy: k,
         verification: 0)
 }
@@ -175,14 +175,14 @@ struct MarketRouteTests {
                 }
                 let cheapAt6 = JobJSON.Assignment(JobRecord.Assignment(provider: cheap.address, pricePerGPUHour: 6))
                 let dearAt7 = JobJSON.Assignment(JobRecord.Assignment(provider: dear.address, pricePerGPUHour: 7))
-                #expect(jobs[0].status == "matched" && jobs[0].assigned == [cheapAt6, dearAt7])
+                #expect(jobs[0].status == .matched && jobs[0].assigned == [cheapAt6, dearAt7])
                 #expect(jobs[0].escrow == Amount(60) && jobs[0].matchedHeight == submittedAt)
-                #expect(jobs[1].status == "cancelled" && jobs[1].assigned.isEmpty && jobs[1].escrow == .zero)
+                #expect(jobs[1].status == .cancelled && jobs[1].assigned.isEmpty && jobs[1].escrow == .zero)
                 #expect(jobs[1].matchedHeight == nil)
-                #expect(jobs[2].status == "open" && jobs[2].assigned.isEmpty && jobs[2].escrow == Amount(18))
+                #expect(jobs[2].status == .open && jobs[2].assigned.isEmpty && jobs[2].escrow == Amount(18))
                 #expect(jobs[2].matchedHeight == nil)
-                #expect(jobs[3].status == "matched" && jobs[3].assigned == [cheapAt6] && jobs[3].escrow == Amount(8))
-                #expect(jobs[4].status == "matched" && jobs[4].assigned == [dearAt7] && jobs[4].escrow == Amount(7))
+                #expect(jobs[3].status == .matched && jobs[3].assigned == [cheapAt6] && jobs[3].escrow == Amount(8))
+                #expect(jobs[4].status == .matched && jobs[4].assigned == [dearAt7] && jobs[4].escrow == Amount(7))
 
                 // The consumer paid the fees and the escrows still held; the cancelled one came back.
                 let fees = (submissions + [cancel]).reduce(UInt128(0)) {
@@ -200,7 +200,7 @@ struct MarketRouteTests {
                 ] {
                     let page: JobListJSON = try await api.get("/v1/market/jobs?status=\(status)")
                     #expect(page.jobs.map(\.id) == expected.sorted(), "\(status)")
-                    #expect(page.jobs.allSatisfy { $0.status == status } && page.next == nil)
+                    #expect(page.jobs.allSatisfy { $0.status.name == status } && page.next == nil)
                 }
 
                 // Pages: following `next` with `after` visits every job once, in order, and the last page
@@ -287,7 +287,7 @@ struct MarketRouteTests {
                 ])
                 // The reveals disagree: c, the only other provider, is drawn and sees the job in its list.
                 let disputed: JobJSON = try await api.get("/v1/market/jobs/\(id.hex)")
-                #expect(disputed.status == "disputed" && disputed.auditKind == "disagreement")
+                #expect(disputed.status == .disputed && disputed.auditKind == "disagreement")
                 #expect(disputed.auditor == c.address && disputed.auditRound == 1 && disputed.deadline != nil)
                 #expect(disputed.auditPricePerGpuHour == Amount(8_000) && disputed.escrow == Amount(20_000))
                 let toAudit: JobListJSON = try await api.get("/v1/market/providers/\(c.address.hex)/jobs")
@@ -297,7 +297,7 @@ struct MarketRouteTests {
                 ])
                 await chain.node.stop()
                 let settled: JobJSON = try await api.get("/v1/market/jobs/\(id.hex)")
-                #expect(settled.status == "settled" && settled.result == ra && settled.escrow == .zero)
+                #expect(settled.status == .settled && settled.result == ra && settled.escrow == .zero)
                 #expect(settled.auditResult == ra && settled.auditUsageSeconds == 90)
                 #expect(settled.auditLogs == Hash.sha256([3]) && settled.auditPaid == Amount(200))
                 #expect(settled.settledAt != nil && settled.deadline == nil)
@@ -375,7 +375,7 @@ struct ProofRouteTests {
                 _ = try await api.waitCommitted(submit.hash)
                 let waiting: JobJSON = try await api.get(
                     "/v1/market/jobs/\(JobRecord.id(consumer: consumer.address, sequence: 0).hex)")
-                #expect(waiting.status == "open")
+                #expect(waiting.status == .open)
 
                 let challenge = GPUChallenge(seed: proof.seed, size: Int(proof.size))
                 let prove = provider.market(1, .providerProve(challenge.answerOnCPU(device: 0, threads: 2)))
@@ -389,11 +389,11 @@ struct ProofRouteTests {
                 #expect(
                     try await eventually {
                         let job: JobJSON = try await api.get("/v1/market/jobs/\(waiting.id.hex)")
-                        return job.status == "matched"
+                        return job.status == .matched
                     })
                 // The transaction's JSON names the payload and its answer.
                 let tx: TransactionStatusJSON = try await api.get("/v1/transactions/\(prove.hash.hex)")
-                #expect(tx.transaction?.payload.type == "provider.prove")
+                #expect(tx.transaction?.payload.type == .providerProve)
                 #expect(tx.transaction?.payload.answer?.openings.count == GPUChallenge.samples)
             }
             _ = try expectFitsOpenAPI(log)

@@ -3,10 +3,10 @@ import Foundation
 import SluiceAPI
 import SluiceClient
 import SluiceCore
+import SluiceJobs
 import SluiceProvider
 import SluiceRuntime
 import SluiceState
-import SluiceJobs
 
 extension BenchCommand {
     struct Jobs: AsyncParsableCommand {
@@ -46,7 +46,7 @@ extension BenchCommand {
                 defer { try? FileManager.default.removeItem(at: folder) }
                 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
                 let manifest = JobManifest(
-                    name: "trivial", runner: "process", command: ["sh", "-c", "echo ok > out.txt"],
+                    name: "trivial", runner: .process, command: ["sh", "-c", "echo ok > out.txt"],
                     outputs: ["out.txt"],
                     memoryMB: 64, maxDurationSeconds: 10)
                 let bundle = try JobBundle.pack(folder: folder, manifest: manifest)
@@ -78,7 +78,7 @@ extension BenchCommand {
                     let start = clock.now
                     let hash = try await client.putBlob(bytes)
                     let spec = JobSpec(
-                        runner: "process", bundleHash: hash, bundleURI: "sluice:blob/\(hash.hex)", inputsHash: hash,
+                        runner: .process, bundleHash: hash, bundleURI: "sluice:blob/\(hash.hex)", inputsHash: hash,
                         gpuCount: 1, minVramGB: 0, model: "", maxDurationSeconds: 10,
                         maxPricePerGPUHour: 36_000_000, redundancy: k, verification: 0)
                     let tx = Transaction(
@@ -90,9 +90,9 @@ extension BenchCommand {
                     sequence += 1
                     while true {
                         if let job = try await client.job(id),
-                            ["settled", "expired", "unresolved"].contains(job.status)
+                            [.settled, .expired, .unresolved].contains(job.status)
                         {
-                            guard job.status == "settled" else {
+                            guard job.status == .settled else {
                                 throw CommandError("job \(id.hex) ended \(job.status): are providers running?")
                             }
                             break

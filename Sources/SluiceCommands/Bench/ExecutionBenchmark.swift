@@ -115,7 +115,7 @@ struct ExecutionBenchmark {
                 case .market:
                     payload = .jobSubmit(
                         JobSpec(
-                            runner: "process", bundleHash: Hash.sha256([UInt8(r & 0xff)]), bundleURI: "",
+                            runner: .process, bundleHash: Hash.sha256([UInt8(r & 0xff)]), bundleURI: "",
                             inputsHash: .zero,
                             gpuCount: 1, minVramGB: 16, model: "", maxDurationSeconds: 3600,
                             maxPricePerGPUHour: Amount(UInt128(100 + rng.below(100))),

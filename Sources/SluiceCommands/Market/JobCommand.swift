@@ -113,7 +113,7 @@ struct JobCommand: AsyncParsableCommand {
             guard seconds >= 1 else { throw CommandError("--hours: \(hours) is under a second") }
             guard model.utf8.count <= 128 else { throw CommandError("--model: over 128 bytes") }
             return JobSpec(
-                runner: "process", bundleHash: .zero, bundleURI: "", inputsHash: .zero, gpuCount: gpus,
+                runner: .process, bundleHash: .zero, bundleURI: "", inputsHash: .zero, gpuCount: gpus,
                 minVramGB: minVram, model: model, maxDurationSeconds: seconds,
                 maxPricePerGPUHour: try parseAmount(maxPrice, "--max-price"), redundancy: k, verification: 0)
         }
@@ -173,7 +173,8 @@ extension JobCommand {
 
 /// Signs a transaction about one job (cancel, dispute), submits it and with --wait prints the job after it.
 func submitJobAction(
-    _ text: String, _ options: NodeOptions, _ transaction: MarketTransactionOptions, _ payload: @Sendable (Hash) -> Payload
+    _ text: String, _ options: NodeOptions, _ transaction: MarketTransactionOptions,
+    _ payload: @Sendable (Hash) -> Payload
 ) async throws {
     let id = try parseHash(text, "ID")
     let submitted = try await submitMarketTransaction(node: options, options: transaction) { _, _ in payload(id) }

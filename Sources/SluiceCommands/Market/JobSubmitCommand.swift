@@ -3,10 +3,10 @@ import Foundation
 import SluiceAPI
 import SluiceClient
 import SluiceCore
+import SluiceJobs
 import SluiceProvider
 import SluiceRuntime
 import SluiceState
-import SluiceJobs
 
 extension JobCommand {
     struct Submit: AsyncParsableCommand {
@@ -122,7 +122,7 @@ extension JobCommand {
                 group.cancelAll()
                 guard let job = first else {
                     throw CommandError(
-                        "job \(id.hex) is still \(await progress.last) after \(timeout.text); follow it with "
+                        "job \(id.hex) is still \(await progress.last?.name ?? "unknown") after \(timeout.text); follow it with "
                             + "`sluice job status \(id.hex)`")
                 }
                 return job
@@ -131,10 +131,10 @@ extension JobCommand {
 
         func fetch(_ job: JobJSON, client: SluiceClient, jobFile: JobFile, say: (String) -> Void) async throws {
             let paid = job.assigned.reduce(UInt128(0)) { $0 + ($1.paid?.value ?? 0) }
-            guard job.status == "settled", let result = job.result else {
+            guard job.status == .settled, let result = job.result else {
                 if options.json { try printAPIJSON(job) }
                 throw CommandError(
-                    "job \(job.id.hex) ended \(job.status)\(job.status == "unresolved" ? " (the providers' results differ and no audit could decide; the escrow was refunded)" : ""): no result"
+                    "job \(job.id.hex) ended \(job.status.name)\(job.status == .unresolved ? " (the providers' results differ and no audit could decide; the escrow was refunded)" : ""): no result"
                 )
             }
             let folder = URL(fileURLWithPath: out ?? "results/\(job.id.hex)")
@@ -187,7 +187,7 @@ extension JobCommand {
                 let id = try parseHash(id, "ID")
                 let client = try options.client()
                 guard let job = try await client.job(id) else { throw CommandError("the node has no job \(id.hex)") }
-                guard job.status == "settled", let result = job.result else {
+                guard job.status == .settled, let result = job.result else {
                     throw CommandError("job \(id.hex) is \(job.status): only a settled job has an agreed result")
                 }
                 let folder = URL(fileURLWithPath: out ?? "results/\(id.hex)")
@@ -291,7 +291,7 @@ extension JobSpecJSON {
 /// What `job submit --wait` has printed of a job: each new state once.
 private actor JobProgress {
     let say: @Sendable (String) -> Void
-    private(set) var last = ""
+    private(set) var last: JobStatus? = nil
 
     init(say: @escaping @Sendable (String) -> Void) { self.say = say }
 
@@ -300,14 +300,14 @@ private actor JobProgress {
         guard let job = try await client.job(id) else { return nil }
         if job.status != last {
             last = job.status
-            var line = "  \(job.status)"
-            if job.status == "matched" {
+            var line = "  \(job.status.name)"
+            if job.status == .matched {
                 line +=
                     ": "
                     + job.assigned.map { "\($0.provider.hex.prefix(10))… at \($0.pricePerGpuHour)" }.joined(
                         separator: ", ")
             }
-            if job.status == "disputed" {
+            if job.status == .disputed {
                 line +=
                     " (\(job.auditKind ?? "audit")): "
                     + (job.auditor.map { "auditor \($0.hex.prefix(10))… re-runs it" }
@@ -315,6 +315,6 @@ private actor JobProgress {
             }
             say(line)
         }
-        return ["settled", "expired", "cancelled", "unresolved"].contains(job.status) ? job : nil
+        return [.settled, .expired, .cancelled, .unresolved].contains(job.status) ? job : nil
     }
 }

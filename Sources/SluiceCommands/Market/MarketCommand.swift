@@ -94,7 +94,7 @@ struct MarketCommand: AsyncParsableCommand {
                         ["JOB", "STATUS", "K×GPUS", "MAX PRICE", "ESCROW", "SUBMITTED", "PROVIDERS"],
                         page.jobs.map { j in
                             [
-                                shortHex(j.id), j.status, "\(j.spec.redundancy)×\(j.spec.gpuCount)",
+                                shortHex(j.id), j.status.name, "\(j.spec.redundancy)×\(j.spec.gpuCount)",
                                 "\(j.spec.maxPricePerGpuHour)", "\(j.escrow)", "\(j.submitHeight)",
                                 j.assigned.isEmpty
                                     ? "-" : j.assigned.map { shortHex($0.provider.hash) }.joined(separator: " "),

@@ -33,7 +33,7 @@ func printProvider(_ p: ProviderJSON) {
         capacity:    \(p.free) free of \(p.capacity) GPUs (\(p.busy) busy)
         devices:     \(p.devicesSummary)
         region:      \(p.region.isEmpty ? "-" : p.region)
-        runners:     \(p.runners.joined(separator: ", "))
+        runners:     \(p.runners.map(\.name).joined(separator: ", "))
         endpoint:    \(p.endpoint.isEmpty ? "-" : p.endpoint)
         stake:       \(p.stake)
         reputation:  \(p.reputation) (\(p.jobsDone) done, \(p.jobsFailed) failed, \(p.jobsDisputed) disputed)

@@ -54,9 +54,12 @@ struct ProviderCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await reportingErrors {
-                let runners = runner.isEmpty ? ["process"] : runner
-                for r in runners where r != "process" && r != "container" {
-                    throw CommandError("--runner: '\(r)' is not one of process, container")
+                let runners = try (runner.isEmpty ? ["process"] : runner).map { name in
+                    guard let r = Runner(name: name) else {
+                        throw CommandError(
+                            "--runner: '\(name)' is not one of \(Runner.names.joined(separator: ", "))")
+                    }
+                    return r
                 }
                 guard !gpu.isEmpty else {
                     throw CommandError("--gpu: name at least one device class, e.g. --gpu \"RTX 4090:24:2\"")

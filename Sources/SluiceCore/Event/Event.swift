@@ -6,18 +6,6 @@
 // Events are facts, never instructions: a client that follows them (the provider agent, `job submit
 // --wait`, the dashboard) learns what changed without polling, and can check any of them against a header.
 
-/// Cases that people and the API name: `init?(name:)` finds the case of a name.
-public protocol NamedCases: CaseIterable {
-    var name: String { get }
-}
-
-extension NamedCases {
-    public init?(name: String) {
-        guard let found = Self.allCases.first(where: { $0.name == name }) else { return nil }
-        self = found
-    }
-}
-
 /// Where a job is in its life (the job record's status; `job.<name>` events report each change).
 public enum JobStatus: UInt8, Sendable, NamedCases {
     case open = 0
@@ -264,4 +252,9 @@ public enum Event: Hashable, Sendable {
         default: nil
         }
     }
+}
+
+extension JobStatus: Codable {
+    public init(from decoder: any Decoder) throws { self = try .decodeName(from: decoder) }
+    public func encode(to encoder: any Encoder) throws { try encodeName(to: encoder) }
 }

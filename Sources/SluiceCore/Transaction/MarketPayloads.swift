@@ -30,8 +30,8 @@ public struct ProviderRegistration: Hashable, Sendable {
     public var stake: Amount
     /// Price per GPU-hour, in base units.
     public var pricePerGPUHour: Amount
-    /// The runners its agent supports ("process", "container"): it is matched only to jobs it can run.
-    public var runners: [String]
+    /// The runners its agent supports: it is matched only to jobs it can run.
+    public var runners: [Runner]
 
     /// The most runners a provider lists, and the longest name (`WireLimits`).
     public static let maxRunners = WireLimits.offerRunners
@@ -39,7 +39,7 @@ public struct ProviderRegistration: Hashable, Sendable {
 
     public init(
         devices: [GPUDevice], region: String, endpoint: String, stake: Amount, pricePerGPUHour: Amount,
-        runners: [String] = ["process"]
+        runners: [Runner] = [.process]
     ) {
         self.devices = devices
         self.region = region
@@ -88,8 +88,8 @@ public enum VerificationMode: UInt8, CaseIterable, Sendable {
 /// What a job needs and may cost. The escrow, `redundancy × gpuCount × maxPricePerGPUHour × maxDuration`
 /// (hours, rounded up to the base unit), is taken when the job is submitted.
 public struct JobSpec: Hashable, Sendable {
-    /// How the provider runs it: "process" or "container".
-    public var runner: String
+    /// How the provider runs it.
+    public var runner: Runner
     public var bundleHash: Hash
     public var bundleURI: String
     public var inputsHash: Hash
@@ -107,7 +107,7 @@ public struct JobSpec: Hashable, Sendable {
     public var verification: UInt8
 
     public init(
-        runner: String, bundleHash: Hash, bundleURI: String, inputsHash: Hash, gpuCount: UInt32, minVramGB: UInt32,
+        runner: Runner, bundleHash: Hash, bundleURI: String, inputsHash: Hash, gpuCount: UInt32, minVramGB: UInt32,
         model: String, maxDurationSeconds: UInt64, maxPricePerGPUHour: Amount, redundancy: UInt8, verification: UInt8
     ) {
         self.runner = runner
@@ -163,7 +163,7 @@ extension ProviderRegistration: CanonicalCodable {
         w.write(stake)
         w.write(pricePerGPUHour)
         w.writeULEB(UInt64(runners.count))
-        for runner in runners { w.writeString(runner) }
+        for runner in runners { runner.encode(to: &w) }
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
@@ -174,13 +174,13 @@ extension ProviderRegistration: CanonicalCodable {
         pricePerGPUHour = try r.readAmount()
         let count = try r.readLength(max: WireLimits.offerRunners, field: "runners")
         runners = []
-        for _ in 0..<count { runners.append(try r.readString(max: WireLimits.runnerNameBytes, field: "runner")) }
+        for _ in 0..<count { runners.append(try Runner(from: &r)) }
     }
 }
 
 extension JobSpec: CanonicalCodable {
     public func encode(to w: inout CanonicalWriter) {
-        w.writeString(runner)
+        runner.encode(to: &w)
         w.write(bundleHash)
         w.writeString(bundleURI)
         w.write(inputsHash)
@@ -194,7 +194,7 @@ extension JobSpec: CanonicalCodable {
     }
 
     public init(from r: inout CanonicalReader) throws(CoreError) {
-        runner = try r.readString(max: WireLimits.runnerNameBytes, field: "runner")
+        runner = try Runner(from: &r)
         bundleHash = try r.readHash()
         bundleURI = try r.readString(max: WireLimits.bundleURIBytes, field: "bundleURI")
         inputsHash = try r.readHash()
@@ -220,5 +220,34 @@ public enum JobCommitment {
         w.write(result)
         w.write(salt)
         return Hash.sha256(w.bytes)
+    }
+}
+
+/// How a provider runs a job: `process` (a command in the sandbox) or `container` (an OCI image, by
+/// digest). On the wire a runner is its name, so a name this build does not know is refused where it is
+/// decoded (the mempool answers `undecodable` with the names that exist).
+public enum Runner: Sendable, Hashable, NamedCases, Codable, CanonicalCodable {
+    case process
+    case container
+
+    public var name: String {
+        switch self {
+        case .process: "process"
+        case .container: "container"
+        }
+    }
+
+    public init(from decoder: any Decoder) throws { self = try .decodeName(from: decoder) }
+    public func encode(to encoder: any Encoder) throws { try encodeName(to: encoder) }
+
+    public func encode(to w: inout CanonicalWriter) { w.writeString(name) }
+
+    public init(from r: inout CanonicalReader) throws(CoreError) {
+        let name = try r.readString(max: WireLimits.runnerNameBytes, field: "runner")
+        guard let runner = Runner(name: name) else {
+            throw CoreError(
+                .codec, "field runner: unknown runner '\(name)' (known: \(Self.names.joined(separator: ", ")))")
+        }
+        self = runner
     }
 }

@@ -37,24 +37,24 @@ public enum Payload: Hashable, Sendable {
     /// Move the sender's unclaimed emissions (`market/reward/<sender>`) to its balance.
     case rewardClaim
 
-    /// The JSON `type` name.
-    public var typeName: String {
+    /// Which of the payloads this is.
+    public var kind: PayloadKind {
         switch self {
-        case .transfer: "transfer"
-        case .computeTransfer: "compute-transfer"
-        case .providerRegister: "provider.register"
-        case .jobSubmit: "job.submit"
-        case .jobCancel: "job.cancel"
-        case .jobCommit: "job.commit"
-        case .jobReveal: "job.reveal"
-        case .providerUpdate: "provider.update"
-        case .providerHeartbeat: "provider.heartbeat"
-        case .providerUnbond: "provider.unbond"
-        case .providerWithdraw: "provider.withdraw"
-        case .auditReport: "audit.report"
-        case .jobDispute: "job.dispute"
-        case .providerProve: "provider.prove"
-        case .rewardClaim: "reward.claim"
+        case .transfer: .transfer
+        case .computeTransfer: .computeTransfer
+        case .providerRegister: .providerRegister
+        case .jobSubmit: .jobSubmit
+        case .jobCancel: .jobCancel
+        case .jobCommit: .jobCommit
+        case .jobReveal: .jobReveal
+        case .providerUpdate: .providerUpdate
+        case .providerHeartbeat: .providerHeartbeat
+        case .providerUnbond: .providerUnbond
+        case .providerWithdraw: .providerWithdraw
+        case .auditReport: .auditReport
+        case .jobDispute: .jobDispute
+        case .providerProve: .providerProve
+        case .rewardClaim: .rewardClaim
         }
     }
 
@@ -110,4 +110,34 @@ public struct Transaction: Hashable, Sendable {
         self.payload = payload
         self.authenticator = authenticator
     }
+}
+
+/// The kinds of payload, as the API, the CLI and the receipts name them (`transfer`, `job.submit`, …). In
+/// JSON a kind is its name.
+public enum PayloadKind: Sendable, Hashable, NamedCases, Codable {
+    case transfer, computeTransfer, providerRegister, jobSubmit, jobCancel, jobCommit, jobReveal, providerUpdate
+    case providerHeartbeat, providerUnbond, providerWithdraw, auditReport, jobDispute, providerProve, rewardClaim
+
+    public var name: String {
+        switch self {
+        case .transfer: "transfer"
+        case .computeTransfer: "compute-transfer"
+        case .providerRegister: "provider.register"
+        case .jobSubmit: "job.submit"
+        case .jobCancel: "job.cancel"
+        case .jobCommit: "job.commit"
+        case .jobReveal: "job.reveal"
+        case .providerUpdate: "provider.update"
+        case .providerHeartbeat: "provider.heartbeat"
+        case .providerUnbond: "provider.unbond"
+        case .providerWithdraw: "provider.withdraw"
+        case .auditReport: "audit.report"
+        case .jobDispute: "job.dispute"
+        case .providerProve: "provider.prove"
+        case .rewardClaim: "reward.claim"
+        }
+    }
+
+    public init(from decoder: any Decoder) throws { self = try .decodeName(from: decoder) }
+    public func encode(to encoder: any Encoder) throws { try encodeName(to: encoder) }
 }

@@ -249,7 +249,7 @@ public actor ProviderAgent {
                 ProviderRegistration(
                     devices: devices, region: configuration.region, endpoint: "", stake: configuration.stake,
                     // Only the process runner is implemented: container jobs are never matched to this agent.
-                    pricePerGPUHour: configuration.pricePerGPUHour, runners: ["process"])))
+                    pricePerGPUHour: configuration.pricePerGPUHour, runners: [.process])))
         let committed = try await client.waitForCommit(hash)
         guard committed.receipt?.status == "success" else {
             throw AgentError(
@@ -322,20 +322,20 @@ public actor ProviderAgent {
         defer { sending.remove(job.id) }
         var local = jobs[job.id]
         if local == nil {
-            guard job.status == "matched", mine.commitment == nil else { return }
+            guard job.status == .matched, mine.commitment == nil else { return }
             guard runningTasks.count < configuration.maxJobs else { return }
             start(job)
             return
         }
         let resendAfter: UInt64 = 20
         switch (job.status, local!.phase) {
-        case ("matched", .ran):
+        case (.matched, .ran):
             await sendCommit(&local!, height: height)
-        case ("matched", .committed) where mine.commitment == nil && height > (local!.sentHeight ?? 0) + resendAfter:
+        case (.matched, .committed) where mine.commitment == nil && height > (local!.sentHeight ?? 0) + resendAfter:
             await sendCommit(&local!, height: height)
-        case ("committed", .ran), ("committed", .committed):
+        case (.committed, .ran), (.committed, .committed):
             if mine.commitment != nil { await sendReveal(&local!, height: height) }
-        case ("committed", .revealed) where mine.result == nil && height > (local!.sentHeight ?? 0) + resendAfter:
+        case (.committed, .revealed) where mine.result == nil && height > (local!.sentHeight ?? 0) + resendAfter:
             await sendReveal(&local!, height: height)
         default:
             break
@@ -512,7 +512,7 @@ public actor ProviderAgent {
         guard var local = jobs[id] else { return }
         do {
             guard let job = try await client.job(id) else { return }
-            local.chainStatus = job.status
+            local.chainStatus = job.status.name
             local.paid =
                 local.audit == true ? job.auditPaid : job.assigned.first { $0.provider == address }?.paid
             local.phase = .finished
@@ -626,8 +626,8 @@ public struct JobExecution: Sendable {
             } catch let error as ArchiveError where error.code != .io {
                 throw ManifestError(error.description)
             }
-            guard manifest.runner == "process" else {
-                throw ManifestError("runner '\(manifest.runner)' is not supported by this provider")
+            guard manifest.runner == .process else {
+                throw ManifestError("runner '\(manifest.runner.name)' is not supported by this provider")
             }
             var environment = manifest.environment
             environment["SLUICE_JOB"] = "1"

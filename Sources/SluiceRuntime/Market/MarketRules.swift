@@ -8,9 +8,6 @@ import SluiceState
 
 /// The checks of market payloads that do not depend on state.
 public enum MarketRules {
-    /// The runners an offer may list and a job may ask for.
-    public static let runners: Set<String> = ["process", "container"]
-
     /// The failure execution gives `payload` whatever the state, if it breaks a stateless rule.
     /// - Complexity: O(n) in the payload's size.
     public static func statelessFailure(of payload: Payload) -> MarketError? {
@@ -26,14 +23,13 @@ public enum MarketRules {
     }
 
     /// Why a job cannot be submitted, whatever the state: a field over its wire limit, redundancy, GPUs,
-    /// duration or runner out of range, a verification mode that does not exist, an escrow that overflows or
+    /// or duration out of range (a runner is one the codec knows, `Runner`), a verification mode that does not exist, an escrow that overflows or
     /// is zero. Checked in that order.
     public static func jobFailure(_ spec: JobSpec) -> MarketError? {
         // The job is stored in the state as it came: it must read back, or the state could not be.
         do throws(CoreError) { try spec.checkRoundTrip() } catch { return .jobNotEncodable }
         guard spec.redundancy >= 1, spec.redundancy <= MarketParameters.maxRedundancy, spec.gpuCount >= 1,
-            spec.maxDurationSeconds >= 1, spec.maxDurationSeconds <= MarketParameters.maxDurationSeconds,
-            runners.contains(spec.runner)
+            spec.maxDurationSeconds >= 1, spec.maxDurationSeconds <= MarketParameters.maxDurationSeconds
         else { return .invalidJob }
         guard spec.verificationMode != nil else { return .unknownVerification }
         guard let escrow = spec.escrow else { return .escrowOverflow }
@@ -44,15 +40,14 @@ public enum MarketRules {
     }
 
     /// Why an offer (`provider.register`, or `provider.update` with `runners` nil) is invalid: no device, a
-    /// class with no GPU, a zero price, more GPUs than a count holds, or (registering) no runner or an
-    /// unknown one.
-    public static func offerFailure(devices: [GPUDevice], price: Amount, runners offered: [String]? = nil)
+    /// class with no GPU, a zero price, more GPUs than a count holds, or (registering) no runner.
+    public static func offerFailure(devices: [GPUDevice], price: Amount, runners offered: [Runner]? = nil)
         -> MarketError?
     {
         guard !devices.isEmpty, devices.allSatisfy({ $0.count > 0 }), price > .zero,
             devices.reduce(UInt64(0), { $0 + UInt64($1.count) }) <= UInt64(UInt32.max)
         else { return .invalidOffer }
-        if let offered, offered.isEmpty || !offered.allSatisfy(runners.contains) { return .invalidOffer }
+        if let offered, offered.isEmpty { return .invalidOffer }
         return nil
     }
 }
