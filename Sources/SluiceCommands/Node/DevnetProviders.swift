@@ -70,7 +70,7 @@ final class DevnetProviders: Service, Sendable {
             if n == count, let lastFault { process.arguments! += ["--fault", lastFault, "--price", "1800000"] }
             let log = folder(n) + "/agent.log"
             if !FileManager.default.fileExists(atPath: log) {
-                FileManager.default.createFile(atPath: log, contents: nil)
+                _ = FileManager.default.createFile(atPath: log, contents: nil)
             }
             guard let handle = FileHandle(forWritingAtPath: log) else { continue }
             handle.seekToEndOfFile()
