@@ -127,7 +127,7 @@ extension TxCommand {
                 carries, and checks here that the receipt is the transaction's, that its leaf and path give that \
                 root, and that the header is the next block's and hashes as given. Prints the receipt, its \
                 events and the header's hash: compare that hash with one you trust (another node's, a \
-                validator certificate). Waits up to --wait seconds for the next block when the transaction is in \
+                validator certificate). Waits up to --timeout for the next block when the transaction is in \
                 the head block. Exits 1 when the proof does not hold or the transaction is not committed.
 
                 Example:
@@ -140,23 +140,23 @@ extension TxCommand {
         @Argument(help: "The transaction's hash (0x + 64 hex digits).")
         var hash: String
 
-        @Option(help: "Seconds to wait for the block that commits the receipts root.")
-        var wait: Double = 10
+        @Option(help: "How long to wait for the block that commits the receipts root: 10s, 500ms, 2m or seconds.")
+        var timeout = DurationArgument(.seconds(10), text: "10s")
 
         func run() async throws {
             try await reportingErrors {
                 let hash = try parseHash(hash, "HASH")
                 let client = try options.client()
-                let deadline = Date().addingTimeInterval(wait)
+                let deadline = ContinuousClock.now.advanced(by: timeout.duration)
                 var found = try await client.receiptProof(transaction: hash)
-                while found == nil && Date() < deadline {
+                while found == nil && ContinuousClock.now < deadline {
                     try await Task.sleep(for: .milliseconds(200))
                     found = try await client.receiptProof(transaction: hash)
                 }
                 guard let proof = found else {
                     throw CommandError(
                         "no proof for \(hash.hex): the transaction is not committed, or the block after it has not "
-                            + "committed yet (see `sluice tx show \(hash.hex)`; retry with a longer --wait)")
+                            + "committed yet (see `sluice tx show \(hash.hex)`; retry with a longer --timeout)")
                 }
                 let verified: ReceiptProofJSON.Verified
                 do { verified = try proof.verify(transaction: hash) } catch {
