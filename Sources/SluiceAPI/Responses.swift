@@ -225,7 +225,7 @@ public struct EventReceiptJSON: Codable, Sendable, Equatable {
     public var transactionHash: Hash
     public var sender: Address
     public var to: Address?
-    public var status: String
+    public var status: Receipt.Status
     public var fee: Amount
     public var error: String?
     public var events: [EventJSON]
@@ -236,7 +236,7 @@ public struct EventReceiptJSON: Codable, Sendable, Equatable {
         transactionHash = receipt.transactionHash
         sender = transaction.sender
         to = transaction.payload.recipient
-        status = receipt.status.name
+        status = receipt.status
         fee = receipt.fee
         error = receipt.error
     }

@@ -419,7 +419,7 @@ public struct TransactionJSON: Codable, Sendable, Equatable {
 public struct ReceiptJSON: Codable, Sendable, Equatable {
     public var index: Int
     public var transactionHash: Hash
-    public var status: String
+    public var status: Receipt.Status
     public var gasUsed: UInt64
     public var fee: Amount
     public var error: String?
@@ -431,7 +431,7 @@ public struct ReceiptJSON: Codable, Sendable, Equatable {
         events = r.events.map(EventJSON.init)
         self.index = index
         transactionHash = r.transactionHash
-        status = r.status.name
+        status = r.status
         gasUsed = r.gasUsed
         fee = r.fee
         error = r.error

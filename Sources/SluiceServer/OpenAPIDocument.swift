@@ -13,6 +13,7 @@ public enum OpenAPIDocument {
     static let jobStatuses = quoted(JobStatus.names)
     static let payloadKinds = quoted(PayloadKind.names)
     static let runners = quoted(Runner.names)
+    static let receiptStatuses = quoted(Receipt.Status.names)
 
     /// `"a", "b"`: names as the members of a JSON array.
     static func quoted(_ names: [String]) -> String { names.map { "\"\($0)\"" }.joined(separator: ", ") }
@@ -382,7 +383,7 @@ public enum OpenAPIDocument {
               }},
               "Receipt": {"type": "object", "required": ["index", "transactionHash", "status", "gasUsed", "fee", "events"], "additionalProperties": false, "properties": {
                 "index": {"type": "integer"}, "transactionHash": \#(hash),
-                "status": {"type": "string", "enum": ["success", "failed", "discarded"]},
+                "status": {"type": "string", "enum": [\#(receiptStatuses)]},
                 "gasUsed": \#(u64), "fee": \#(amount), "error": {"type": "string"}, "output": \#(hash),
                 "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}
               }},
@@ -438,7 +439,7 @@ public enum OpenAPIDocument {
               }},
               "EventReceipt": {"type": "object", "required": ["index", "transactionHash", "sender", "status", "fee", "events"], "additionalProperties": false, "properties": {
                 "index": {"type": "integer"}, "transactionHash": \#(hash), "sender": \#(hash), "to": \#(hash),
-                "status": {"type": "string", "enum": ["success", "failed", "discarded"]}, "fee": \#(amount), "error": {"type": "string"},
+                "status": {"type": "string", "enum": [\#(receiptStatuses)]}, "fee": \#(amount), "error": {"type": "string"},
                 "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}
               }},
               "BlockEvent": {"type": "object", "required": ["type", "height", "hash", "timestamp", "stateRoot", "receiptsRoot", "transactionCount", "receipts", "blockEvents"], "additionalProperties": false, "properties": {

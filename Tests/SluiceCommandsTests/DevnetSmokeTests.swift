@@ -93,7 +93,7 @@ struct DevnetSmokeTests {
         var sequences: [UInt64] = []
         for hash in [first, second, third] {
             let status = try await client.waitForCommit(hash, timeout: .seconds(30))
-            #expect(status.receipt?.status == "success", "\(status)")
+            #expect(status.receipt?.status == .success, "\(status)")
             sequences.append(try #require(status.transaction).sequence)
         }
         #expect(sequences == [start, start + 1, start + 2])

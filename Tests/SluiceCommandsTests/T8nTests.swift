@@ -193,8 +193,8 @@ struct T8nExecutionTests {
         #expect(Set(outputs).count == 1)
         let post = try JSONDecoder().decode(PostStateJSON.self, from: Data(outputs[0].utf8))
         #expect(post.receipts.count == 60)
-        #expect(post.receipts.contains { $0.status == "failed" })
-        #expect(post.receipts.filter { $0.status == "success" }.count > 30)
+        #expect(post.receipts.contains { $0.status == .failed })
+        #expect(post.receipts.filter { $0.status == .success }.count > 30)
         #expect(post.accounts.map(\.address) == post.accounts.map(\.address).sorted())
         #expect(post.accounts.contains { $0.address == Address.treasury })
         let total = post.accounts.reduce(UInt128(0)) { $0 + $1.balance.value }
@@ -206,7 +206,7 @@ struct T8nExecutionTests {
         let rejected = try JSONDecoder().decode(PostStateJSON.self, from: try readFile(out))
         #expect(
             rejected.receipts.allSatisfy {
-                $0.status == "discarded" && $0.error == "the transaction has no authenticator"
+                $0.status == .discarded && $0.error == "the transaction has no authenticator"
             })
         #expect(try runSluice(["t8n", "--state", pre, "--txs", unsigned, "--out", out, "--no-verify"]).status == 0)
         let accepted = try JSONDecoder().decode(PostStateJSON.self, from: try readFile(out))
@@ -224,7 +224,7 @@ struct T8nExecutionTests {
         txs[1].authenticator!.signature[0] ^= 1
         let pre = [StateKey.account(key.address): SluiceRuntimeValue.account(balance: 100)]
         let r = T8n.run(pre: pre, txs: txs, options: T8n.Options())
-        #expect(r.post.receipts.map(\.status) == ["success", "discarded", "discarded"])
+        #expect(r.post.receipts.map(\.status) == [.success, .discarded, .discarded])
         #expect(r.post.receipts[1].error == "the signature does not verify")
         #expect(r.post.receipts[2].error == "the sequence number is not the sender's next sequence")
     }

@@ -145,7 +145,7 @@ struct BlobBoundsTests {
                 try await api.submitAccepted(submit)
                 chain.node.start()
                 let committed = try await api.waitCommitted(submit.hash)
-                #expect(committed.receipt?.status == "success", "\(committed)")
+                #expect(committed.receipt?.status == .success, "\(committed)")
                 let job = JobRecord.id(consumer: consumer.address, sequence: 0)
 
                 // A job that is only open has no space of its own yet.

@@ -94,7 +94,7 @@ struct EventsTests {
                 let event = try #require(events.first { $0.receipts.contains { $0.transactionHash == tx.hash } })
                 let receipt = try #require(event.receipts.first { $0.transactionHash == tx.hash })
                 #expect(receipt.sender == alice.address && receipt.to == bob.address)
-                #expect(receipt.status == "success" && receipt.error == nil)
+                #expect(receipt.status == .success && receipt.error == nil)
                 #expect(receipt.fee == Amount(UInt128(3 * Bank.transferGas)))
                 #expect(event.type == "block")
                 #expect(event.transactionCount == event.receipts.count)

@@ -29,7 +29,7 @@ struct IncomeRouteTests {
             try await app.test(.router) { client in
                 let api = APIClient(client: client, log: log)
                 chain.node.start()
-                func send(_ txs: [Transaction], expect status: String = "success") async throws
+                func send(_ txs: [Transaction], expect status: Receipt.Status = .success) async throws
                     -> [TransactionStatusJSON]
                 {
                     for tx in txs { try await api.submitAccepted(tx) }
@@ -94,7 +94,7 @@ struct IncomeRouteTests {
                 #expect(
                     after.balance.value == before.balance.value + 500 - UInt128(MarketParameters.claimGas),
                     "\(claimed)")
-                let again = try await send([a.market(5, .rewardClaim)], expect: "failed")
+                let again = try await send([a.market(5, .rewardClaim)], expect: .failed)
                 #expect(again[0].receipt?.error?.contains("no unclaimed rewards") == true, "\(again)")
                 let done: RewardJSON = try await api.get("/v1/market/rewards/\(a.address.hex)")
                 #expect(done.unclaimed == .zero && done.claimed == 500)

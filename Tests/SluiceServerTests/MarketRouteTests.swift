@@ -125,7 +125,7 @@ struct MarketRouteTests {
                 var receipts: [Hash: TransactionStatusJSON] = [:]
                 for tx in registrations + submissions {
                     let status = try await api.waitCommitted(tx.hash)
-                    #expect(status.receipt?.status == "success", "\(status)")
+                    #expect(status.receipt?.status == .success, "\(status)")
                     receipts[tx.hash] = status
                 }
                 for (tx, id) in zip(submissions, ids) { #expect(receipts[tx.hash]?.receipt?.output == id) }
@@ -138,7 +138,7 @@ struct MarketRouteTests {
                 let cancel = consumer.market(UInt64(specs.count), .jobCancel(job: ids[1]))
                 try await api.submitAccepted(cancel)
                 let cancelled = try await api.waitCommitted(cancel.hash)
-                #expect(cancelled.receipt?.status == "success", "\(cancelled)")
+                #expect(cancelled.receipt?.status == .success, "\(cancelled)")
                 #expect(cancelled.receipt?.output == ids[1])
                 await chain.node.stop()
                 let head = try #require(chain.store.head).height
@@ -256,7 +256,7 @@ struct MarketRouteTests {
                     for tx in txs { try await api.submitAccepted(tx) }
                     for tx in txs {
                         let status = try await api.waitCommitted(tx.hash)
-                        #expect(status.receipt?.status == "success", "\(status)")
+                        #expect(status.receipt?.status == .success, "\(status)")
                     }
                 }
                 func offer(_ price: UInt128) -> Payload {
@@ -382,7 +382,7 @@ struct ProofRouteTests {
                 #expect(prove.canonicalBytes.count > Mempool.Configuration(chainId: testChain).maxTransactionBytes / 4)
                 try await api.submitAccepted(prove)
                 let status = try await api.waitCommitted(prove.hash)
-                #expect(status.receipt?.status == "success", "\(status)")
+                #expect(status.receipt?.status == .success, "\(status)")
                 let proven: ProviderJSON = try await api.get("/v1/market/providers/\(provider.address.hex)")
                 #expect(
                     proven.proofs[0].status == "verified" && proven.proofs[0].eligible && proven.proofs[0].passed == 1)

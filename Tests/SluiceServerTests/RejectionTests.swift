@@ -6,8 +6,8 @@ import SluiceAPI
 import SluiceCore
 import SluiceNode
 import SluiceRuntime
-import SluiceState
 import SluiceServer
+import SluiceState
 import SluiceStorage
 import Testing
 
@@ -309,7 +309,7 @@ struct RejectionTests {
                     try await api.submitBinary(alice.tx(0, amount: 7, gasPrice: 50))
                 }
                 // The committed transaction is still reported committed, not pending again.
-                #expect(try await api.waitCommitted(tx.hash).receipt?.status == "success")
+                #expect(try await api.waitCommitted(tx.hash).receipt?.status == .success)
             }
             try expectDocumented(log, chain.server)
         }

@@ -6,8 +6,8 @@ import SluiceAPI
 import SluiceCore
 import SluiceNode
 import SluiceRuntime
-import SluiceState
 import SluiceServer
+import SluiceState
 import SluiceStorage
 import Testing
 
@@ -72,7 +72,7 @@ func walkEveryRoute(_ chain: TestChain, _ api: APIClient, alice: TestSender, bob
         #expect(height >= 1)
         let receipt = try #require(status.receipt)
         #expect(receipt.transactionHash == tx.hash)
-        #expect(receipt.status == "success", "\(receipt)")
+        #expect(receipt.status == .success, "\(receipt)")
         #expect(receipt.index == Int(try #require(status.index)))
         #expect(receipt.gasUsed == Bank.transferGas)
         #expect(receipt.fee == Amount(UInt128(receipt.gasUsed) * UInt128(tx.gasPrice)))

@@ -93,7 +93,7 @@ extension BenchCommand {
                             [.settled, .expired, .unresolved].contains(job.status)
                         {
                             guard job.status == .settled else {
-                                throw CommandError("job \(id.hex) ended \(job.status): are providers running?")
+                                throw CommandError("job \(id.hex) ended \(job.status.name): are providers running?")
                             }
                             break
                         }

@@ -70,7 +70,7 @@ struct BlockCommand: AsyncParsableCommand {
                     let hash = i < b.transactionHashes.count ? b.transactionHashes[i].hex : "?"
                     let receipt =
                         receipts[i].map {
-                            " → \($0.status), gas \($0.gasUsed), fee \($0.fee)\($0.error.map { ": \($0)" } ?? "")"
+                            " → \($0.status.name), gas \($0.gasUsed), fee \($0.fee)\($0.error.map { ": \($0)" } ?? "")"
                         } ?? ""
                     print(
                         "  \(i): \(hash) \(tx.sender.hex) #\(tx.sequence) \(tx.payload.summary)\(receipt)"
@@ -120,7 +120,7 @@ struct BlockCommand: AsyncParsableCommand {
                             let to = r.to.map { " → \($0.hex)" } ?? ""
                             let error = r.error.map { ": \($0)" } ?? ""
                             print(
-                                "  \(r.index): \(r.transactionHash.hex) \(r.sender.hex)\(to) \(r.status), fee \(r.fee)\(error)"
+                                "  \(r.index): \(r.transactionHash.hex) \(r.sender.hex)\(to) \(r.status.name), fee \(r.fee)\(error)"
                             )
                         }
                     }

@@ -226,7 +226,7 @@ func printReceipt(_ status: TransactionStatusJSON, withHash: Bool = true) {
     }
     print(
         """
-        status:   \(receipt.status)
+        status:   \(receipt.status.name)
         block:    \(status.blockHeight.map(String.init) ?? "?"), index \(status.index.map(String.init) ?? "?")
         gas used: \(receipt.gasUsed)
         fee:      \(receipt.fee)

@@ -78,7 +78,7 @@ extension JobCommand {
                 )
                 let committed = try await client.waitForCommit(
                     submitted.result.hash, timeout: transaction.timeout.duration)
-                guard committed.receipt?.status == "success" else {
+                guard committed.receipt?.status == .success else {
                     throw CommandError("job.submit failed: \(committed.receipt?.error ?? "no receipt")")
                 }
                 let job = try await follow(id, from: committed.blockHeight ?? 0, client: client, say: say)
@@ -188,7 +188,7 @@ extension JobCommand {
                 let client = try options.client()
                 guard let job = try await client.job(id) else { throw CommandError("the node has no job \(id.hex)") }
                 guard job.status == .settled, let result = job.result else {
-                    throw CommandError("job \(id.hex) is \(job.status): only a settled job has an agreed result")
+                    throw CommandError("job \(id.hex) is \(job.status.name): only a settled job has an agreed result")
                 }
                 let folder = URL(fileURLWithPath: out ?? "results/\(id.hex)")
                 let summary = try await downloadResult(result, client: client, into: folder)

@@ -57,7 +57,7 @@ func printJob(_ j: JobJSON) {
     print(
         """
         id:          \(j.id.hex)
-        status:      \(j.status)
+        status:      \(j.status.name)
         consumer:    \(j.consumer.hex)
         escrow:      \(j.escrow)
         spec:        \(j.specSummary)

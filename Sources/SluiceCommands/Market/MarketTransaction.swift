@@ -114,7 +114,7 @@ func finishSubmitted(
     } else {
         printReceipt(committed)
     }
-    guard let receipt = committed.receipt, receipt.status == "success" else { throw ExitCode(1) }
+    guard let receipt = committed.receipt, receipt.status == .success else { throw ExitCode(1) }
     if !node.json { try await after(submitted.client) }
 }
 

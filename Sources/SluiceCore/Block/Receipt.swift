@@ -1,6 +1,6 @@
 /// What happened to one transaction of a block.
 public struct Receipt: Hashable, Sendable {
-    public enum Status: UInt8, Sendable, CaseIterable {
+    public enum Status: UInt8, Sendable, NamedCases, Codable {
         /// Executed and applied.
         case success = 0
         /// Executed, charged its fee and sequence, but its effect was not applied.
@@ -15,6 +15,9 @@ public struct Receipt: Hashable, Sendable {
             case .discarded: "discarded"
             }
         }
+
+        public init(from decoder: any Decoder) throws { self = try .decodeName(from: decoder) }
+        public func encode(to encoder: any Encoder) throws { try encodeName(to: encoder) }
     }
 
     public var transactionHash: Hash

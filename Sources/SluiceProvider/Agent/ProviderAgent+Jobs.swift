@@ -270,7 +270,7 @@ extension ProviderAgent {
             jobs[id] = nil
             status.done += 1
             status.earned += local.paid?.value ?? 0
-            logger.info("job \(id.hex): \(job.status); paid \(local.paid ?? .zero)")
+            logger.info("job \(id.hex): \(job.status.name); paid \(local.paid ?? .zero)")
         } catch {
             logger.warning("job \(id.hex): cannot read its end: \(error)")
         }

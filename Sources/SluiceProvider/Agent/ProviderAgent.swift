@@ -176,7 +176,7 @@ public actor ProviderAgent {
                     // Only the process runner is implemented: container jobs are never matched to this agent.
                     pricePerGPUHour: configuration.pricePerGPUHour, runners: [.process])))
         let committed = try await client.waitForCommit(hash)
-        guard committed.receipt?.status == "success" else {
+        guard committed.receipt?.status == .success else {
             throw AgentError(
                 "provider.register failed: \(committed.receipt?.error ?? "no receipt"); is the key funded with the stake?"
             )
