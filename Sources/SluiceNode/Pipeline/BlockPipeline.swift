@@ -11,9 +11,11 @@ public import SluiceStorage
 //   (its state root and receipts root: ordering and execution are decoupled, a block carries its parent's
 //   results), commits to the transactions, and names its proposer, round and the parent's certificate.
 // - execute and validate: any block, proposed here or received → its claims checked against the head
-//   (chain, height, parent hash, parent state root, parent receipts root, transactions root, time), then
+//   (chain, height, parent hash, parent state root, parent receipts root, transactions root), then
 //   executed (Block-STM or sequential, as the executor decides) and committed in one synced batch. A
-//   block whose claims are wrong is refused before anything runs, and nothing is written.
+//   block whose claims are wrong is refused before anything runs, and nothing is written. The header's
+//   time is not checked yet (against the parent's, and a bound ahead of the local clock): with one
+//   validator only this node proposes; BFT validation (issue #15) adds it.
 //
 // Which block comes next is decided by a `BlockOrdering` (BlockOrdering.swift): the single validator's
 // own proposals today, BFT consensus next.
