@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "SluiceProvider",
             dependencies: [
-                "SluiceCore", "SluiceAPI", "SluiceClient", "SluiceJobs",
+                "SluiceCore", "SluiceState", "SluiceAPI", "SluiceClient", "SluiceJobs",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "TOMLKit", package: "TOMLKit"),

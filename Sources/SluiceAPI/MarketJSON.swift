@@ -9,8 +9,7 @@ public import SluiceState
 /// A registered provider, as `GET /v1/market/providers[/{address}]` shows it.
 public struct ProviderJSON: Codable, Sendable, Equatable {
     public var address: Address
-    /// "active" (more states come with unbonding).
-    public var status: String
+    public var status: ProviderRecord.Status
     public var devices: [ProviderOfferJSON.Device]
     public var region: String
     /// The runners it supports: it is matched only to jobs whose runner is among them.
@@ -51,7 +50,7 @@ public struct ProviderJSON: Codable, Sendable, Equatable {
     /// with the market's parameters.
     public init(_ p: ProviderRecord, height: UInt64, parameters: MarketParameters) {
         address = p.owner
-        status = p.status.name
+        status = p.status
         devices = p.offer.devices.map(ProviderOfferJSON.Device.init)
         region = p.offer.region
         runners = p.offer.runners
@@ -86,9 +85,31 @@ public struct ProviderJSON: Codable, Sendable, Equatable {
 /// A device class's proof of GPU: the current or last challenge and the record.
 public struct DeviceProofJSON: Codable, Sendable, Equatable {
     public var device: Int
-    /// "pending" (a challenge waits for its answer), "verified" (passed the last decided round), "failed"
-    /// (missed its last deadline), "none" (no round decided yet).
-    public var status: String
+    /// Where a device class's proof of GPU stands.
+    public enum Status: Sendable, Hashable, NamedCases, Codable {
+        /// A challenge waits for its answer.
+        case pending
+        /// Passed the last decided round.
+        case verified
+        /// Missed its last deadline.
+        case failed
+        /// No round decided yet.
+        case none
+
+        public var name: String {
+            switch self {
+            case .pending: "pending"
+            case .verified: "verified"
+            case .failed: "failed"
+            case .none: "none"
+            }
+        }
+
+        public init(from decoder: any Decoder) throws { self = try .decodeName(from: decoder) }
+        public func encode(to encoder: any Encoder) throws { try encodeName(to: encoder) }
+    }
+
+    public var status: Status
     /// It may be matched now.
     public var eligible: Bool
     public var round: UInt32
@@ -101,7 +122,7 @@ public struct DeviceProofJSON: Codable, Sendable, Equatable {
 
     public init(device: Int, _ p: DeviceProof) {
         self.device = device
-        status = p.pending ? "pending" : p.eligible ? "verified" : p.failed > 0 ? "failed" : "none"
+        status = p.pending ? .pending : p.eligible ? .verified : p.failed > 0 ? .failed : Status.none
         eligible = p.eligible
         round = p.round
         seed = p.seed
@@ -167,7 +188,7 @@ public struct JobJSON: Codable, Sendable, Equatable {
     /// Unix seconds of the block that settled it; `job.dispute` is open for the dispute window after.
     public var settledAt: UInt64?
     /// Why the job was audited: disagreement, random or dispute; absent when it never was.
-    public var auditKind: String?
+    public var auditKind: JobRecord.Audit.Kind?
     /// Audit rounds begun (each draws an auditor, or finds none eligible).
     public var auditRound: UInt8?
     /// The auditor of the current round (the last one, once the audit ended), at its own ask.
@@ -197,7 +218,7 @@ public struct JobJSON: Codable, Sendable, Equatable {
         failedProviders = j.failedProviders
         settledAt = j.settledTimestamp == 0 ? nil : j.settledTimestamp
         if let audit = j.audit {
-            auditKind = audit.kind.name
+            auditKind = audit.kind
             auditRound = audit.round
             auditor = audit.auditor
             auditDevice = audit.auditor == nil ? nil : audit.device

@@ -1,4 +1,6 @@
+import SluiceAPI
 import SluiceCore
+import SluiceState
 
 /// `GET /openapi.json`: the API described in OpenAPI 3.1. A test walks every path and operation here
 /// against the router, and every schema against real responses, so the two cannot drift apart.
@@ -14,6 +16,9 @@ public enum OpenAPIDocument {
     static let payloadKinds = quoted(PayloadKind.names)
     static let runners = quoted(Runner.names)
     static let receiptStatuses = quoted(Receipt.Status.names)
+    static let providerStatuses = quoted(ProviderRecord.Status.names)
+    static let proofStatuses = quoted(DeviceProofJSON.Status.names)
+    static let auditKinds = quoted(JobRecord.Audit.Kind.names)
 
     /// `"a", "b"`: names as the members of a JSON array.
     static func quoted(_ names: [String]) -> String { names.map { "\"\($0)\"" }.joined(separator: ", ") }
@@ -450,11 +455,11 @@ public enum OpenAPIDocument {
               }},
               "Provider": {"type": "object", "required": ["address", "status", "devices", "region", "runners", "endpoint", "stake", "pricePerGpuHour", "capacity", "busy", "free", "reputation", "jobsDone", "jobsFailed", "jobsDisputed", "registeredHeight", "lastHeartbeatHeight", "heartbeats", "uptimeBasisPoints", "live", "proofs", "busyByDevice"], "additionalProperties": false, "properties": {
                 "proofs": {"type": "array", "description": "proof of GPU, one entry per device class", "items": {"type": "object", "required": ["device", "status", "eligible", "round", "seed", "size", "deadline", "passed", "failed", "verifiedHeight"], "additionalProperties": false, "properties": {
-                  "device": {"type": "integer", "minimum": 0}, "status": {"type": "string", "enum": ["pending", "verified", "failed", "none"]},
+                  "device": {"type": "integer", "minimum": 0}, "status": {"type": "string", "enum": [\#(proofStatuses)]},
                   "eligible": {"type": "boolean"}, "round": \#(u64), "seed": \#(hash), "size": \#(u64), "deadline": \#(u64),
                   "passed": \#(u64), "failed": \#(u64), "verifiedHeight": \#(u64)
                 }}},
-                "address": \#(hash), "status": {"type": "string", "enum": ["active", "unbonding", "withdrawn"]},
+                "address": \#(hash), "status": {"type": "string", "enum": [\#(providerStatuses)]},
                 "runners": {"type": "array", "items": {"type": "string", "enum": [\#(runners)]}},
                 "lastHeartbeatHeight": \#(u64), "heartbeats": \#(u64), "unbondHeight": \#(u64),
                 "uptimeBasisPoints": {"type": "integer", "minimum": 0, "maximum": 10000, "description": "share of the last 64 uptime slots with a heartbeat"},
@@ -480,7 +485,7 @@ public enum OpenAPIDocument {
                 "spec": {"$ref": "#/components/schemas/JobSpec"}, "escrow": \#(amount),
                 "submitHeight": \#(u64), "matchedHeight": \#(u64), "deadline": \#(u64), "result": \#(hash),
                 "failedProviders": {"type": "array", "items": \#(hash)},
-                "settledAt": \#(u64), "auditKind": {"type": "string", "enum": ["disagreement", "random", "dispute"]},
+                "settledAt": \#(u64), "auditKind": {"type": "string", "enum": [\#(auditKinds)]},
                 "auditRound": {"type": "integer", "minimum": 0}, "auditor": \#(hash), "auditDevice": {"type": "integer", "minimum": 0}, "auditPricePerGpuHour": \#(amount),
                 "auditResult": \#(hash), "auditUsageSeconds": \#(u64), "auditLogs": \#(hash), "auditPaid": \#(amount),
                 "assigned": {"type": "array", "items": {"type": "object", "required": ["provider", "device", "pricePerGpuHour"], "additionalProperties": false, "properties": {

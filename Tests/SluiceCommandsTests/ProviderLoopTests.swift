@@ -171,7 +171,7 @@ struct ProviderLoopTests {
         ])
         #expect(submitted.status == 0, "\(submitted.out)\n\(submitted.err)\n\(agentLogs(data, count: 3))")
         let job = try json(submitted.out, as: JobJSON.self)
-        #expect(job.status == .settled && job.auditKind == "disagreement", "\(job)")
+        #expect(job.status == .settled && job.auditKind == .disagreement, "\(job)")
         let auditor = try #require(job.auditor)
         #expect(!job.assigned.contains { $0.provider == auditor })
         #expect(job.assigned.contains { $0.provider == liar })

@@ -149,7 +149,7 @@ struct MarketRouteTests {
                 #expect(list.providers.map(\.address) == [cheap.address, dear.address].sorted())
                 let byAddress = Dictionary(uniqueKeysWithValues: list.providers.map { ($0.address, $0) })
                 let c = try #require(byAddress[cheap.address])
-                #expect(c.status == "active" && c.pricePerGpuHour == Amount(6) && c.stake == Amount(5_000))
+                #expect(c.status == .active && c.pricePerGpuHour == Amount(6) && c.stake == Amount(5_000))
                 #expect(c.capacity == 2 && c.busy == 2 && c.free == 0)
                 #expect(
                     c.devices == [ProviderOfferJSON.Device(GPUDevice(model: "H100", vramGB: 80, count: 2, score: 1000))]
@@ -287,7 +287,7 @@ struct MarketRouteTests {
                 ])
                 // The reveals disagree: c, the only other provider, is drawn and sees the job in its list.
                 let disputed: JobJSON = try await api.get("/v1/market/jobs/\(id.hex)")
-                #expect(disputed.status == .disputed && disputed.auditKind == "disagreement")
+                #expect(disputed.status == .disputed && disputed.auditKind == .disagreement)
                 #expect(disputed.auditor == c.address && disputed.auditRound == 1 && disputed.deadline != nil)
                 #expect(disputed.auditPricePerGpuHour == Amount(8_000) && disputed.escrow == Amount(20_000))
                 let toAudit: JobListJSON = try await api.get("/v1/market/providers/\(c.address.hex)/jobs")
@@ -367,7 +367,7 @@ struct ProofRouteTests {
                 _ = try await api.waitCommitted(provider.market(0, .providerRegister(offer)).hash)
                 let registered: ProviderJSON = try await api.get("/v1/market/providers/\(provider.address.hex)")
                 let proof = try #require(registered.proofs.first)
-                #expect(registered.proofs.count == 1 && proof.status == "pending" && !proof.eligible)
+                #expect(registered.proofs.count == 1 && proof.status == .pending && !proof.eligible)
                 #expect(proof.round == 1 && proof.size == 192, "∛(1e8 × 0.1 s) ≈ 215, down to a multiple of 64")
 
                 let submit = consumer.market(0, .jobSubmit(spec(maxPrice: 20, minVram: 0, model: "cpu")))
@@ -385,7 +385,7 @@ struct ProofRouteTests {
                 #expect(status.receipt?.status == .success, "\(status)")
                 let proven: ProviderJSON = try await api.get("/v1/market/providers/\(provider.address.hex)")
                 #expect(
-                    proven.proofs[0].status == "verified" && proven.proofs[0].eligible && proven.proofs[0].passed == 1)
+                    proven.proofs[0].status == .verified && proven.proofs[0].eligible && proven.proofs[0].passed == 1)
                 #expect(
                     try await eventually {
                         let job: JobJSON = try await api.get("/v1/market/jobs/\(waiting.id.hex)")

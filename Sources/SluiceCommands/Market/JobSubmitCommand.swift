@@ -151,7 +151,7 @@ extension JobCommand {
             print("  paid \(paid) to \(job.assigned.count) provider(s); refunded \(refund) of the escrow")
             if let auditor = job.auditor {
                 print(
-                    "  audited (\(job.auditKind ?? "audit")) by \(auditor.hex.prefix(10))…: paid \(job.auditPaid ?? .zero)"
+                    "  audited (\(job.auditKind?.name ?? "audit")) by \(auditor.hex.prefix(10))…: paid \(job.auditPaid ?? .zero)"
                 )
             }
             for a in job.assigned {
@@ -309,7 +309,7 @@ private actor JobProgress {
             }
             if job.status == .disputed {
                 line +=
-                    " (\(job.auditKind ?? "audit")): "
+                    " (\(job.auditKind?.name ?? "audit")): "
                     + (job.auditor.map { "auditor \($0.hex.prefix(10))… re-runs it" }
                         ?? "waiting for an eligible auditor")
             }

@@ -1,5 +1,6 @@
 import SluiceAPI
 import SluiceCore
+import SluiceState
 
 // How the market commands show providers and jobs as text (with --json they print the API's JSON).
 
@@ -28,7 +29,7 @@ func printProvider(_ p: ProviderJSON) {
     print(
         """
         address:     \(p.address.hex)
-        status:      \(p.status)
+        status:      \(p.status.name)
         price:       \(p.pricePerGpuHour) per GPU-hour
         capacity:    \(p.free) free of \(p.capacity) GPUs (\(p.busy) busy)
         devices:     \(p.devicesSummary)
@@ -44,9 +45,9 @@ func printProvider(_ p: ProviderJSON) {
     for proof in p.proofs {
         let model = proof.device < p.devices.count ? p.devices[proof.device].model : "device \(proof.device)"
         var line =
-            "proof \(proof.device):     \(model): \(proof.status), round \(proof.round) (\(proof.size)×\(proof.size))"
+            "proof \(proof.device):     \(model): \(proof.status.name), round \(proof.round) (\(proof.size)×\(proof.size))"
         line += ", \(proof.passed) passed, \(proof.failed) failed"
-        if proof.status == "pending" { line += ", due at \(proof.deadline)" }
+        if proof.status == .pending { line += ", due at \(proof.deadline)" }
         if proof.verifiedHeight > 0 { line += ", last verified in block \(proof.verifiedHeight)" }
         print(line)
     }
@@ -84,7 +85,7 @@ func printJob(_ j: JobJSON) {
         print("failed:      " + j.failedProviders.map(\.hex).joined(separator: ", "))
     }
     if let kind = j.auditKind {
-        var line = "audit:       \(kind), round \(j.auditRound ?? 0)"
+        var line = "audit:       \(kind.name), round \(j.auditRound ?? 0)"
         if let auditor = j.auditor { line += ", auditor \(auditor.hex)" }
         if let r = j.auditResult { line += ", result \(r.hex.prefix(18))…" }
         if let paid = j.auditPaid { line += ", paid \(paid)" }

@@ -4,6 +4,7 @@ import SluiceAPI
 import SluiceClient
 import SluiceCore
 import SluiceJobs
+import SluiceState
 
 // Following blocks: heartbeats, the jobs and audits the events name, running them, committing, revealing,
 // uploading, and what they paid.
@@ -99,7 +100,7 @@ extension ProviderAgent {
         defer { sending.remove(job.id) }
         guard var local = jobs[job.id] else {
             guard runningTasks.count < configuration.maxJobs else { return }
-            logger.info("job \(job.id.hex): drawn as its auditor (\(job.auditKind ?? "audit"))")
+            logger.info("job \(job.id.hex): drawn as its auditor (\(job.auditKind?.name ?? "audit"))")
             start(job, audit: true)
             return
         }

@@ -24,15 +24,15 @@ extension ProviderAgent {
             return
         }
         guard let record else { return }
-        let pending = record.proofs.contains { $0.status == "pending" }
+        let pending = record.proofs.contains { $0.status == .pending }
         // While a round is pending and not yet being answered (a device the agent could not start on),
         // read again next block; otherwise the next `proof.*` event (or the safety net) reads it.
         let unstarted = record.proofs.contains {
-            $0.status == "pending" && !proving.contains($0.device) && answeredRounds[$0.device] != $0.round
+            $0.status == .pending && !proving.contains($0.device) && answeredRounds[$0.device] != $0.round
                 && $0.device < devices.count
         }
         nextRecordRead = height + (pending && unstarted ? 1 : Self.recordReadBlocks)
-        for proof in record.proofs where proof.status == "pending" {
+        for proof in record.proofs where proof.status == .pending {
             let d = proof.device
             guard !proving.contains(d), answeredRounds[d] != proof.round, d < devices.count else { continue }
             proving.insert(d)

@@ -4,6 +4,7 @@ import SluiceAPI
 import SluiceClient
 public import SluiceCore
 import SluiceJobs
+import SluiceState
 
 /// A provider's agent: finds its devices, registers and stakes if needed, follows the node's blocks,
 /// runs the jobs assigned to it in the sandbox, commits to and reveals their results, uploads the
@@ -155,9 +156,9 @@ public actor ProviderAgent {
         let existing = try await client.provider(address)
         let offer = devices.map(ProviderOfferJSON.Device.init)
         if let existing {
-            if existing.status != "active" {
+            if existing.status != .active {
                 throw AgentError(
-                    "provider \(address.hex) is \(existing.status): it takes no jobs; use another key")
+                    "provider \(address.hex) is \(existing.status.name): it takes no jobs; use another key")
             }
             if existing.devices != offer {
                 logger.info("devices changed: sending provider.update")

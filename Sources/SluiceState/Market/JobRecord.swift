@@ -36,7 +36,7 @@ public struct JobRecord: Hashable, Sendable {
     /// The audit of a job (docs/MARKET.md, "When results disagree", "Random audit"): why it runs, the
     /// rounds drawn so far, the auditor of the current round and what it reported.
     public struct Audit: Hashable, Sendable {
-        public enum Kind: UInt8, Sendable, CaseIterable {
+        public enum Kind: UInt8, Sendable, NamedCases, Codable {
             /// The reveals disagreed.
             case disagreement = 0
             /// The reveals agreed and the job was drawn for a random audit: paid only after it.
@@ -51,6 +51,9 @@ public struct JobRecord: Hashable, Sendable {
                 case .dispute: "dispute"
                 }
             }
+
+            public init(from decoder: any Decoder) throws { self = try .decodeName(from: decoder) }
+            public func encode(to encoder: any Encoder) throws { try encodeName(to: encoder) }
         }
 
         public var kind: Kind

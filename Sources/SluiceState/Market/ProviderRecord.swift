@@ -5,7 +5,7 @@ public import SluiceCore
 
 /// A registered provider.
 public struct ProviderRecord: Hashable, Sendable {
-    public enum Status: UInt8, Sendable, CaseIterable {
+    public enum Status: UInt8, Sendable, NamedCases, Codable {
         case active = 0
         /// Takes no new jobs; its stake can be withdrawn after the unbonding period.
         case unbonding = 1
@@ -19,6 +19,9 @@ public struct ProviderRecord: Hashable, Sendable {
             case .withdrawn: "withdrawn"
             }
         }
+
+        public init(from decoder: any Decoder) throws { self = try .decodeName(from: decoder) }
+        public func encode(to encoder: any Encoder) throws { try encodeName(to: encoder) }
     }
 
     public var owner: Address
