@@ -29,7 +29,6 @@ import TOMLKit
 /// error about a key's value finds the key's line by scanning the text (`KeyLines`).
 public struct JobFile: Sendable, Equatable {
     public var name: String
-    /// "process" or "container".
     public var runner: Runner
     /// The container image; only for the container runner.
     public var image: String?

@@ -12,7 +12,6 @@ public struct JobManifest: Codable, Sendable, Equatable {
 
     /// The job's name (informational).
     public var name: String
-    /// "process" or "container".
     public var runner: Runner
     /// argv, run in the job's directory (the unpacked bundle).
     public var command: [String]

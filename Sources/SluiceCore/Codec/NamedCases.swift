@@ -2,6 +2,11 @@
 /// its name (`decodeName` / `encodeName`, which a type's `Codable` conformance calls), so the API, the CLI
 /// and the agent compare cases, never strings, and a name nobody knows is refused where it is read, with
 /// the names that exist.
+///
+/// Each type spells out its two `Codable` lines (`init(from:)` calling `decodeName`, `encode(to:)` calling
+/// `encodeName`) rather than inheriting them from a protocol extension: the compiler prefers its own
+/// synthesized coding (a keyed container for enums without raw values) or `RawRepresentable`'s (the number)
+/// to a protocol extension's default, silently, so a default here would not be used.
 public protocol NamedCases: CaseIterable {
     var name: String { get }
 }
