@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "SluiceExecution", targets: ["SluiceExecution"]),
         .library(name: "SluiceState", targets: ["SluiceState"]),
         .library(name: "SluiceRuntime", targets: ["SluiceRuntime"]),
+        .library(name: "SluiceConsensus", targets: ["SluiceConsensus"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -34,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
     ],
     targets: [
         // SHA-256 with the x86 SHA extensions when the CPU has them, portable C otherwise: the tree's hash.
@@ -63,6 +65,12 @@ let package = Package(
             providers: [.apt(["librocksdb-dev"])]
         ),
         .target(name: "SluiceMerkle", dependencies: ["SluiceCore"], swiftSettings: optimized),
+        // BFT ordering (Jolteon / AptosBFT style) as a pure state machine, its safety rules, and a
+        // deterministic simulator of the network that runs the same code. Knows blocks, not modules.
+        .target(
+            name: "SluiceConsensus",
+            dependencies: ["SluiceCore", .product(name: "HeapModule", package: "swift-collections")],
+            swiftSettings: upcoming),
         .target(
             name: "SluiceStorage",
             dependencies: [
@@ -151,6 +159,8 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(name: "SluiceMerkleTests", dependencies: ["SluiceMerkle"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SluiceConsensusTests", dependencies: ["SluiceConsensus", "SluiceCore"], swiftSettings: upcoming),
         .testTarget(
             name: "SluiceStorageTests", dependencies: ["SluiceStorage", "SluiceState", "SluiceCommands"],
             swiftSettings: upcoming
