@@ -70,7 +70,7 @@ let package = Package(
         .target(
             name: "SluiceConsensus",
             dependencies: ["SluiceCore", .product(name: "HeapModule", package: "swift-collections")],
-            swiftSettings: upcoming),
+            swiftSettings: optimized),
         .target(
             name: "SluiceStorage",
             dependencies: [
@@ -131,7 +131,7 @@ let package = Package(
             name: "SluiceCommands",
             dependencies: [
                 "SluiceCore", "SluiceExecution", "SluiceState", "SluiceRuntime", "SluiceMerkle", "SluiceStorage",
-                "SluiceNode",
+                "SluiceNode", "SluiceConsensus",
                 "SluiceAPI", "SluiceServer", "SluiceClient", "SluiceJobs", "SluiceProvider",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Sluice (build with `swift build -c release` first: debug figures mean nothing).",
-        subcommands: [Execution.self, Storage.self, Verify.self, E2E.self, Jobs.self]
+        subcommands: [Execution.self, Storage.self, Verify.self, E2E.self, Jobs.self, ConsensusSim.self]
     )
 
     struct Execution: ParsableCommand {

@@ -15,7 +15,7 @@ enum MarketSettings {
     }
 
     static func integer<T: FixedWidthInteger & Sendable>(
-        _ name: String, _ help: String, _ path: WritableKeyPath<MarketParameters, T> & Sendable
+        _ name: String, _ help: String, _ path: any WritableKeyPath<MarketParameters, T> & Sendable
     ) -> Setting {
         Setting(
             name: name, help: help, read: { "\($0[keyPath: path])" },
@@ -28,7 +28,7 @@ enum MarketSettings {
     }
 
     static func amount(
-        _ name: String, _ help: String, _ path: WritableKeyPath<MarketParameters, Amount> & Sendable
+        _ name: String, _ help: String, _ path: any WritableKeyPath<MarketParameters, Amount> & Sendable
     ) -> Setting {
         Setting(
             name: name, help: help, read: { "\($0[keyPath: path])" },

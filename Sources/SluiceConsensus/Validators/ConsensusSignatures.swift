@@ -14,14 +14,16 @@ public enum SigningDomain: UInt8, Sendable {
     case orderVote = 4
 }
 
+private let signingPrefix = Array("SLUICE-CONSENSUS-1".utf8)
+
 /// The bytes a validator signs: a fixed prefix, the domain, the chain id, then the message's body.
 public func consensusSigningBytes(domain: SigningDomain, chainId: UInt64, body: [UInt8]) -> [UInt8] {
-    var w = CanonicalWriter(capacity: body.count + 32)
-    for b in "SLUICE-CONSENSUS-1".utf8 { w.write(b) }
-    w.write(domain.rawValue)
-    w.write(chainId)
-    for b in body { w.write(b) }
-    return w.bytes
+    var bytes = signingPrefix
+    bytes.reserveCapacity(signingPrefix.count + 9 + body.count)
+    bytes.append(domain.rawValue)
+    withUnsafeBytes(of: chainId.littleEndian) { bytes.append(contentsOf: $0) }
+    bytes.append(contentsOf: body)
+    return bytes
 }
 
 /// Signs as one validator.
