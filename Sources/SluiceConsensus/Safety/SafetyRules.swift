@@ -38,14 +38,7 @@ struct SafetyRules {
     }
 
     /// Records a certificate in memory (saved with the next signature).
-    mutating func observe(_ qc: QuorumCertificate) {
-        guard qc.data.epoch == data.epoch else { return }
-        if qc.round > data.oneChainRound || data.highQC == nil {
-            data.oneChainRound = max(data.oneChainRound, qc.round)
-            data.highQC = qc
-        }
-        data.preferredRound = max(data.preferredRound, qc.data.parentRound)
-    }
+    mutating func observe(_ qc: QuorumCertificate) { data.observe(qc) }
 
     private func sign(_ domain: SigningDomain, _ body: [UInt8]) -> [UInt8] {
         signer.sign(consensusSigningBytes(domain: domain, chainId: chainId, body: body))
@@ -84,15 +77,8 @@ struct SafetyRules {
         next.lastVotedRound = block.round
         let vote = Vote(data: block.voteData, voter: me, signature: sign(.vote, block.voteData.canonicalBytes))
         next.lastVote = vote
-        data = try persist(withObserved(next, block.quorumCertificate))
+        data = try persist(next.observing(block.quorumCertificate))
         return vote
-    }
-
-    private func withObserved(_ d: SafetyData, _ qc: QuorumCertificate) -> SafetyData {
-        var copy = self
-        copy.data = d
-        copy.observe(qc)
-        return copy.data
     }
 
     /// A timeout of `round`, holding `highQC` and having entered the round by `lastTC`.
@@ -106,7 +92,7 @@ struct SafetyRules {
         guard round > data.highestOrderVoteRound else {
             throw ConsensusError(.unsafe, "round \(round) was order-voted")
         }
-        let observed = withObserved(data, highQC)
+        let observed = data.observing(highQC)
         let follows = round == highQC.round + 1 || (lastTC.map { round == $0.round + 1 } ?? false)
         guard follows, highQC.round >= observed.oneChainRound else {
             throw ConsensusError(
@@ -136,7 +122,7 @@ struct SafetyRules {
         guard qc.round > data.highestTimeoutRound, qc.round > data.highestOrderVoteRound, !qc.isGenesis else {
             throw ConsensusError(.unsafe, "round \(qc.round) was timed out or order-voted")
         }
-        var next = withObserved(data, qc)
+        var next = data.observing(qc)
         next.highestOrderVoteRound = qc.round
         let body = OrderVote.body(epoch: data.epoch, round: qc.round, blockId: qc.blockId, height: qc.data.height)
         let vote = OrderVote(
@@ -160,5 +146,24 @@ extension SafetyRules {
             throw ConsensusError(.unsafe, "round \(block.round) already voted or timed out: no proposal")
         }
         return sign(.proposal, Proposal.body(block))
+    }
+}
+
+extension SafetyData {
+    /// Raises the one-chain round (keeping its certificate) and the preferred round to what `qc` shows.
+    mutating func observe(_ qc: QuorumCertificate) {
+        guard qc.data.epoch == epoch else { return }
+        if qc.round > oneChainRound || highQC == nil {
+            oneChainRound = max(oneChainRound, qc.round)
+            highQC = qc
+        }
+        preferredRound = max(preferredRound, qc.data.parentRound)
+    }
+
+    /// A copy that has observed `qc`.
+    func observing(_ qc: QuorumCertificate) -> SafetyData {
+        var copy = self
+        copy.observe(qc)
+        return copy
     }
 }
