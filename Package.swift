@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "SluiceState", targets: ["SluiceState"]),
         .library(name: "SluiceRuntime", targets: ["SluiceRuntime"]),
         .library(name: "SluiceConsensus", targets: ["SluiceConsensus"]),
+        .library(name: "SluiceNetwork", targets: ["SluiceNetwork"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
@@ -36,6 +37,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // SHA-256 with the x86 SHA extensions when the CPU has them, portable C otherwise: the tree's hash.
@@ -71,6 +76,21 @@ let package = Package(
             name: "SluiceConsensus",
             dependencies: ["SluiceCore", .product(name: "HeapModule", package: "swift-collections")],
             swiftSettings: optimized),
+        // The validator network: mutual TLS 1.3 (keys pinned to the validator set), bounded frames, a
+        // bounded queue per peer, reconnection with backoff. Carries bytes; knows no consensus message.
+        .target(
+            name: "SluiceNetwork",
+            dependencies: [
+                "SluiceCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: upcoming),
         .target(
             name: "SluiceStorage",
             dependencies: [
@@ -161,6 +181,10 @@ let package = Package(
         .testTarget(name: "SluiceMerkleTests", dependencies: ["SluiceMerkle"], swiftSettings: upcoming),
         .testTarget(
             name: "SluiceConsensusTests", dependencies: ["SluiceConsensus", "SluiceCore"], swiftSettings: upcoming),
+        .testTarget(
+            name: "SluiceNetworkTests",
+            dependencies: ["SluiceNetwork", "SluiceCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: upcoming),
         .testTarget(
             name: "SluiceStorageTests", dependencies: ["SluiceStorage", "SluiceState", "SluiceCommands"],
             swiftSettings: upcoming
