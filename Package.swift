@@ -100,7 +100,10 @@ let package = Package(
         ),
         .target(
             name: "SluiceNode",
-            dependencies: ["SluiceCore", "SluiceExecution", "SluiceState", "SluiceRuntime", "SluiceStorage"],
+            dependencies: [
+                "SluiceCore", "SluiceExecution", "SluiceState", "SluiceRuntime", "SluiceStorage", "SluiceConsensus",
+                "SluiceNetwork",
+            ],
             swiftSettings: optimized),
         // The JSON shapes of the HTTP API, shared by the server, the client and the CLI's files: the state's
         // records, never the rules (no SluiceRuntime).
@@ -151,7 +154,7 @@ let package = Package(
             name: "SluiceCommands",
             dependencies: [
                 "SluiceCore", "SluiceExecution", "SluiceState", "SluiceRuntime", "SluiceMerkle", "SluiceStorage",
-                "SluiceNode", "SluiceConsensus",
+                "SluiceNode", "SluiceConsensus", "SluiceNetwork",
                 "SluiceAPI", "SluiceServer", "SluiceClient", "SluiceJobs", "SluiceProvider",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

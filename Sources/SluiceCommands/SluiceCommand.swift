@@ -12,7 +12,7 @@ public struct SluiceCommand: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            DevnetCommand.self, NodeCommand.self, T8nCommand.self, BenchCommand.self, KeysCommand.self, DbCommand.self,
+            DevnetCommand.self, NodeCommand.self, TestnetCommand.self, T8nCommand.self, BenchCommand.self, KeysCommand.self, DbCommand.self,
             StateCommand.self,
             AccountCommand.self, TxCommand.self, BlockCommand.self, StatusCommand.self,
             ProviderCommand.self, MarketCommand.self, JobCommand.self, RewardCommand.self,

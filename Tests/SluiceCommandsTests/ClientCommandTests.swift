@@ -43,7 +43,9 @@ struct ClientCommandTests {
     // (Whether it is reported at once is a matter of the client's configuration, no retry of refused
     // connections; no timing is asserted here: the test machines are too noisy for that.)
     @Test func aNodeThatIsNotRunningIsReported() async throws {
-        let client = try SluiceClient(baseURL: "http://127.0.0.1:\(try freePort())")
+        let port = try UnansweredPort()
+        defer { withExtendedLifetime(port) {} }
+        let client = try SluiceClient(baseURL: "http://127.0.0.1:\(port.port)")
         do {
             _ = try await client.status()
             Issue.record("status() answered without a node")
@@ -55,7 +57,9 @@ struct ClientCommandTests {
     }
 
     @Test func theEventStreamOfANodeThatIsNotRunningThrows() async throws {
-        let client = try SluiceClient(baseURL: "http://127.0.0.1:\(try freePort())")
+        let port = try UnansweredPort()
+        defer { withExtendedLifetime(port) {} }
+        let client = try SluiceClient(baseURL: "http://127.0.0.1:\(port.port)")
         await #expect {
             for try await _ in client.events() {}
         } throws: { error in

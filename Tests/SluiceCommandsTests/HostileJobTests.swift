@@ -77,8 +77,8 @@ struct HostileJobTests {
         let path = dir + "/alice.json"
         let made = try runSluice(["keys", "new", "--out", path])
         #expect(made.status == 0, "\(made.err)")
-        var info = stat()
-        #expect(stat(path, &info) == 0 && info.st_mode & 0o777 == 0o600)
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode.map { $0 & 0o777 } == 0o600)
         let before = try String(contentsOfFile: path, encoding: .utf8)
         let again = try runSluice(["keys", "new", "--out", path])
         #expect(again.status != 0 && again.err.contains("already exists"), "\(again.err)")

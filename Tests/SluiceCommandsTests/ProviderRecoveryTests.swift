@@ -37,10 +37,33 @@ final class AgentProcess: Sendable {
     }
 }
 
-/// A port nothing listens on now: bound, then closed.
+/// A port nothing listens on now: bound, then closed. (Another test may take it after: for a port that must
+/// stay unanswered, use `UnansweredPort`.)
 func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
+    return try bindLoopback(fd)
+}
+
+/// A loopback port held bound, without listening, as long as this lives: a connection to it is refused, and no
+/// other test's server can take it meanwhile (a released `freePort()` was once taken by a devnet running beside
+/// the test, whose event stream then answered for 91 s).
+final class UnansweredPort {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        do { port = try bindLoopback(fd) } catch {
+            close(fd)
+            throw error
+        }
+    }
+
+    deinit { close(fd) }
+}
+
+private func bindLoopback(_ fd: Int32) throws -> Int {
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")

@@ -1,6 +1,8 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import SluiceConsensus
+import SluiceNetwork
 import SluiceCore
 import SluiceExecution
 import SluiceNode
@@ -81,18 +83,36 @@ struct NodeRunner {
         }
         if store.head == nil {
             progress("creating the genesis block with \(settings.genesis.count) accounts in \(settings.dataDir)…")
-            do { _ = try store.commitGenesis(state: try settings.genesisState(), timestamp: Node.unixNow()) } catch let
-                e as StorageError
-            { throw CommandError(e.message) }
+            do {
+                _ = try store.commitGenesis(
+                    state: try settings.genesisState(), timestamp: settings.genesisTime ?? Node.unixNow())
+            } catch let e as StorageError { throw CommandError(e.message) }
         }
         let threads = ProcessInfo.processInfo.activeProcessorCount
+        var makeDriver: ((Mempool) throws(ConsensusError) -> ConsensusDriver)?
+        if let validator = settings.consensus {
+            let consensus = try validator.consensusSettings(
+                chainId: settings.chainId, directory: settings.consensusDir, maxBlockSize: settings.maxBlockSize,
+                blockTime: settings.blockTime)
+            guard let found = try? store.block(at: 0) else {
+                store.close()
+                throw CommandError("the data dir \(settings.dataDir) has no genesis block at height 0")
+            }
+            makeDriver = { (mempool: Mempool) throws(ConsensusError) -> ConsensusDriver in
+                try ConsensusDriver(
+                    settings: consensus, store: store, mempool: mempool, genesisHash: found.hash,
+                    genesisTimestamp: found.header.timestamp, report: BlockProducer.standardError)
+            }
+        }
         do {
             return try Node(
                 store: store, executor: ParallelExecutor(vm: RuntimeVM(), threads: threads),
                 configuration: Node.Configuration(
                     blockTime: settings.blockTime, maxBlockSize: settings.maxBlockSize,
-                    mempool: Mempool.Configuration(chainId: settings.chainId, capacity: settings.mempoolCapacity)))
+                    mempool: Mempool.Configuration(chainId: settings.chainId, capacity: settings.mempoolCapacity)),
+                consensus: makeDriver)
         } catch {
+            store.close()
             throw CommandError(error.message)
         }
     }
@@ -103,6 +123,9 @@ struct NodeService: Service {
     let node: Node
 
     func run() async throws {
+        if let consensus = node.consensus {
+            do { _ = try consensus.start() } catch { throw CommandError(error.message) }
+        }
         node.start()
         try? await gracefulShutdown()
         await node.stop()

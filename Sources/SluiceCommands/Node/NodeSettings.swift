@@ -35,9 +35,20 @@ struct NodeSettings: Equatable {
     var genesis: [AccountJSON]
     /// The market's parameters, written at genesis (`[market]`).
     var market = MarketParameters.default
+    /// The genesis block's time (Unix seconds); every validator of a chain must use the same one. Nil: the
+    /// time the data dir is created (a single validator).
+    var genesisTime: UInt64?
+    /// This node's part in consensus when the chain has several validators (`[consensus]`).
+    var consensus: ValidatorSettings?
+
+    /// Where the validator keeps its safety data and consensus ledger: `consensus` beside the data dir.
+    var consensusDir: String {
+        URL(fileURLWithPath: dataDir).deletingLastPathComponent().appendingPathComponent("consensus").path
+    }
 
     static let knownKeys: Set<String> = [
         "chain_id", "data", "blobs", "http", "block_time", "max_block_size", "mempool_capacity", "genesis", "market",
+        "genesis_time", "consensus",
     ]
 
     /// Reads a config file; every error names the file, the key and what to write instead.
@@ -103,6 +114,16 @@ struct NodeSettings: Equatable {
                 }
             }
         }
+        if let t = table["genesis_time"] {
+            guard let i = t.int, i > 0 else { throw fail("genesis_time", "expected Unix seconds, e.g. 1764770000") }
+            settings.genesisTime = UInt64(i)
+        }
+        if let c = table["consensus"] {
+            settings.consensus = try ValidatorSettings.parse(c, base: base, fail: fail)
+            guard settings.genesisTime != nil else {
+                throw fail("genesis_time", "missing: validators of one chain need the same genesis time")
+            }
+        }
         if let market = table["market"] {
             guard let t = market.table else { throw fail("market", "expected a [market] table") }
             for (name, value) in t {
@@ -141,6 +162,10 @@ struct NodeSettings: Equatable {
             max_block_size = \(maxBlockSize)
             mempool_capacity = \(mempoolCapacity)
 
+            """
+        if let genesisTime { out += "genesis_time = \(genesisTime)\n\n" }
+        if let consensus { out += consensus.toml(relative: relative) }
+        out += """
             # The genesis accounts: used only when the data dir is new.
 
             """

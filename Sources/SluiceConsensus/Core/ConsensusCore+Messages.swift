@@ -82,6 +82,10 @@ extension ConsensusCore {
         guard proposedRound < r, election.leader(of: r) == me else { return proposeAt = nil }
         let qc = tree.highQC
         guard let parent = tree.block(qc.blockId) else { return fetch(qc.blockId, from: nil) }
+        // Pace: no block sooner than the minimum interval after its parent (a chain of empty blocks as fast
+        // as the network goes would only burn disk).
+        let due = parent.timestamp + configuration.minBlockInterval
+        if now < due { return proposeAt = due }
         var tc: TimeoutCertificate?
         if qc.round + 1 != r {
             guard let t = tree.highTC, t.round + 1 == r else { return proposeAt = nil }

@@ -35,6 +35,9 @@ public struct ConsensusConfiguration: Sendable {
     public var fetchRetry: UInt64 = 400
     /// How many rounds ahead of the current one messages are kept.
     public var roundWindow: UInt64 = 500
+    /// The shortest time between a block and its parent, milliseconds (0: as fast as votes come). A node
+    /// sets its block time here.
+    public var minBlockInterval: UInt64 = 0
 
     public init(chainId: UInt64) { self.chainId = chainId }
 }

@@ -5,6 +5,7 @@ public import SluiceExecution
 public import SluiceRuntime
 import SluiceState
 public import SluiceStorage
+public import SluiceConsensus
 import Synchronization
 
 // A single-validator node: transactions enter the mempool from any thread (signatures verified in
@@ -12,8 +13,10 @@ import Synchronization
 // with Block-STM and commits them through the chain store. Admission overlaps block production: while a
 // block executes and syncs to disk, the next one's transactions are verified and queued.
 //
-// Ordering sits behind `BlockProducer` (take the mempool's batch, apply, re-check the mempool); BFT
-// ordering among several validators will replace that step, not the node around it.
+// Ordering sits behind `BlockProducer`: a single validator takes the mempool's batch by block time and
+// size; a validator of several runs BFT consensus (`ConsensusDriver`, its own thread) and this block
+// thread executes what consensus committed, as it comes. Transactions admitted here are then forwarded to
+// the other validators.
 
 /// A block as the node committed it, with what the API and the metrics want to know about it.
 public struct CommittedBlock: Sendable {
@@ -52,6 +55,8 @@ public final class Node: @unchecked Sendable {
     public let configuration: Configuration
     public let store: ChainStore
     public let mempool: Mempool
+    /// The validator's consensus, when the chain has several validators.
+    public let consensus: ConsensusDriver?
     let producer: BlockProducer
     let startedAt = DispatchTime.now().uptimeNanoseconds
 
@@ -75,18 +80,28 @@ public final class Node: @unchecked Sendable {
     private let rate = Mutex(RateWindow())
     private let lastTimestamp: Mutex<UInt64>
 
-    /// Opens a node on a store that already holds a genesis block.
-    public init(store: ChainStore, executor: ParallelExecutor<RuntimeVM>, configuration: Configuration)
-        throws(StorageError)
-    {
+    /// Opens a node on a store that already holds a genesis block. With `consensus`, the node is one
+    /// validator of several: the closure makes its driver over the node's mempool.
+    public init(
+        store: ChainStore, executor: ParallelExecutor<RuntimeVM>, configuration: Configuration,
+        consensus: ((Mempool) throws(ConsensusError) -> ConsensusDriver)? = nil
+    ) throws(StorageError) {
         guard let head = store.head else { throw StorageError(.invalid, "the data dir has no genesis block") }
         precondition(configuration.mempool.chainId == store.chainId)
         self.configuration = configuration
         self.store = store
         mempool = Mempool(configuration: configuration.mempool)
-        producer = BlockProducer(
-            mempool: mempool, pipeline: BlockPipeline(store: store, executor: executor),
-            maxBlockSize: configuration.maxBlockSize)
+        let pipeline = BlockPipeline(store: store, executor: executor)
+        if let consensus {
+            let driver: ConsensusDriver
+            do { driver = try consensus(mempool) } catch { throw StorageError(.invalid, error.message) }
+            self.consensus = driver
+            producer = BlockProducer(
+                pipeline: pipeline, ordering: ConsensusOrdering(driver: driver, mempool: mempool, pipeline: pipeline))
+        } else {
+            self.consensus = nil
+            producer = BlockProducer(mempool: mempool, pipeline: pipeline, maxBlockSize: configuration.maxBlockSize)
+        }
         lastTimestamp = Mutex(try store.block(at: head.height)?.header.timestamp ?? 0)
     }
 
@@ -96,7 +111,13 @@ public final class Node: @unchecked Sendable {
     /// wakes the block loop when a full block is waiting.
     public func submit(_ txs: [Transaction]) -> [AdmissionResult] {
         let results = mempool.admit(txs, state: store.latest, now: Self.unixNow())
-        if mempool.count >= configuration.maxBlockSize { wake() }
+        if let consensus {
+            var accepted: [Transaction] = []
+            for (i, r) in results.enumerated() { if case .accepted = r { accepted.append(txs[i]) } }
+            consensus.forward(accepted)
+        } else if mempool.count >= configuration.maxBlockSize {
+            wake()
+        }
         return results
     }
 
@@ -146,7 +167,8 @@ public final class Node: @unchecked Sendable {
 
     // MARK: The block loop
 
-    /// Starts the block thread. Call once.
+    /// Starts the block thread. Call once; with consensus, start `consensus` first (it can fail to bind).
+    /// `stop()` stops both.
     public func start() {
         loop.lock()
         precondition(!loopState.running, "the node is already running")
@@ -174,6 +196,7 @@ public final class Node: @unchecked Sendable {
         loopState.stopping = true
         loop.broadcast()
         loop.unlock()
+        consensus?.stop()
         finished.wait()
         // Finish outside the lock: a stream's termination handler takes the same lock.
         let streams = subscribers.withLock { s in
@@ -201,6 +224,7 @@ public final class Node: @unchecked Sendable {
     }
 
     private func run() {
+        if producer.ordering.decidesPace { return runOrdered() }
         let period = configuration.blockTime
         let periodNanos =
             UInt64(period.components.seconds) * 1_000_000_000 + UInt64(period.components.attoseconds / 1_000_000_000)
@@ -223,6 +247,19 @@ public final class Node: @unchecked Sendable {
             held = size < configuration.maxBlockSize
             // The next block is due one period after this one was cut; a backlog cuts it at once.
             deadline = cut + periodNanos
+        }
+    }
+
+    /// The loop under consensus: execute each committed block as it comes.
+    private func runOrdered() {
+        while true {
+            loop.lock()
+            let stopping = loopState.stopping
+            loop.unlock()
+            if stopping { return }
+            if producer.ordering.waitForBlock(nanoseconds: 100_000_000) {
+                guard produceOne() != nil else { return }
+            }
         }
     }
 
@@ -249,6 +286,7 @@ public final class Node: @unchecked Sendable {
             return nil
         }
         let applied = produced.applied
+        lastTimestamp.withLock { $0 = Swift.max($0, applied.block.header.timestamp) }
         let committed = CommittedBlock(
             block: applied.block, hash: applied.head.blockHash, head: applied.head, receipts: applied.receipts,
             blockEnd: applied.blockEnd, statistics: applied.statistics, executeNanos: applied.executeNanos,

@@ -27,6 +27,16 @@ public protocol BlockOrdering: Sendable {
     func next(timestamp: UInt64) throws(StorageError) -> OrderedBlock
     /// Called once the block committed; returns the transactions that it made invalid and were dropped.
     func committed(_ applied: BlockPipeline.Applied, now: UInt64) -> [DroppedTransaction]
+    /// True when the ordering decides when a block is due (consensus: when one is committed); false when
+    /// the node cuts blocks by its block time and size.
+    var decidesPace: Bool { get }
+    /// Waits at most `nanoseconds` for a block to be due; true when one is (used when `decidesPace`).
+    func waitForBlock(nanoseconds: UInt64) -> Bool
+}
+
+extension BlockOrdering {
+    public var decidesPace: Bool { false }
+    public func waitForBlock(nanoseconds: UInt64) -> Bool { true }
 }
 
 /// The single validator: every block is its own proposal, from the mempool's best transactions.
