@@ -163,6 +163,8 @@ public struct StatusJSON: Codable, Sendable, Equatable {
     public var blockTimeMillis: Int
     public var maxBlockSize: Int
     public var uptimeSeconds: Double
+    /// Where this validator stands in consensus; absent on a node that orders blocks alone.
+    public var consensus: ConsensusStatusJSON?
 
     public init(
         version: String, chainId: UInt64, height: UInt64, headHash: Hash, stateRoot: Hash, headTimestamp: UInt64,
@@ -182,6 +184,38 @@ public struct StatusJSON: Codable, Sendable, Equatable {
         self.blockTimeMillis = blockTimeMillis
         self.maxBlockSize = maxBlockSize
         self.uptimeSeconds = uptimeSeconds
+    }
+}
+
+/// A validator's view of consensus (`/v1/status`, `sluice status`).
+public struct ConsensusStatusJSON: Codable, Sendable, Equatable {
+    /// This validator's index in the set.
+    public var validator: Int
+    public var epoch: UInt64
+    /// The round it is in now.
+    public var round: UInt64
+    /// The height of the last block consensus committed (execution may be behind: see `height`).
+    public var committedHeight: UInt64
+    public var validators: Int
+    /// Indexes of the validators it has a live connection to.
+    public var connectedPeers: [Int]
+    /// Messages from peers dropped (undecodable, invalid, over a queue's bound), since the start.
+    public var droppedMessages: Int
+    /// Double signatures seen (kept as evidence).
+    public var evidence: Int
+
+    public init(
+        validator: Int, epoch: UInt64, round: UInt64, committedHeight: UInt64, validators: Int,
+        connectedPeers: [Int], droppedMessages: Int, evidence: Int
+    ) {
+        self.validator = validator
+        self.epoch = epoch
+        self.round = round
+        self.committedHeight = committedHeight
+        self.validators = validators
+        self.connectedPeers = connectedPeers
+        self.droppedMessages = droppedMessages
+        self.evidence = evidence
     }
 }
 

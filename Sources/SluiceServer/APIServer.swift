@@ -391,13 +391,20 @@ public struct APIServer: Sendable {
         let head = node.store.head
         let (tps, total) = node.throughput()
         let period = node.configuration.blockTime.components
-        return StatusJSON(
+        var status = StatusJSON(
             version: Self.version, chainId: node.store.chainId, height: head?.height ?? 0,
             headHash: head?.blockHash ?? .zero, stateRoot: head?.state.root ?? .zero, headTimestamp: node.headTimestamp,
             mempoolSize: node.mempool.count, mempoolSenders: node.mempool.senders, transactionsPerSecond: tps,
             committedTransactions: total,
             blockTimeMillis: Int(period.seconds * 1000 + period.attoseconds / 1_000_000_000_000_000),
             maxBlockSize: node.configuration.maxBlockSize, uptimeSeconds: node.uptimeSeconds)
+        if let c = node.consensus?.currentStatus {
+            status.consensus = ConsensusStatusJSON(
+                validator: Int(c.me), epoch: c.epoch, round: c.round, committedHeight: c.committedHeight,
+                validators: c.validators, connectedPeers: c.connectedPeers.map(Int.init),
+                droppedMessages: c.droppedMessages, evidence: c.evidence)
+        }
+        return status
     }
 
     // MARK: Helpers

@@ -440,7 +440,13 @@ public enum OpenAPIDocument {
                 "version": {"type": "string"}, "chainId": \#(u64), "height": \#(u64), "headHash": \#(hash), "stateRoot": \#(hash),
                 "headTimestamp": \#(u64), "mempoolSize": {"type": "integer"}, "mempoolSenders": {"type": "integer"},
                 "transactionsPerSecond": {"type": "number"}, "committedTransactions": \#(u64), "blockTimeMillis": {"type": "integer"},
-                "maxBlockSize": {"type": "integer"}, "uptimeSeconds": {"type": "number"}
+                "maxBlockSize": {"type": "integer"}, "uptimeSeconds": {"type": "number"},
+                "consensus": {"$ref": "#/components/schemas/ConsensusStatus"}
+              }},
+              "ConsensusStatus": {"type": "object", "description": "this validator's view of consensus; absent on a node that orders blocks alone", "required": ["validator", "epoch", "round", "committedHeight", "validators", "connectedPeers", "droppedMessages", "evidence"], "additionalProperties": false, "properties": {
+                "validator": {"type": "integer"}, "epoch": \#(u64), "round": \#(u64), "committedHeight": \#(u64),
+                "validators": {"type": "integer"}, "connectedPeers": {"type": "array", "items": {"type": "integer"}},
+                "droppedMessages": {"type": "integer"}, "evidence": {"type": "integer"}
               }},
               "EventReceipt": {"type": "object", "required": ["index", "transactionHash", "sender", "status", "fee", "events"], "additionalProperties": false, "properties": {
                 "index": {"type": "integer"}, "transactionHash": \#(hash), "sender": \#(hash), "to": \#(hash),

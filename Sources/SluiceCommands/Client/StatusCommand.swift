@@ -34,6 +34,18 @@ struct StatusCommand: AsyncParsableCommand {
                 block time:   \(s.blockTimeMillis) ms, at most \(s.maxBlockSize) transactions
                 uptime:       \(formatted(s.uptimeSeconds)) s
                 """)
+            if let c = s.consensus {
+                let peers = c.connectedPeers.map(String.init).joined(separator: ", ")
+                print(
+                    """
+                    consensus:    validator \(c.validator) of \(c.validators), epoch \(c.epoch), round \(c.round), \
+                    committed height \(c.committedHeight)
+                    peers:        \(c.connectedPeers.count) of \(c.validators - 1) connected\(peers.isEmpty ? "" : " (\(peers))")
+                    dropped:      \(c.droppedMessages) peer messages, \(c.evidence) double signatures seen
+                    """)
+            } else {
+                print("consensus:    none (this node orders blocks alone)")
+            }
         }
     }
 

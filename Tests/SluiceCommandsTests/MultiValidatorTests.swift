@@ -1,0 +1,239 @@
+import Foundation
+import SluiceAPI
+import SluiceClient
+import SluiceCore
+import Testing
+
+@testable import SluiceCommands
+
+// Issue #15 with real processes: four `sluice node run` validators on loopback, written by `sluice testnet
+// init`, talking over their TLS validator network. Transfers commit; every validator holds the same block at
+// every height; SIGKILL of one validator at a time (the last proposer half of the time) neither stops nor
+// forks the chain; with two of four killed nothing commits, and the chain resumes when they come back; a
+// validator down for a while catches up while the others go on.
+
+/// A `sluice node run --config` process with its output in a file (appended to across restarts).
+final class ValidatorProcess {
+    let binary: String
+    let config: String
+    let log: String
+    let api: String
+    private(set) var process: Process?
+
+    init(binary: String, config: String, log: String, api: String) {
+        self.binary = binary
+        self.config = config
+        self.log = log
+        self.api = api
+    }
+
+    func start() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["node", "run", "--config", config]
+        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+        let handle = try #require(FileHandle(forWritingAtPath: log))
+        handle.seekToEndOfFile()
+        p.standardOutput = handle
+        p.standardError = handle
+        try p.run()
+        process = p
+    }
+
+    var running: Bool { process?.isRunning ?? false }
+
+    func kill() {
+        guard let p = process else { return }
+        Glibc.kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        process = nil
+    }
+
+    var text: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+}
+
+/// A base port with `count` free ports after it, below Linux's ephemeral range (so no server another test
+/// starts on port 0 takes one meanwhile).
+func freePortRange(_ count: Int) throws -> Int {
+    for _ in 0..<200 {
+        let base = Int.random(in: 20_000..<32_000)
+        if (base..<(base + count)).allSatisfy(portIsFree) { return base }
+    }
+    throw CommandError("no \(count) free consecutive ports")
+}
+
+private func portIsFree(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+        }
+    }
+}
+
+@Suite("Four validators in real processes", .serialized)
+struct MultiValidatorTests {
+    /// Executed height of a validator, nil when it does not answer.
+    func height(_ v: ValidatorProcess) async -> UInt64? {
+        guard v.running, let client = try? SluiceClient(baseURL: v.api) else { return nil }
+        return try? await client.status().height
+    }
+
+    func heights(_ vs: [ValidatorProcess]) async -> [UInt64?] {
+        var out: [UInt64?] = []
+        for v in vs { out.append(await height(v)) }
+        return out
+    }
+
+    func waitFor(_ what: String, timeout: TimeInterval, _ check: () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try await check() { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw CommandError("timed out after \(Int(timeout)) s waiting for \(what)")
+    }
+
+    /// Every block up to the lowest head, on every validator given: one hash per height.
+    func expectOneChain(_ vs: [ValidatorProcess]) async throws -> UInt64 {
+        let clients = try vs.map { try SluiceClient(baseURL: $0.api) }
+        var top = UInt64.max
+        for c in clients { top = min(top, try await c.status().height) }
+        for h in 1...top {
+            var hashes: Set<Hash> = []
+            var roots: Set<Hash> = []
+            for c in clients {
+                let b = try #require(try await c.block(height: h), "no block \(h) on \(c.baseURL)")
+                hashes.insert(b.hash)
+                roots.insert(b.stateRoot)
+            }
+            #expect(hashes.count == 1 && roots.count == 1, "validators differ at height \(h)")
+            if hashes.count != 1 { break }
+        }
+        return top
+    }
+
+    @Test func fourValidatorsAgreeSurviveKillsHaltWithoutAQuorumAndCatchUp() async throws {
+        let binary = try #require(sluiceBinary(), "the sluice executable was not built next to the tests")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bft-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let http = try freePortRange(4)
+        var p2p = try freePortRange(4)
+        while abs(p2p - http) < 4 { p2p = try freePortRange(4) }
+        let made = try runSluice([
+            "testnet", "init", "--validators", "4", "--out", dir + "/net", "--http-port", "\(http)", "--p2p-port",
+            "\(p2p)", "--accounts", "4", "--json",
+        ])
+        try #require(made.status == 0, "\(made.err)")
+        let validators = (0..<4).map { i in
+            ValidatorProcess(
+                binary: binary, config: "\(dir)/net/validator-\(i)/node.toml", log: "\(dir)/v\(i).log",
+                api: "http://127.0.0.1:\(http + i)")
+        }
+        defer { for v in validators { v.kill() } }
+        func logs() -> String { validators.enumerated().map { "--- v\($0)\n\($1.text.suffix(3000))" }.joined() }
+        for v in validators { try v.start() }
+        try await waitFor("four validators to commit blocks", timeout: 60) {
+            await heights(validators).allSatisfy { ($0 ?? 0) >= 3 }
+        }
+
+        // A transfer sent to each validator commits (whichever validator leads, it has the transaction).
+        let to = "0x" + String(repeating: "5a", count: 32)
+        var sent: UInt64 = 0
+        func transfer(through v: ValidatorProcess, key: Int) throws {
+            let out = try runSluice([
+                "tx", "transfer", "--key", "\(dir)/net/keys/dev-\(key).json", "--to", to, "--amount", "7", "--node",
+                v.api, "--wait", "--timeout", "60s",
+            ])
+            #expect(out.status == 0, "\(out.out)\n\(out.err)")
+            if out.status == 0 { sent += 7 }
+        }
+        for (i, v) in validators.enumerated() { try transfer(through: v, key: i) }
+        let status = try await SluiceClient(baseURL: validators[0].api).status()
+        let consensus = try #require(status.consensus, "a validator's status has no consensus part")
+        #expect(consensus.validators == 4 && consensus.round > 0 && consensus.committedHeight >= status.height)
+        #expect(Set(consensus.connectedPeers).count == 3 && !consensus.connectedPeers.contains(consensus.validator))
+
+        // SIGKILL one validator at a time, twenty times at random moments; every other kill takes the proposer
+        // of the newest block. Each time the other three go on (the longest wait for two more blocks is
+        // reported), and the killed one is started again and catches up before the next kill.
+        let addresses = try (0..<4).map { i in
+            try loadSigningKey(path: "\(dir)/net/validator-\(i)/key.json", from: nil).address
+        }
+        var rng = SystemRandomNumberGenerator()
+        var longestStall = 0.0
+        for round in 0..<20 {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 0..<800, using: &rng)))
+            var victim = Int.random(in: 0..<4, using: &rng)
+            if round % 2 == 0, let head = try? await SluiceClient(baseURL: validators[0].api).block(height: nil),
+                let i = addresses.firstIndex(of: head.proposer)
+            {
+                victim = i
+            }
+            validators[victim].kill()
+            let others = validators.indices.filter { $0 != victim }.map { validators[$0] }
+            let before = await heights(others).compactMap { $0 }.max() ?? 0
+            let killedAt = Date()
+            try await waitFor(
+                "the chain to go on without validator \(victim) (kill \(round + 1))\n\(logs())", timeout: 60
+            ) {
+                await heights(others).allSatisfy { ($0 ?? 0) >= before + 2 }
+            }
+            longestStall = max(longestStall, Date().timeIntervalSince(killedAt))
+            try validators[victim].start()
+            try await waitFor("validator \(victim) to catch up (kill \(round + 1))\n\(logs())", timeout: 60) {
+                let top = await heights(others).compactMap { $0 }.min() ?? 0
+                return (await height(validators[victim]) ?? 0) >= top
+            }
+            if round % 5 == 4 { try transfer(through: validators[(victim + 1) % 4], key: round % 4) }
+        }
+        print("four validators: the longest wait for two blocks after a SIGKILL was \(longestStall) s")
+        // Timing here is noisy (four nodes and the rest of the suite on two cores): the bound catches a stall.
+        #expect(longestStall < 30, "the chain stood still \(longestStall) s after a kill")
+        _ = try await expectOneChain(validators)
+
+        // Two of four killed: there is no quorum, nothing commits; both back: the chain resumes.
+        validators[1].kill()
+        validators[2].kill()
+        let survivors = [validators[0], validators[3]]
+        try await Task.sleep(for: .seconds(1))  // what was certified before the kill may still commit
+        let halted = await heights(survivors)
+        try await Task.sleep(for: .seconds(4))
+        #expect(await heights(survivors) == halted, "the chain went on with half the validators")
+        try validators[1].start()
+        try validators[2].start()
+        let stopped = halted.compactMap { $0 }.max() ?? 0
+        let restartedAt = Date()
+        try await waitFor("the chain to resume after the restart\n\(logs())", timeout: 90) {
+            await heights(validators).allSatisfy { ($0 ?? 0) > stopped + 2 }
+        }
+        let resumed = Date().timeIntervalSince(restartedAt)
+        print("four validators: resumed \(resumed) s after two of four were restarted")
+
+        // One validator down for a while (about 20 blocks) catches up while the others keep going.
+        validators[3].kill()
+        let downFrom = await heights([validators[0]])[0] ?? 0
+        try await waitFor("twenty blocks without validator 3", timeout: 60) {
+            (await height(validators[0]) ?? 0) >= downFrom + 20
+        }
+        try validators[3].start()
+        let target = (await height(validators[0]) ?? 0) + 5
+        try await waitFor("validator 3 to catch up\n\(logs())", timeout: 60) {
+            (await height(validators[3]) ?? 0) >= target
+        }
+        try transfer(through: validators[3], key: 3)
+
+        // One chain everywhere, and the transfers' total arrived on every validator.
+        let top = try await expectOneChain(validators)
+        #expect(top > 40)
+        for v in validators {
+            let account = try await SluiceClient(baseURL: v.api).account(try Address(hex: to))
+            #expect(account.balance == Amount(UInt128(sent)), "\(v.api)")
+        }
+    }
+}
