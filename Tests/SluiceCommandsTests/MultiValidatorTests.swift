@@ -52,30 +52,6 @@ final class ValidatorProcess {
     var text: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 }
 
-/// A base port with `count` free ports after it, below Linux's ephemeral range (so no server another test
-/// starts on port 0 takes one meanwhile).
-func freePortRange(_ count: Int) throws -> Int {
-    for _ in 0..<200 {
-        let base = Int.random(in: 20_000..<32_000)
-        if (base..<(base + count)).allSatisfy(portIsFree) { return base }
-    }
-    throw CommandError("no \(count) free consecutive ports")
-}
-
-private func portIsFree(_ port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = UInt16(port).bigEndian
-    return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-        }
-    }
-}
-
 @Suite("Four validators in real processes", .serialized)
 struct MultiValidatorTests {
     /// Executed height of a validator, nil when it does not answer.
@@ -121,10 +97,10 @@ struct MultiValidatorTests {
     @Test func fourValidatorsAgreeSurviveKillsHaltWithoutAQuorumAndCatchUp() async throws {
         let binary = try #require(sluiceBinary(), "the sluice executable was not built next to the tests")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bft-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let http = try freePortRange(4)
-        var p2p = try freePortRange(4)
-        while abs(p2p - http) < 4 { p2p = try freePortRange(4) }
+        // Removed at the end only when everything held: a failure leaves the logs and data dirs to read.
+        let http = try freeLoopbackPorts(4)
+        var p2p = try freeLoopbackPorts(4)
+        while abs(p2p - http) < 4 { p2p = try freeLoopbackPorts(4) }
         let made = try runSluice([
             "testnet", "init", "--validators", "4", "--out", dir + "/net", "--http-port", "\(http)", "--p2p-port",
             "\(p2p)", "--accounts", "4", "--json",
@@ -136,9 +112,16 @@ struct MultiValidatorTests {
                 api: "http://127.0.0.1:\(http + i)")
         }
         defer { for v in validators { v.kill() } }
-        func logs() -> String { validators.enumerated().map { "--- v\($0)\n\($1.text.suffix(3000))" }.joined() }
+        func logs() -> String {
+            "(files kept in \(dir))\n"
+                + validators.enumerated().map { i, v in
+                    let size = (try? FileManager.default.attributesOfItem(atPath: v.log)[.size] as? Int) ?? -1
+                    return "--- v\(i) running \(v.running) pid \(v.process?.processIdentifier ?? 0), log \(size) bytes\n"
+                        + v.text.suffix(3000)
+                }.joined()
+        }
         for v in validators { try v.start() }
-        try await waitFor("four validators to commit blocks", timeout: 60) {
+        try await waitFor("four validators to commit blocks\n\(logs())", timeout: 60) {
             await heights(validators).allSatisfy { ($0 ?? 0) >= 3 }
         }
 
@@ -235,5 +218,55 @@ struct MultiValidatorTests {
             let account = try await SluiceClient(baseURL: v.api).account(try Address(hex: to))
             #expect(account.balance == Amount(UInt128(sent)), "\(v.api)")
         }
+        for v in validators { v.kill() }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// `sluice devnet --validators 3`: three validators agree; a child killed is reported, not restarted; the
+    /// devnet stops its children with it.
+    @Test func aDevnetOfThreeValidatorsSupervisesItsChildren() async throws {
+        let binary = try #require(sluiceBinary(), "the sluice executable was not built next to the tests")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-dev3-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let devnet = try DevnetProcess(binary: binary, data: dir + "/devnet", extra: ["--providers", "0", "--validators", "3"])
+        defer { _ = devnet.stop(signal: SIGKILL) }
+        let client = try SluiceClient(baseURL: devnet.base)
+        let port = try #require(Int(devnet.base.split(separator: ":").last ?? ""))
+        let others = try [1, 2].map { try SluiceClient(baseURL: "http://127.0.0.1:\(port + $0)") }
+        try await waitFor("three validators to commit blocks\n\(devnet.text)", timeout: 60) {
+            for c in [client] + others where ((try? await c.status().height) ?? 0) < 3 { return false }
+            return true
+        }
+        let status = try await client.status()
+        #expect(status.consensus?.validators == 3, "\(status)")
+
+        // A transfer through validator 0 is on validator 2, in the same block.
+        let key = try KeyFile.load(path: dir + "/devnet/keys/dev-0.json")[0]
+        let hash = try await TransactionSender(client: client, key: key).send(
+            .transfer(to: Address(Hash.sha256([9])), amount: Amount(5)))
+        let committed = try await client.waitForCommit(hash, timeout: .seconds(60))
+        let height = try #require(committed.blockHeight)
+        try await waitFor("validator 2 to reach height \(height)", timeout: 60) {
+            ((try? await others[1].status().height) ?? 0) >= height
+        }
+        #expect(try await others[1].block(height: height)?.hash == (try await client.block(height: height)?.hash))
+
+        // The children's pids are in the banner; one killed is reported and stays down.
+        func pid(_ i: Int) throws -> Int32 {
+            let line = try #require(devnet.text.split(separator: "\n").first { $0.contains("validator-\(i)  pid ") })
+            let words = line.split(separator: " ")
+            return try #require(words.firstIndex(of: "pid").flatMap { Int32(words[$0 + 1]) })
+        }
+        let (one, two) = (try pid(1), try pid(2))
+        kill(two, SIGKILL)
+        try await waitFor("the devnet to report validator 2\n\(devnet.text)", timeout: 30) {
+            devnet.text.contains("devnet: validator 2 (pid \(two)) was killed by signal 9; it is not restarted")
+        }
+        #expect(kill(two, 0) != 0)
+        #expect(kill(one, 0) == 0, "validator 1 went down with validator 2")
+
+        // Stopping the devnet stops validator 1 too.
+        #expect(devnet.stop() == 0, "\(devnet.text)")
+        try await waitFor("validator 1 to stop with the devnet", timeout: 30) { kill(one, 0) != 0 }
     }
 }

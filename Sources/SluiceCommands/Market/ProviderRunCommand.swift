@@ -123,21 +123,6 @@ extension ProviderCommand {
                 print("provider \(address.hex): node \(url), work dir \(work); Ctrl-C stops")
                 fflush(nil)
                 let task = Task { try await agent.run() }
-                if let parentPid {
-                    let logger = logger
-                    // Started by a devnet: end with it, even when it was killed and could not stop us.
-                    Task.detached {
-                        while !task.isCancelled {
-                            if getppid() != parentPid {
-                                logger.warning(
-                                    "the process that started this agent (pid \(parentPid)) is gone; stopping")
-                                task.cancel()
-                                break
-                            }
-                            try? await Task.sleep(for: .milliseconds(500))
-                        }
-                    }
-                }
                 // SIGINT and SIGTERM stop the agent; its jobs' state is on disk.
                 let signals = [SIGINT, SIGTERM].map { sig -> any DispatchSourceSignal in
                     signal(sig, SIG_IGN)
@@ -147,6 +132,12 @@ extension ProviderCommand {
                     return source
                 }
                 defer { signals.forEach { $0.cancel() } }
+                if let parentPid {
+                    // Started by a devnet: end with it, even when it was killed and could not stop us (the
+                    // SIGTERM it sends itself goes to the handlers above).
+                    let logger = logger
+                    stopWhenParentIsGone(parentPid) { logger.warning("\($0)") }
+                }
                 try await task.value
                 if terminal { print("") }
                 print("provider agent stopped")

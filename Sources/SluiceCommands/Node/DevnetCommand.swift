@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SluiceAPI
 import SluiceCore
+import SluiceState
 
 struct DevnetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,6 +48,12 @@ struct DevnetCommand: AsyncParsableCommand {
     @Flag(help: "No live status line.")
     var noStatus = false
 
+    @Option(
+        help:
+            "Validators (only when the data dir is new): the first runs in this process, the others as supervised child processes on the next ports."
+    )
+    var validators: Int = 1
+
     @Option(help: "Local provider agents to start, each its own process with its own key and work dir.")
     var providers: Int = 2
 
@@ -65,6 +72,7 @@ struct DevnetCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...16).contains(providers) else { throw ValidationError("--providers must be from 0 to 16") }
+        guard (1...16).contains(validators) else { throw ValidationError("--validators must be from 1 to 16") }
         guard (1...10_000).contains(accounts) else { throw ValidationError("--accounts must be from 1 to 10000") }
         guard maxBlockSize >= 1 else { throw ValidationError("--max-block-size must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else {
@@ -76,9 +84,32 @@ struct DevnetCommand: AsyncParsableCommand {
         try await reportingErrors {
             let root = URL(fileURLWithPath: data).standardizedFileURL.path
             let keysDir = root + "/keys"
-            let configPath = root + "/node.toml"
+            var configPath = root + "/node.toml"
             var settings: NodeSettings
-            if FileManager.default.fileExists(atPath: configPath) {
+            var validatorChildren: DevnetValidators? = nil
+            let network = try existingNetwork(root: root)
+            if network > 0 || validators > 1 {
+                if FileManager.default.fileExists(atPath: configPath) {
+                    throw CommandError(
+                        "\(root) holds a one-validator devnet: run it without --validators, or remove it (or choose "
+                            + "another --data) for a new \(validators)-validator devnet")
+                }
+                if network == 0 {
+                    try createNetwork(root: root)
+                } else if network != validators && validators != 1 {
+                    throw CommandError(
+                        "\(root) holds a \(network)-validator devnet, not \(validators): run it with --validators "
+                            + "\(network), or remove the data dir for a new one")
+                }
+                let count = max(network, validators)
+                configPath = root + "/validator-0/node.toml"
+                settings = try NodeSettings.load(path: configPath)
+                validatorChildren = DevnetValidators(
+                    children: (1..<count).map { i in
+                        .init(
+                            index: i, config: "\(root)/validator-\(i)/node.toml", log: "\(root)/validator-\(i)/node.log")
+                    })
+            } else if FileManager.default.fileExists(atPath: configPath) {
                 settings = try NodeSettings.load(path: configPath)
                 if !market.isEmpty {
                     FileHandle.standardError.write(
@@ -87,15 +118,23 @@ struct DevnetCommand: AsyncParsableCommand {
             } else {
                 settings = try createDevnet(root: root, keysDir: keysDir)
             }
-            (settings.host, settings.port) = try parseHostPort(http)
-            settings.blockTime = try parseBlockTime(blockTime)
-            settings.maxBlockSize = maxBlockSize
-            try writeFileAtomically(Data(settings.toml(relativeTo: root).utf8), to: configPath)
+            if validatorChildren == nil {
+                (settings.host, settings.port) = try parseHostPort(http)
+                settings.blockTime = try parseBlockTime(blockTime)
+                settings.maxBlockSize = maxBlockSize
+                try writeFileAtomically(Data(settings.toml(relativeTo: root).utf8), to: configPath)
+            }
             let funder = try lastDevKey(keysDir)
             let agents = DevnetProviders(
                 root: root, count: providers, firstGPUs: providerGpus, funder: funder, lastFault: providerFault)
             var runner = NodeRunner(settings: settings)
             runner.notes = ["  Config:     \(configPath)"] + listKeys(keysDir) + (try agents.prepare())
+            if let validatorChildren {
+                runner.notes.append(
+                    "  Validators (\(validatorChildren.children.count + 1); validator-0 is this process, "
+                        + "each one's API on the next port):")
+                runner.notes += try validatorChildren.start()
+            }
             if providers > 0 {
                 runner.notes.append(
                     "  Try a job:  sluice job submit examples/render/job.toml --key \(keysDir)/dev-0.json --wait")
@@ -103,9 +142,50 @@ struct DevnetCommand: AsyncParsableCommand {
             runner.logLevel = Logger.Level(rawValue: logLevel) ?? .warning
             runner.statusLine = !noStatus
             runner.onListening = { base in Task { await agents.start(node: base) } }
-            runner.companions = [agents]
-            defer { agents.stop() }
+            runner.companions = [agents] + (validatorChildren.map { [$0] } ?? [])
+            defer {
+                agents.stop()
+                validatorChildren?.stop()
+            }
             try await runner.run()
+        }
+    }
+
+    /// How many validators the devnet in `root` was created with (0: none yet, or a one-validator devnet).
+    private func existingNetwork(root: String) throws -> Int {
+        let first = root + "/validator-0/node.toml"
+        guard FileManager.default.fileExists(atPath: first) else { return 0 }
+        guard let consensus = try NodeSettings.load(path: first).consensus else {
+            throw CommandError("\(first) has no [consensus]: remove \(root) for a new devnet")
+        }
+        return consensus.validators.count
+    }
+
+    /// A new multi-validator devnet: the files of `sluice testnet init` on loopback, with this command's
+    /// accounts, block time, block size and market parameters. Port 0 picks free ports.
+    private func createNetwork(root: String) throws {
+        let (host, port) = try parseHostPort(http)
+        guard host == "127.0.0.1" || host == "localhost" else {
+            throw CommandError("--http: a multi-validator devnet listens on 127.0.0.1 (use testnet init for hosts)")
+        }
+        let amount: Amount
+        do { amount = try Amount(decimal: balance) } catch { throw CommandError("--balance: \(error.message)") }
+        let httpPort = port == 0 ? try freeLoopbackPorts(validators) : port
+        var p2pPort = httpPort + 1000
+        if port == 0 || p2pPort + validators > 65_535 {
+            repeat { p2pPort = try freeLoopbackPorts(validators) } while abs(p2pPort - httpPort) < validators
+        }
+        let time = try parseBlockTime(blockTime)
+        var marketParameters = MarketParameters.default
+        for assignment in market { try MarketSettings.apply(assignment, to: &marketParameters) }
+        marketParameters = try MarketSettings.checked(marketParameters)
+        _ = try TestnetFiles.write(
+            root: root, validators: validators, hosts: [], httpPort: httpPort, p2pPort: p2pPort, accounts: accounts,
+            balance: amount, power: 100, chainId: chainId, roundTimeout: max(.seconds(1), time * 4),
+            maxBlockSize: maxBlockSize
+        ) { settings in
+            settings.blockTime = time
+            settings.market = marketParameters
         }
     }
 
@@ -199,8 +279,14 @@ struct NodeCommand: AsyncParsableCommand {
         @Flag(help: "No live status line.")
         var noStatus = false
 
+        @Option(help: ArgumentHelp("Stop when the process with this pid is no longer the parent.", visibility: .hidden))
+        var parentPid: Int32?
+
         func run() async throws {
             try await reportingErrors {
+                if let parentPid {
+                    stopWhenParentIsGone(parentPid) { FileHandle.standardError.write(Data("node: \($0)\n".utf8)) }
+                }
                 let settings = try NodeSettings.load(path: config)
                 var runner = NodeRunner(settings: settings)
                 guard let level = Logger.Level(rawValue: logLevel) else {

@@ -118,7 +118,8 @@ struct TestnetCommand: ParsableCommand {
 enum TestnetFiles {
     static func write(
         root: String, validators: Int, hosts: [String], httpPort: Int, p2pPort: Int, accounts: Int, balance: Amount,
-        power: UInt64, chainId: UInt64, roundTimeout: Duration, maxBlockSize: Int
+        power: UInt64, chainId: UInt64, roundTimeout: Duration, maxBlockSize: Int,
+        configure: (inout NodeSettings) -> Void = { _ in }
     ) throws -> [TestnetCommand.Init.Written] {
         let keysDir = root + "/keys"
         do { try FileManager.default.createDirectory(atPath: keysDir, withIntermediateDirectories: true) } catch {
@@ -149,6 +150,7 @@ enum TestnetFiles {
                 chainId: chainId, dataDir: folder + "/chain", blobsDir: folder + "/blobs", host: host,
                 port: httpPort + i, blockTime: .milliseconds(250), maxBlockSize: maxBlockSize,
                 mempoolCapacity: 200_000, genesis: genesis)
+            configure(&settings)
             settings.genesisTime = genesisTime
             settings.consensus = ValidatorSettings(
                 keyPath: folder + "/key.json", listen: members[i].p2p, roundTimeout: roundTimeout,
