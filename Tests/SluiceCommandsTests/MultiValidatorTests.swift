@@ -1,6 +1,6 @@
 import Foundation
+import FoundationNetworking
 import SluiceAPI
-import SluiceClient
 import SluiceCore
 import Testing
 
@@ -52,49 +52,57 @@ final class ValidatorProcess {
     var text: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 }
 
+/// A GET answered within five seconds, decoded; nil when nothing (or no 200) answers. Synchronous, on
+/// URLSession's own threads: the tests here block rather than await, because on two cores the suite's
+/// blocking tests can hold every thread of the cooperative pool for a minute (an awaiting test measured its
+/// timeouts against a clock while it could not run, and failed).
+func getJSON<T: Decodable>(_ type: T.Type, _ url: String) -> T? {
+    guard let u = URL(string: url) else { return nil }
+    var request = URLRequest(url: u)
+    request.timeoutInterval = 5
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var body: Data? = nil
+    URLSession.shared.dataTask(with: request) { data, response, _ in
+        if (response as? HTTPURLResponse)?.statusCode == 200 { body = data }
+        done.signal()
+    }.resume()
+    done.wait()
+    return body.flatMap { try? APIJSON.decoder().decode(T.self, from: $0) }
+}
+
 @Suite("Four validators in real processes", .serialized)
 struct MultiValidatorTests {
     /// Executed height of a validator, nil when it does not answer.
-    func height(_ v: ValidatorProcess) async -> UInt64? {
-        guard v.running, let client = try? SluiceClient(baseURL: v.api) else { return nil }
-        return try? await client.status().height
+    func height(_ v: ValidatorProcess) -> UInt64? {
+        v.running ? getJSON(StatusJSON.self, v.api + "/v1/status")?.height : nil
     }
 
-    func heights(_ vs: [ValidatorProcess]) async -> [UInt64?] {
-        var out: [UInt64?] = []
-        for v in vs { out.append(await height(v)) }
-        return out
-    }
+    func heights(_ vs: [ValidatorProcess]) -> [UInt64?] { vs.map(height) }
 
-    func waitFor(_ what: String, timeout: TimeInterval, _ check: () async throws -> Bool) async throws {
+    func waitFor(_ what: @autoclosure () -> String, timeout: TimeInterval, _ check: () throws -> Bool) throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if try await check() { return }
-            try await Task.sleep(for: .milliseconds(100))
+            if try check() { return }
+            usleep(100_000)
         }
-        throw CommandError("timed out after \(Int(timeout)) s waiting for \(what)")
+        throw CommandError("timed out after \(Int(timeout)) s waiting for \(what())")
     }
 
     /// Every block up to the lowest head, on every validator given: one hash per height.
-    func expectOneChain(_ vs: [ValidatorProcess]) async throws -> UInt64 {
-        let clients = try vs.map { try SluiceClient(baseURL: $0.api) }
-        var top = UInt64.max
-        for c in clients { top = min(top, try await c.status().height) }
-        for h in 1...top {
-            var hashes: Set<Hash> = []
-            var roots: Set<Hash> = []
-            for c in clients {
-                let b = try #require(try await c.block(height: h), "no block \(h) on \(c.baseURL)")
-                hashes.insert(b.hash)
-                roots.insert(b.stateRoot)
-            }
+    func expectOneChain(_ vs: [ValidatorProcess]) throws -> UInt64 {
+        let top = try #require(heights(vs).reduce(UInt64.max) { m, h in h.map { min(m, $0) } ?? 0 })
+        for h in 1...max(top, 1) {
+            let blocks = vs.map { getJSON(BlockJSON.self, $0.api + "/v1/blocks/\(h)") }
+            #expect(blocks.allSatisfy { $0 != nil }, "a validator lacks block \(h)")
+            let hashes = Set(blocks.compactMap { $0?.hash })
+            let roots = Set(blocks.compactMap { $0?.stateRoot })
             #expect(hashes.count == 1 && roots.count == 1, "validators differ at height \(h)")
             if hashes.count != 1 { break }
         }
         return top
     }
 
-    @Test func fourValidatorsAgreeSurviveKillsHaltWithoutAQuorumAndCatchUp() async throws {
+    @Test func fourValidatorsAgreeSurviveKillsHaltWithoutAQuorumAndCatchUp() throws {
         let binary = try #require(sluiceBinary(), "the sluice executable was not built next to the tests")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-bft-\(UUID().uuidString)").path
         // Removed at the end only when everything held: a failure leaves the logs and data dirs to read.
@@ -116,13 +124,14 @@ struct MultiValidatorTests {
             "(files kept in \(dir))\n"
                 + validators.enumerated().map { i, v in
                     let size = (try? FileManager.default.attributesOfItem(atPath: v.log)[.size] as? Int) ?? -1
-                    return "--- v\(i) running \(v.running) pid \(v.process?.processIdentifier ?? 0), log \(size) bytes\n"
+                    return
+                        "--- v\(i) running \(v.running) pid \(v.process?.processIdentifier ?? 0), log \(size) bytes\n"
                         + v.text.suffix(3000)
                 }.joined()
         }
         for v in validators { try v.start() }
-        try await waitFor("four validators to commit blocks\n\(logs())", timeout: 60) {
-            await heights(validators).allSatisfy { ($0 ?? 0) >= 3 }
+        try waitFor("four validators to commit blocks\n\(logs())", timeout: 60) {
+            heights(validators).allSatisfy { ($0 ?? 0) >= 3 }
         }
 
         // A transfer sent to each validator commits (whichever validator leads, it has the transaction).
@@ -137,7 +146,7 @@ struct MultiValidatorTests {
             if out.status == 0 { sent += 7 }
         }
         for (i, v) in validators.enumerated() { try transfer(through: v, key: i) }
-        let status = try await SluiceClient(baseURL: validators[0].api).status()
+        let status = try #require(getJSON(StatusJSON.self, validators[0].api + "/v1/status"))
         let consensus = try #require(status.consensus, "a validator's status has no consensus part")
         #expect(consensus.validators == 4 && consensus.round > 0 && consensus.committedHeight >= status.height)
         #expect(Set(consensus.connectedPeers).count == 3 && !consensus.connectedPeers.contains(consensus.validator))
@@ -151,72 +160,72 @@ struct MultiValidatorTests {
         var rng = SystemRandomNumberGenerator()
         var longestStall = 0.0
         for round in 0..<20 {
-            try await Task.sleep(for: .milliseconds(Int.random(in: 0..<800, using: &rng)))
+            usleep(UInt32.random(in: 0..<800_000, using: &rng))
             var victim = Int.random(in: 0..<4, using: &rng)
-            if round % 2 == 0, let head = try? await SluiceClient(baseURL: validators[0].api).block(height: nil),
+            if round % 2 == 0, let head = getJSON(BlockJSON.self, validators[0].api + "/v1/blocks/latest"),
                 let i = addresses.firstIndex(of: head.proposer)
             {
                 victim = i
             }
             validators[victim].kill()
             let others = validators.indices.filter { $0 != victim }.map { validators[$0] }
-            let before = await heights(others).compactMap { $0 }.max() ?? 0
+            let before = heights(others).compactMap { $0 }.max() ?? 0
             let killedAt = Date()
-            try await waitFor(
+            try waitFor(
                 "the chain to go on without validator \(victim) (kill \(round + 1))\n\(logs())", timeout: 60
             ) {
-                await heights(others).allSatisfy { ($0 ?? 0) >= before + 2 }
+                heights(others).allSatisfy { ($0 ?? 0) >= before + 2 }
             }
             longestStall = max(longestStall, Date().timeIntervalSince(killedAt))
             try validators[victim].start()
-            try await waitFor("validator \(victim) to catch up (kill \(round + 1))\n\(logs())", timeout: 60) {
-                let top = await heights(others).compactMap { $0 }.min() ?? 0
-                return (await height(validators[victim]) ?? 0) >= top
+            try waitFor("validator \(victim) to catch up (kill \(round + 1))\n\(logs())", timeout: 60) {
+                let top = heights(others).compactMap { $0 }.min() ?? 0
+                return (height(validators[victim]) ?? 0) >= top
             }
             if round % 5 == 4 { try transfer(through: validators[(victim + 1) % 4], key: round % 4) }
         }
         print("four validators: the longest wait for two blocks after a SIGKILL was \(longestStall) s")
         // Timing here is noisy (four nodes and the rest of the suite on two cores): the bound catches a stall.
         #expect(longestStall < 30, "the chain stood still \(longestStall) s after a kill")
-        _ = try await expectOneChain(validators)
+        _ = try expectOneChain(validators)
 
         // Two of four killed: there is no quorum, nothing commits; both back: the chain resumes.
         validators[1].kill()
         validators[2].kill()
         let survivors = [validators[0], validators[3]]
-        try await Task.sleep(for: .seconds(1))  // what was certified before the kill may still commit
-        let halted = await heights(survivors)
-        try await Task.sleep(for: .seconds(4))
-        #expect(await heights(survivors) == halted, "the chain went on with half the validators")
+        sleep(1)  // what was certified before the kill may still commit
+        let halted = heights(survivors)
+        sleep(4)
+        #expect(heights(survivors) == halted, "the chain went on with half the validators")
         try validators[1].start()
         try validators[2].start()
         let stopped = halted.compactMap { $0 }.max() ?? 0
         let restartedAt = Date()
-        try await waitFor("the chain to resume after the restart\n\(logs())", timeout: 90) {
-            await heights(validators).allSatisfy { ($0 ?? 0) > stopped + 2 }
+        try waitFor("the chain to resume after the restart\n\(logs())", timeout: 90) {
+            heights(validators).allSatisfy { ($0 ?? 0) > stopped + 2 }
         }
         let resumed = Date().timeIntervalSince(restartedAt)
         print("four validators: resumed \(resumed) s after two of four were restarted")
 
         // One validator down for a while (about 20 blocks) catches up while the others keep going.
         validators[3].kill()
-        let downFrom = await heights([validators[0]])[0] ?? 0
-        try await waitFor("twenty blocks without validator 3", timeout: 60) {
-            (await height(validators[0]) ?? 0) >= downFrom + 20
+        let downFrom = heights([validators[0]])[0] ?? 0
+        try waitFor("twenty blocks without validator 3", timeout: 60) {
+            (height(validators[0]) ?? 0) >= downFrom + 20
         }
         try validators[3].start()
-        let target = (await height(validators[0]) ?? 0) + 5
-        try await waitFor("validator 3 to catch up\n\(logs())", timeout: 60) {
-            (await height(validators[3]) ?? 0) >= target
+        let target = (height(validators[0]) ?? 0) + 5
+        try waitFor("validator 3 to catch up\n\(logs())", timeout: 60) {
+            (height(validators[3]) ?? 0) >= target
         }
         try transfer(through: validators[3], key: 3)
 
         // One chain everywhere, and the transfers' total arrived on every validator.
-        let top = try await expectOneChain(validators)
+        let top = try expectOneChain(validators)
         #expect(top > 40)
         for v in validators {
-            let account = try await SluiceClient(baseURL: v.api).account(try Address(hex: to))
-            #expect(account.balance == Amount(UInt128(sent)), "\(v.api)")
+            let account = getJSON(AccountInfoJSON.self, v.api + "/v1/accounts/\(to)")
+            #expect(account?.balance == Amount(UInt128(sent)), "\(v.api)")
         }
         for v in validators { v.kill() }
         try? FileManager.default.removeItem(atPath: dir)
@@ -224,32 +233,33 @@ struct MultiValidatorTests {
 
     /// `sluice devnet --validators 3`: three validators agree; a child killed is reported, not restarted; the
     /// devnet stops its children with it.
-    @Test func aDevnetOfThreeValidatorsSupervisesItsChildren() async throws {
+    @Test func aDevnetOfThreeValidatorsSupervisesItsChildren() throws {
         let binary = try #require(sluiceBinary(), "the sluice executable was not built next to the tests")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-dev3-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let devnet = try DevnetProcess(binary: binary, data: dir + "/devnet", extra: ["--providers", "0", "--validators", "3"])
+        let devnet = try DevnetProcess(
+            binary: binary, data: dir + "/devnet", extra: ["--providers", "0", "--validators", "3"])
         defer { _ = devnet.stop(signal: SIGKILL) }
-        let client = try SluiceClient(baseURL: devnet.base)
         let port = try #require(Int(devnet.base.split(separator: ":").last ?? ""))
-        let others = try [1, 2].map { try SluiceClient(baseURL: "http://127.0.0.1:\(port + $0)") }
-        try await waitFor("three validators to commit blocks\n\(devnet.text)", timeout: 60) {
-            for c in [client] + others where ((try? await c.status().height) ?? 0) < 3 { return false }
-            return true
+        let apis = (0..<3).map { "http://127.0.0.1:\(port + $0)" }
+        func height(_ api: String) -> UInt64 { getJSON(StatusJSON.self, api + "/v1/status")?.height ?? 0 }
+        try waitFor("three validators to commit blocks\n\(devnet.text)", timeout: 60) {
+            apis.allSatisfy { height($0) >= 3 }
         }
-        let status = try await client.status()
+        let status = try #require(getJSON(StatusJSON.self, apis[0] + "/v1/status"))
         #expect(status.consensus?.validators == 3, "\(status)")
 
         // A transfer through validator 0 is on validator 2, in the same block.
-        let key = try KeyFile.load(path: dir + "/devnet/keys/dev-0.json")[0]
-        let hash = try await TransactionSender(client: client, key: key).send(
-            .transfer(to: Address(Hash.sha256([9])), amount: Amount(5)))
-        let committed = try await client.waitForCommit(hash, timeout: .seconds(60))
-        let height = try #require(committed.blockHeight)
-        try await waitFor("validator 2 to reach height \(height)", timeout: 60) {
-            ((try? await others[1].status().height) ?? 0) >= height
-        }
-        #expect(try await others[1].block(height: height)?.hash == (try await client.block(height: height)?.hash))
+        let sent = try runSluice([
+            "tx", "transfer", "--key", dir + "/devnet/keys/dev-0.json", "--to",
+            "0x" + String(repeating: "5b", count: 32),
+            "--amount", "5", "--node", apis[0], "--wait", "--timeout", "60s",
+        ])
+        #expect(sent.status == 0, "\(sent.out)\n\(sent.err)")
+        let top = height(apis[0])
+        try waitFor("validator 2 to reach height \(top)", timeout: 60) { height(apis[2]) >= top }
+        let first = getJSON(BlockJSON.self, apis[0] + "/v1/blocks/\(top)")
+        #expect(first != nil && first?.hash == getJSON(BlockJSON.self, apis[2] + "/v1/blocks/\(top)")?.hash)
 
         // The children's pids are in the banner; one killed is reported and stays down.
         func pid(_ i: Int) throws -> Int32 {
@@ -259,7 +269,7 @@ struct MultiValidatorTests {
         }
         let (one, two) = (try pid(1), try pid(2))
         kill(two, SIGKILL)
-        try await waitFor("the devnet to report validator 2\n\(devnet.text)", timeout: 30) {
+        try waitFor("the devnet to report validator 2\n\(devnet.text)", timeout: 30) {
             devnet.text.contains("devnet: validator 2 (pid \(two)) was killed by signal 9; it is not restarted")
         }
         #expect(kill(two, 0) != 0)
@@ -267,6 +277,6 @@ struct MultiValidatorTests {
 
         // Stopping the devnet stops validator 1 too.
         #expect(devnet.stop() == 0, "\(devnet.text)")
-        try await waitFor("validator 1 to stop with the devnet", timeout: 30) { kill(one, 0) != 0 }
+        try waitFor("validator 1 to stop with the devnet", timeout: 30) { kill(one, 0) != 0 }
     }
 }

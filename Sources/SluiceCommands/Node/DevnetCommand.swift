@@ -107,7 +107,8 @@ struct DevnetCommand: AsyncParsableCommand {
                 validatorChildren = DevnetValidators(
                     children: (1..<count).map { i in
                         .init(
-                            index: i, config: "\(root)/validator-\(i)/node.toml", log: "\(root)/validator-\(i)/node.log")
+                            index: i, config: "\(root)/validator-\(i)/node.toml", log: "\(root)/validator-\(i)/node.log"
+                        )
                     })
             } else if FileManager.default.fileExists(atPath: configPath) {
                 settings = try NodeSettings.load(path: configPath)

@@ -2,13 +2,13 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import SluiceConsensus
-import SluiceNetwork
 import SluiceCore
 import SluiceExecution
+import SluiceNetwork
 import SluiceNode
 import SluiceRuntime
-import SluiceState
 import SluiceServer
+import SluiceState
 import SluiceStorage
 import UnixSignals
 
